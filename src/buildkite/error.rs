@@ -1,0 +1,153 @@
+//! The one error type of the Buildkite API edge. Every variant renders as one sentence a model or a
+//! person can act on; none ever contains the token.
+
+/// Where a person manages API tokens.
+pub const TOKEN_PAGE: &str = "https://buildkite.com/user/api-access-tokens";
+
+/// A failed call to Buildkite.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// No token was configured.
+    #[error("no Buildkite API token is set: set BUILDKITE_API_TOKEN (create one at {TOKEN_PAGE}), or start with --demo to try the server on demo data")]
+    MissingToken,
+    /// HTTP 401.
+    #[error("Buildkite rejected the API token (401 Unauthorized): it is invalid, expired or revoked; create a new one at {TOKEN_PAGE} and set BUILDKITE_API_TOKEN")]
+    Unauthorized,
+    /// HTTP 403 from the GraphQL endpoint: the token has no GraphQL access.
+    #[error("the API token has no GraphQL access (403): edit it at {TOKEN_PAGE} and tick \"Enable GraphQL API access\"")]
+    NoGraphqlAccess,
+    /// HTTP 403 from REST.
+    #[error("Buildkite refused the request (403 Forbidden: {message}): the token lacks a scope or access to this organization; check its scopes at {TOKEN_PAGE}")]
+    Forbidden {
+        /// Buildkite's message.
+        message: String,
+    },
+    /// The token lacks a scope a tool needs (checked before calling).
+    #[error("{tool} needs the token scope {scope}, which this token lacks: add it at {TOKEN_PAGE}")]
+    MissingScope {
+        /// The tool.
+        tool: String,
+        /// The missing scope(s), comma separated.
+        scope: String,
+    },
+    /// A thing that does not exist, or that the token cannot see.
+    #[error("{what} was not found, or this token cannot see it: {hint}")]
+    NotFound {
+        /// What was looked up, e.g. `build acme/web/42`.
+        what: String,
+        /// What to check.
+        hint: String,
+    },
+    /// HTTP 429 that persisted through the retries.
+    #[error("Buildkite's rate limit is exhausted (429) after {attempts} attempts; try again in {}", seconds(*retry_after))]
+    RateLimited {
+        /// Seconds until the limit resets, when Buildkite said.
+        retry_after: Option<u64>,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// HTTP 5xx that persisted through the retries.
+    #[error("Buildkite answered HTTP {status} {attempts} times in a row; the API may be degraded, try again in a minute")]
+    Server {
+        /// The last status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The request timed out on every attempt.
+    #[error("Buildkite did not answer within {seconds} s ({attempts} attempts); try again, or ask for less (smaller page, fewer jobs)")]
+    Timeout {
+        /// The per-request timeout.
+        seconds: u64,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The connection failed.
+    #[error("could not reach Buildkite at {host}: {detail}")]
+    Transport {
+        /// Host (no path, no token).
+        host: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The body could not be read as the expected shape.
+    #[error("Buildkite sent a response this server could not read ({detail}); try again, and report it if it persists")]
+    Decode {
+        /// What failed to parse.
+        detail: String,
+    },
+    /// GraphQL `errors[]` that are not a not-found.
+    #[error("Buildkite GraphQL error: {}", messages.join("; "))]
+    GraphQL {
+        /// The messages.
+        messages: Vec<String>,
+    },
+    /// Another HTTP status (400, 422, ...).
+    #[error("Buildkite answered HTTP {status}: {message}")]
+    Http {
+        /// The status.
+        status: u16,
+        /// Buildkite's message.
+        message: String,
+    },
+    /// A thing the demo data does not cover.
+    #[error("the demo organization has no data for {0}; try the demo org `acme` and its pipelines (list_pipelines)")]
+    DemoGap(String),
+}
+
+fn seconds(s: Option<u64>) -> String {
+    match s {
+        Some(s) => format!("{s} s"),
+        None => "a minute".to_string(),
+    }
+}
+
+impl ApiError {
+    /// Turns a generic not-found into one naming the looked-up thing.
+    pub fn or_not_found(self, what: impl Into<String>, hint: impl Into<String>) -> Self {
+        match self {
+            ApiError::NotFound { .. } => ApiError::NotFound { what: what.into(), hint: hint.into() },
+            ApiError::GraphQL { ref messages } if messages.iter().any(|m| looks_not_found(m)) => {
+                ApiError::NotFound { what: what.into(), hint: hint.into() }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether a GraphQL error message says something was not found.
+pub fn looks_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    (m.starts_with("no ") && m.contains(" found")) || m.contains("not found") || m.contains("no longer exists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_single_sentences_without_newlines() {
+        let all = [
+            ApiError::MissingToken,
+            ApiError::Unauthorized,
+            ApiError::NoGraphqlAccess,
+            ApiError::Forbidden { message: "x".into() },
+            ApiError::RateLimited { retry_after: Some(3), attempts: 4 },
+            ApiError::Server { status: 502, attempts: 4 },
+            ApiError::Timeout { seconds: 30, attempts: 2 },
+        ];
+        for e in all {
+            let s = e.to_string();
+            assert!(!s.contains('\n'), "{s}");
+            assert!(s.len() < 300, "{s}");
+        }
+    }
+
+    #[test]
+    fn graphql_not_found_messages_become_not_found() {
+        let e = ApiError::GraphQL { messages: vec!["No Pipeline found".into()] }.or_not_found("pipeline acme/x", "check it");
+        assert!(matches!(e, ApiError::NotFound { .. }));
+        let e = ApiError::GraphQL { messages: vec!["Field 'x' doesn't exist".into()] }.or_not_found("p", "h");
+        assert!(matches!(e, ApiError::GraphQL { .. }));
+    }
+}

@@ -1,0 +1,71 @@
+//! `execute::<Q>(vars)`: one POST of one precompiled operation, decoded into its generated type.
+
+use super::error::{ApiError, looks_not_found};
+use super::http::Endpoint;
+use super::{Api, Backend};
+use graphql_client::{GraphQLQuery, Response};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+impl Api {
+    /// Runs one GraphQL operation: exactly one request to Buildkite (retries aside).
+    pub async fn execute<Q: GraphQLQuery>(&self, variables: Q::Variables) -> Result<Q::ResponseData, ApiError> {
+        let body = Q::build_query(variables);
+        let body = serde_json::to_value(&body).map_err(|e| ApiError::Decode { detail: e.to_string() })?;
+        let raw: serde_json::Value = match &self.backend {
+            Backend::Http { http, graphql_url, .. } => {
+                let bytes = http.send(Method::POST, graphql_url, Some(&body), Endpoint::GraphQL, true).await?;
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?
+            }
+            Backend::Demo(demo) => {
+                let variables = body.get("variables").cloned().unwrap_or(serde_json::Value::Null);
+                demo.graphql(body_name(&body), &variables)
+                    .ok_or_else(|| ApiError::DemoGap(body_name(&body).to_string()))?
+            }
+        };
+        decode::<Q::ResponseData>(raw)
+    }
+}
+
+fn body_name(body: &serde_json::Value) -> &str {
+    body.get("operationName").and_then(|n| n.as_str()).unwrap_or("?")
+}
+
+/// Reads a GraphQL response: `errors[]` become an error, otherwise `data` in its generated type.
+pub fn decode<T: DeserializeOwned>(raw: serde_json::Value) -> Result<T, ApiError> {
+    let response: Response<serde_json::Value> =
+        serde_json::from_value(raw).map_err(|e| ApiError::Decode { detail: format!("not a GraphQL response: {e}") })?;
+    if let Some(errors) = response.errors.filter(|e| !e.is_empty()) {
+        let messages: Vec<String> = errors.iter().map(|e| crate::render::clean_text(&e.message, 300)).collect();
+        if messages.iter().all(|m| looks_not_found(m)) {
+            return Err(ApiError::NotFound { what: "the requested object".into(), hint: messages.join("; ") });
+        }
+        return Err(ApiError::GraphQL { messages });
+    }
+    let data = response.data.ok_or_else(|| ApiError::Decode { detail: "no data in the response".into() })?;
+    serde_json::from_value(data).map_err(|e| ApiError::Decode { detail: format!("unexpected shape: {e}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Data {
+        x: i64,
+    }
+
+    #[test]
+    fn decode_reads_data_and_maps_errors() {
+        let ok: Data = decode(serde_json::json!({"data": {"x": 1}})).unwrap();
+        assert_eq!(ok.x, 1);
+        let e = decode::<Data>(serde_json::json!({"data": null, "errors": [{"message": "Query has complexity of 251503, which exceeds max complexity of 50000"}]})).unwrap_err();
+        assert!(e.to_string().contains("exceeds max complexity"), "{e}");
+        let e = decode::<Data>(serde_json::json!({"data": null, "errors": [{"message": "No Pipeline found"}]})).unwrap_err();
+        assert!(matches!(e, ApiError::NotFound { .. }));
+        let e = decode::<Data>(serde_json::json!({"data": {"y": 1}})).unwrap_err();
+        assert!(matches!(e, ApiError::Decode { .. }));
+        let e = decode::<Data>(serde_json::json!([1, 2])).unwrap_err();
+        assert!(matches!(e, ApiError::Decode { .. }));
+    }
+}

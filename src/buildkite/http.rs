@@ -1,0 +1,216 @@
+//! One HTTP request to Buildkite with a bearer token, a timeout, and bounded retries with backoff on
+//! 429, 5xx, time-outs and connection failures (honouring `Retry-After` / `RateLimit-Reset`).
+
+use super::error::ApiError;
+use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::{Method, StatusCode, Url};
+use std::time::Duration;
+
+/// Longest wait for a rate-limit reset that is worth sleeping through inside one tool call.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
+/// First backoff step; doubles per attempt.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// Longest single backoff.
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+
+/// Retry and timeout settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// Which endpoint family a request goes to; decides how a 403 reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The GraphQL API.
+    GraphQL,
+    /// The REST API.
+    Rest,
+}
+
+/// A reqwest client bound to a token.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    token: Option<String>,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl Http {
+    /// Builds the client. Fails only if the TLS stack cannot start.
+    pub fn new(token: Option<String>, policy: RetryPolicy) -> Result<Self, ApiError> {
+        let client = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| ApiError::Transport { host: "-".into(), detail: e.without_url().to_string() })?;
+        Ok(Http { client, token, policy })
+    }
+
+    /// Sends one request (retrying as the policy allows) and returns the body of a 2xx answer.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        endpoint: Endpoint,
+        idempotent: bool,
+    ) -> Result<Vec<u8>, ApiError> {
+        let Some(token) = self.token.as_deref() else {
+            return Err(ApiError::MissingToken);
+        };
+        let host = url.host_str().unwrap_or("?").to_string();
+        let attempts_allowed = if idempotent { self.policy.max_retries + 1 } else { 1 };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= attempts_allowed;
+            let mut request = self
+                .client
+                .request(method.clone(), url.clone())
+                .bearer_auth(token)
+                .header(ACCEPT, "application/json");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            tracing::debug!(%method, path = url.path(), attempt, "buildkite request");
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => {
+                    if last {
+                        return Err(ApiError::Timeout { seconds: self.policy.timeout.as_secs().max(1), attempts: attempt });
+                    }
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(e) => {
+                    if last {
+                        return Err(ApiError::Transport { host, detail: e.without_url().to_string() });
+                    }
+                    backoff(attempt).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            let bytes = match response.bytes().await {
+                Ok(b) => b.to_vec(),
+                Err(e) if e.is_timeout() => {
+                    if last {
+                        return Err(ApiError::Timeout { seconds: self.policy.timeout.as_secs().max(1), attempts: attempt });
+                    }
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(e) => return Err(ApiError::Transport { host, detail: e.without_url().to_string() }),
+            };
+            if status.is_success() {
+                return Ok(bytes);
+            }
+            tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
+            match status {
+                StatusCode::TOO_MANY_REQUESTS => {
+                    let wait = reset_after(&headers);
+                    if last || wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
+                        return Err(ApiError::RateLimited { retry_after: wait.map(|w| w.as_secs()), attempts: attempt });
+                    }
+                    tokio::time::sleep(wait.unwrap_or_else(|| step(attempt))).await;
+                }
+                s if s.is_server_error() => {
+                    if last {
+                        return Err(ApiError::Server { status: s.as_u16(), attempts: attempt });
+                    }
+                    backoff(attempt).await;
+                }
+                StatusCode::UNAUTHORIZED => return Err(ApiError::Unauthorized),
+                StatusCode::FORBIDDEN => {
+                    let message = message_of(&bytes);
+                    return Err(match endpoint {
+                        Endpoint::GraphQL => ApiError::NoGraphqlAccess,
+                        Endpoint::Rest => ApiError::Forbidden { message },
+                    });
+                }
+                StatusCode::NOT_FOUND => {
+                    return Err(ApiError::NotFound { what: url.path().to_string(), hint: message_of(&bytes) });
+                }
+                s => return Err(ApiError::Http { status: s.as_u16(), message: message_of(&bytes) }),
+            }
+        }
+    }
+}
+
+/// `Retry-After`, else `RateLimit-Reset`, else `RateLimit-User-Reset`, in seconds.
+fn reset_after(headers: &HeaderMap) -> Option<Duration> {
+    ["retry-after", "ratelimit-reset", "ratelimit-user-reset"].iter().find_map(|name| {
+        headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+fn step(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(8));
+    let jitter_ms = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_millis()).unwrap_or(0)) % 100;
+    exp.min(BACKOFF_CAP) + Duration::from_millis(jitter_ms)
+}
+
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(step(attempt)).await;
+}
+
+/// Buildkite's `{"message": …}` or the first `errors[].message`, else the start of the body.
+pub fn message_of(bytes: &[u8]) -> String {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if let Some(m) = value.get("message").and_then(|m| m.as_str()) {
+            return crate::render::clean_text(m, 200);
+        }
+        if let Some(m) = value.pointer("/errors/0/message").and_then(|m| m.as_str()) {
+            return crate::render::clean_text(m, 200);
+        }
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let text = crate::render::clean_text(text.trim(), 120);
+    if text.is_empty() { "no message".to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_after_prefers_retry_after_then_ratelimit_reset() {
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-reset", "7".parse().unwrap());
+        assert_eq!(reset_after(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(reset_after(&h), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(step(1) < step(3));
+        assert!(step(30) <= BACKOFF_CAP + Duration::from_millis(100));
+    }
+
+    #[test]
+    fn message_of_reads_rest_and_graphql_bodies() {
+        assert_eq!(message_of(br#"{"message":"No job found"}"#), "No job found");
+        assert_eq!(message_of(br#"{"errors":[{"message":"boom"}]}"#), "boom");
+        assert_eq!(message_of(b"<html>oops</html>"), "<html>oops</html>");
+    }
+}

@@ -1,0 +1,34 @@
+//! REST endpoints for what GraphQL lacks. For now: the token's scopes (`GET /v2/access-token`).
+
+use super::error::ApiError;
+use super::http::Endpoint;
+use super::{Api, Backend};
+use reqwest::Method;
+use serde::Deserialize;
+
+/// What `GET /v2/access-token` says about the token.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct AccessToken {
+    /// The token's UUID.
+    #[serde(default)]
+    pub uuid: Option<String>,
+    /// The scopes granted, e.g. `read_builds`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl Api {
+    /// The token's scopes.
+    pub async fn access_token(&self) -> Result<AccessToken, ApiError> {
+        match &self.backend {
+            Backend::Http { http, rest_url, .. } => {
+                let url = rest_url
+                    .join("v2/access-token")
+                    .map_err(|e| ApiError::Decode { detail: format!("bad REST base URL: {e}") })?;
+                let bytes = http.send(Method::GET, &url, None, Endpoint::Rest, true).await?;
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("access-token: {e}") })
+            }
+            Backend::Demo(demo) => Ok(demo.access_token()),
+        }
+    }
+}

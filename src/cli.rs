@@ -1,0 +1,92 @@
+//! The command line: flags (each with its environment variable) and subcommands.
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The default GraphQL endpoint.
+pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
+/// The default REST base.
+pub const DEFAULT_API_URL: &str = "https://api.buildkite.com/";
+
+/// A Model Context Protocol server for Buildkite: pipelines, builds, jobs and more, in few tokens.
+#[derive(Debug, Parser)]
+#[command(name = "buildkite-mcp-server", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to run (default: stdio).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Buildkite API access token (needs "Enable GraphQL API access").
+    #[arg(long, env = "BUILDKITE_API_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Default organization slug (else the only one the token sees).
+    #[arg(long = "org", env = "BUILDKITE_ORGANIZATION", global = true)]
+    pub org: Option<String>,
+    /// GraphQL endpoint.
+    #[arg(long, env = "BUILDKITE_GRAPHQL_URL", default_value = DEFAULT_GRAPHQL_URL, global = true)]
+    pub graphql_url: String,
+    /// REST API base URL.
+    #[arg(long, env = "BUILDKITE_API_URL", default_value = DEFAULT_API_URL, global = true)]
+    pub api_url: String,
+    /// Toolsets to enable, comma separated: all, user, pipelines, builds.
+    #[arg(long, env = "BUILDKITE_TOOLSETS", default_value = "all", global = true)]
+    pub toolsets: String,
+    /// Offer only tools that read.
+    #[arg(long, env = "BUILDKITE_READ_ONLY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
+    pub read_only: bool,
+    /// Serve the embedded demo organization instead of Buildkite (no token needed).
+    #[arg(long, env = "BUILDKITE_DEMO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
+    pub demo: bool,
+    /// Per-request timeout in seconds.
+    #[arg(long, env = "BUILDKITE_TIMEOUT", default_value_t = 30, global = true)]
+    pub timeout: u64,
+    /// Retries on 429, 5xx and time-outs.
+    #[arg(long, env = "BUILDKITE_MAX_RETRIES", default_value_t = 3, global = true)]
+    pub max_retries: u32,
+    /// Log level on stderr: error, warn, info, debug, trace.
+    #[arg(long, env = "RUST_LOG", default_value = "warn", global = true)]
+    pub log_level: String,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdin/stdout (the default).
+    Stdio,
+    /// Print the tools, their toolsets and scopes, and whether this token enables them.
+    Tools,
+    /// Maintain graphql/schema.graphql.
+    Schema {
+        /// The schema action.
+        #[command(subcommand)]
+        action: SchemaCommand,
+    },
+}
+
+/// `schema` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Prune the full schema to what graphql/**/*.graphql use and write graphql/schema.graphql.
+    Refresh {
+        /// Read the full schema from this SDL or introspection-JSON file.
+        #[arg(long, conflicts_with = "endpoint")]
+        from: Option<PathBuf>,
+        /// Introspect this GraphQL endpoint (default: --graphql-url) with the token.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The directory holding queries/, mutations/ and schema.graphql.
+        #[arg(long, default_value = "graphql")]
+        graphql_dir: PathBuf,
+        /// Compare only: exit 1 if the committed schema differs.
+        #[arg(long)]
+        check: bool,
+    },
+}

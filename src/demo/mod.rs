@@ -1,0 +1,125 @@
+//! The embedded demo organization (`--demo`): recorded GraphQL responses for the read tools, keyed
+//! by operation name and matched on variables. The test suite's fake Buildkite serves the same files.
+//!
+//! Each `data/<Operation>.json` holds `{"cases": [{"when": {var: value, …}, "response": {…}}, …]}`;
+//! the first case whose `when` entries all equal the request's variables answers (a case without
+//! `when` matches anything and comes last).
+
+use crate::buildkite::rest::AccessToken;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// The recorded files compiled into the binary: (operation name, JSON text).
+pub const FILES: &[(&str, &str)] = &[
+    ("CurrentUser", include_str!("data/CurrentUser.json")),
+    ("ViewerOrganizations", include_str!("data/ViewerOrganizations.json")),
+    ("ListPipelines", include_str!("data/ListPipelines.json")),
+    ("GetPipeline", include_str!("data/GetPipeline.json")),
+    ("ListBuilds", include_str!("data/ListBuilds.json")),
+    ("GetBuild", include_str!("data/GetBuild.json")),
+];
+
+/// The scopes the demo token pretends to have: the read-only set.
+pub const DEMO_SCOPES: &[&str] = &[
+    "read_builds",
+    "read_pipelines",
+    "read_user",
+    "read_suites",
+    "read_clusters",
+    "read_artifacts",
+    "read_build_logs",
+    "read_organizations",
+];
+
+/// One recorded answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Case {
+    /// Variables that must be equal for this case to answer.
+    #[serde(default)]
+    pub when: Option<Map<String, Value>>,
+    /// The GraphQL response body.
+    pub response: Value,
+}
+
+#[derive(Deserialize)]
+struct File {
+    cases: Vec<Case>,
+}
+
+/// Recorded answers by operation name.
+#[derive(Debug, Default)]
+pub struct Demo {
+    cases: HashMap<String, Vec<Case>>,
+}
+
+impl Demo {
+    /// Loads the embedded files. A file that does not parse is logged and skipped.
+    pub fn load() -> Self {
+        let mut demo = Demo::default();
+        for (name, text) in FILES {
+            if let Err(e) = demo.add(name, text) {
+                tracing::error!(operation = name, "demo data does not parse: {e}");
+            }
+        }
+        demo
+    }
+
+    /// Adds (or replaces) the cases of one operation from a fixture text.
+    pub fn add(&mut self, operation: &str, text: &str) -> Result<(), serde_json::Error> {
+        let file: File = serde_json::from_str(text)?;
+        self.cases.insert(operation.to_string(), file.cases);
+        Ok(())
+    }
+
+    /// The recorded response for `operation` with `variables`, if any case matches.
+    pub fn graphql(&self, operation: &str, variables: &Value) -> Option<Value> {
+        self.cases
+            .get(operation)?
+            .iter()
+            .find(|c| c.when.as_ref().is_none_or(|w| matches(w, variables)))
+            .map(|c| c.response.clone())
+    }
+
+    /// The operations with recorded data.
+    pub fn operations(&self) -> impl Iterator<Item = (&str, &[Case])> {
+        self.cases.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// The demo token's scopes.
+    pub fn access_token(&self) -> AccessToken {
+        AccessToken { uuid: None, scopes: DEMO_SCOPES.iter().map(|s| s.to_string()).collect() }
+    }
+}
+
+/// Whether every entry of `when` equals the same variable.
+pub fn matches(when: &Map<String, Value>, variables: &Value) -> bool {
+    when.iter().all(|(k, v)| variables.get(k) == Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn first_matching_case_answers_and_catch_all_is_last() {
+        let mut demo = Demo::default();
+        demo.add(
+            "GetBuild",
+            r#"{"cases":[{"when":{"slug":"a/b/1"},"response":{"data":{"build":{"number":1}}}},{"response":{"data":{"build":null}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(demo.graphql("GetBuild", &json!({"slug":"a/b/1","maxJobs":5})), Some(json!({"data":{"build":{"number":1}}})));
+        assert_eq!(demo.graphql("GetBuild", &json!({"slug":"a/b/2"})), Some(json!({"data":{"build":null}})));
+        assert_eq!(demo.graphql("Nope", &json!({})), None);
+    }
+
+    #[test]
+    fn embedded_files_all_parse() {
+        for (name, text) in FILES {
+            let mut demo = Demo::default();
+            demo.add(name, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! buildkite-mcp-server: a Model Context Protocol server for Buildkite built on typed GraphQL
+//! operations generated at build time, answering in compact, budgeted JSON.
+
+#![warn(missing_docs)]
+
+pub mod buildkite;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod render;
+pub mod schema;
+#[cfg(not(ops_stub))]
+pub mod server;
+#[cfg(not(ops_stub))]
+pub mod tools;
+
+/// The `User-Agent` of every request: our name and version.
+pub const USER_AGENT: &str = concat!("buildkite-mcp-server/", env!("CARGO_PKG_VERSION"), " (+https://github.com/buildkite/buildkite-mcp-server)");

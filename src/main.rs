@@ -1,0 +1,151 @@
+//! The `buildkite-mcp-server` binary: parse flags, then serve stdio, print tools, or refresh the schema.
+
+use anyhow::{Context, Result};
+use buildkite_mcp_server::cli::{Cli, Command, Global, SchemaCommand};
+use buildkite_mcp_server::{config, schema};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global.log_level);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(config::log_level(level))
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Schema { action: SchemaCommand::Refresh { from, endpoint, graphql_dir, check } }) => {
+            refresh(&cli.global, from, endpoint, graphql_dir, check).await
+        }
+        Some(Command::Tools) => serve::tools_table(&cli.global).await,
+        Some(Command::Stdio) | None => serve::stdio(&cli.global).await,
+    }
+}
+
+async fn refresh(
+    global: &Global,
+    from: Option<std::path::PathBuf>,
+    endpoint: Option<String>,
+    graphql_dir: std::path::PathBuf,
+    check: bool,
+) -> Result<ExitCode> {
+    let source = match from {
+        Some(path) => schema::Source::File(path),
+        None => {
+            let url = endpoint.unwrap_or_else(|| global.graphql_url.clone());
+            config::parse_url("--endpoint", &url)?;
+            let token = global.token.clone().context("introspection needs BUILDKITE_API_TOKEN (or pass --from FILE)")?;
+            schema::Source::Endpoint { url, token }
+        }
+    };
+    let out = graphql_dir.join("schema.graphql");
+    let result = schema::refresh(&source, &graphql_dir, &out, check).await?;
+    eprintln!("{}", result.report);
+    if check && result.changed {
+        eprintln!(
+            "{} differs from a fresh `schema refresh`: run `buildkite-mcp-server schema refresh --from <full schema>` and commit it",
+            out.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(ops_stub))]
+mod serve {
+    use super::*;
+    use buildkite_mcp_server::buildkite::Api;
+    use buildkite_mcp_server::server::{Disabled, Server};
+    use buildkite_mcp_server::tools::{Access, Ctx, OrgDefault, Toolset};
+    use rmcp::ServiceExt;
+
+    fn build(global: &Global) -> Result<Server> {
+        let toolsets = Toolset::parse_list(&global.toolsets).map_err(config::ConfigError::Toolsets)?;
+        let api = if global.demo {
+            Api::demo()
+        } else {
+            let token = global.token.clone().filter(|t| !t.trim().is_empty()).ok_or(config::ConfigError::NoToken)?;
+            let graphql = config::parse_url("BUILDKITE_GRAPHQL_URL", &global.graphql_url)?;
+            let rest = config::rest_base(&global.api_url)?;
+            Api::http(Some(token.trim().to_string()), graphql, rest, config::retry_policy(global))?
+        };
+        let org = if global.demo { Some(global.org.clone().unwrap_or_else(|| "acme".into())) } else { global.org.clone() };
+        let ctx = Ctx { api, access: Access::default(), org: OrgDefault::new(org) };
+        let read_only = global.read_only || global.demo;
+        Ok(Server::new(ctx, toolsets, read_only))
+    }
+
+    pub async fn stdio(global: &Global) -> Result<ExitCode> {
+        let server = build(global)?;
+        server.warm_up();
+        tracing::info!("serving MCP on stdio");
+        let service = server.serve(rmcp::transport::stdio()).await.context("MCP handshake on stdio failed")?;
+        service.waiting().await.context("stdio server stopped")?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    pub async fn tools_table(global: &Global) -> Result<ExitCode> {
+        let server = build(global)?;
+        let enabled = server.enabled().await;
+        let specs = buildkite_mcp_server::tools::catalogue();
+        match &enabled.scopes {
+            Some(s) => println!("token scopes: {}", if s.is_empty() { "(none)".to_string() } else { s.join(", ") }),
+            None => println!("token scopes: unknown (could not read /v2/access-token; every tool is offered)"),
+        }
+        println!("{:<16} {:<10} {:<9} {:<22} enabled", "tool", "toolset", "read-only", "scopes");
+        for spec in &specs {
+            let status = match enabled.disabled.get(spec.name) {
+                None => "yes".to_string(),
+                Some(Disabled::Toolset) => "no: toolset not selected".to_string(),
+                Some(Disabled::ReadOnly) => "no: --read-only".to_string(),
+                Some(Disabled::Scopes(m)) => format!("no: token lacks {}", m.join(", ")),
+            };
+            println!(
+                "{:<16} {:<10} {:<9} {:<22} {status}",
+                spec.name,
+                spec.toolset.name(),
+                if spec.read_only { "yes" } else { "no" },
+                spec.scopes.join(",")
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(ops_stub)]
+mod serve {
+    use super::*;
+
+    const STUB: &str = "this binary was built with BUILDKITE_MCP_SCHEMA_BOOTSTRAP set and only supports `schema refresh`; rebuild without it";
+
+    pub async fn stdio(_global: &Global) -> Result<ExitCode> {
+        anyhow::bail!(STUB)
+    }
+
+    pub async fn tools_table(_global: &Global) -> Result<ExitCode> {
+        anyhow::bail!(STUB)
+    }
+}

@@ -1,0 +1,360 @@
+//! The output contract every tool obeys: compact JSON with nulls and empties dropped, human-scale
+//! values (seconds, lower-case states, ISO timestamps to the second), cleaned user text, totals and
+//! a ready continuation on lists, and a token budget that cuts the largest list first and says so.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Estimated tokens of a JSON text. Deliberately pessimistic (about 3 bytes per token; o200k
+/// averages nearer 3.5 on this output), so a budget is rarely overshot.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.len().div_ceil(3)
+}
+
+/// Removes ANSI escapes, control and invisible characters (keeping `\n` and `\t`) and caps the
+/// length at `max_chars` characters, marking a cut with `…`.
+pub fn clean_text(input: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(input.len().min(max_chars * 4));
+    let mut chars = input.chars().peekable();
+    let mut count = 0;
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ params final-byte; OSC / APC: ESC ] or ESC _ … BEL or ESC \ ; others: 1 char.
+            match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    for n in chars.by_ref() {
+                        if ('@'..='~').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                Some(']' | '_' | 'P' | '^') => {
+                    chars.next();
+                    while let Some(n) = chars.next() {
+                        if n == '\u{7}' {
+                            break;
+                        }
+                        if n == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                Some(_) => {
+                    chars.next();
+                }
+                None => {}
+            }
+            continue;
+        }
+        if c == '\r' {
+            continue;
+        }
+        if (c.is_control() && c != '\n' && c != '\t') || is_invisible(c) {
+            continue;
+        }
+        if count >= max_chars {
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{e0000}'..='\u{e007f}')
+}
+
+/// The first non-empty line of a text, cleaned and capped.
+pub fn first_line(input: &str, max_chars: usize) -> String {
+    let cleaned = clean_text(input, max_chars.saturating_mul(4).max(max_chars));
+    let line = cleaned.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let more = cleaned.lines().filter(|l| !l.trim().is_empty()).count() > 1;
+    let mut line = clean_text(line, max_chars);
+    if more && !line.ends_with('…') {
+        line.push('…');
+    }
+    line
+}
+
+/// A generated enum (or any serialisable value) as its lower-case name: `FAILED` → `failed`.
+pub fn state<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s.to_ascii_lowercase(),
+        _ => "unknown".to_string(),
+    }
+}
+
+/// Seconds since the Unix epoch of an ISO-8601 / RFC 3339 timestamp (`2026-11-20T10:15:30Z`,
+/// fractions and `±hh:mm` offsets allowed).
+pub fn epoch_seconds(ts: &str) -> Option<i64> {
+    let b = ts.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
+    let mut rest = &ts[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.chars().take_while(char::is_ascii_digit).count();
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let hh = rest.get(1..3)?.parse::<i64>().ok()?;
+            let mm = rest.get(rest.len().saturating_sub(2)..)?.parse::<i64>().ok()?;
+            sign * (hh * 3600 + mm * 60)
+        }
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+/// A timestamp trimmed to the second in UTC form: `2026-11-20T10:15:30.123Z` → `2026-11-20T10:15:30Z`.
+pub fn timestamp(ts: &str) -> String {
+    match (ts.get(..19), ts.ends_with('Z') || ts.ends_with('z')) {
+        (Some(head), true) => format!("{head}Z"),
+        _ => ts.to_string(),
+    }
+}
+
+/// Whole seconds from `from` to `to`, when both parse and the order is sane.
+pub fn seconds_between(from: Option<&str>, to: Option<&str>) -> Option<i64> {
+    let d = epoch_seconds(to?)? - epoch_seconds(from?)?;
+    (d >= 0).then_some(d)
+}
+
+/// Drops `null`, empty strings, arrays and objects, recursively.
+pub fn compact(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (k, v) in map {
+                let v = compact(v);
+                if !is_empty(&v) {
+                    out.insert(k, v);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(compact).filter(|v| !is_empty(v)).collect()),
+        other => other,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// One page of a list: its rows, each row's cursor (to continue exactly after a cut), the total
+/// the API reports, and the cursor for the next page.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// The rows, already reshaped.
+    pub rows: Vec<Value>,
+    /// The API cursor of each row, parallel to `rows`.
+    pub cursors: Vec<Option<String>>,
+    /// How many exist in all.
+    pub total: Option<i64>,
+    /// Cursor after the last row, when there is a next page.
+    pub next_after: Option<String>,
+}
+
+/// Renders `head` plus a list under `key`, with `total` and `next`, cut to `budget` tokens. When
+/// rows are cut, `next.after` points just after the last row shown, so nothing is skipped.
+pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usize) -> String {
+    let Page { mut rows, cursors, total, next_after } = page;
+    let full = rows.len();
+    let build = |rows: &[Value], next: Option<&String>, cut: bool| {
+        let mut obj = head.clone();
+        if let Some(t) = total {
+            obj.insert("total".into(), Value::from(t));
+        }
+        obj.insert(key.into(), Value::Array(rows.to_vec()));
+        if let Some(after) = next {
+            obj.insert("next".into(), serde_json::json!({ "after": after }));
+        }
+        if cut {
+            obj.insert(
+                "cut".into(),
+                Value::String(format!("{} of {full} {key} shown to fit the token budget; continue with next.after or raise max_tokens", rows.len())),
+            );
+        }
+        to_json(&compact(Value::Object(obj)))
+    };
+    let whole = build(&rows, next_after.as_ref(), false);
+    if estimate_tokens(&whole) <= budget || rows.len() <= 1 {
+        return whole;
+    }
+    // Largest prefix that fits, by binary search; always keep at least one row.
+    let (mut lo, mut hi) = (1usize, rows.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let next = cursors.get(mid - 1).cloned().flatten();
+        if estimate_tokens(&build(&rows[..mid], next.as_ref(), true)) <= budget {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    rows.truncate(lo);
+    let next = cursors.get(lo - 1).cloned().flatten().or(next_after);
+    build(&rows, next.as_ref(), true)
+}
+
+/// Renders an object, cutting its largest arrays (at any depth) until it fits `budget` tokens, and
+/// noting each cut under `cut` as `path: shown/total`.
+pub fn render_object(value: Value, budget: usize) -> String {
+    let mut value = compact(value);
+    let mut cuts: Vec<(String, usize, usize)> = Vec::new();
+    for _ in 0..64 {
+        let text = to_json(&value);
+        if estimate_tokens(&text) <= budget {
+            break;
+        }
+        let Some((path, len)) = largest_array(&value) else {
+            break;
+        };
+        let over = estimate_tokens(&text) - budget;
+        let Some(array) = pointer_array(&mut value, &path) else {
+            break;
+        };
+        let per_row = (to_json(&Value::Array(array.clone())).len() / len.max(1)).max(1).div_ceil(3);
+        let drop = over.div_ceil(per_row).clamp(1, len - 1);
+        array.truncate(len - drop);
+        let shown = array.len();
+        let name = path.trim_start_matches('/').replace('/', ".");
+        match cuts.iter_mut().find(|c| c.0 == name) {
+            Some(c) => c.1 = shown,
+            None => cuts.push((name, shown, len)),
+        }
+    }
+    if !cuts.is_empty() {
+        if let Value::Object(map) = &mut value {
+            let note: Vec<String> = cuts.iter().map(|(p, s, t)| format!("{p}: {s} of {t} shown")).collect();
+            map.insert("cut".into(), Value::String(format!("{}; raise max_tokens for more", note.join(", "))));
+        }
+    }
+    to_json(&value)
+}
+
+/// The JSON pointer and length of the array with the largest serialised size (arrays of one or
+/// no element are never cut).
+fn largest_array(value: &Value) -> Option<(String, usize)> {
+    fn walk(value: &Value, path: &str, best: &mut Option<(String, usize, usize)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, &format!("{path}/{k}"), best);
+                }
+            }
+            Value::Array(items) => {
+                if items.len() > 1 {
+                    let size = to_json(value).len();
+                    if best.as_ref().is_none_or(|b| size > b.2) {
+                        *best = Some((path.to_string(), items.len(), size));
+                    }
+                }
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}/{i}"), best);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(value, "", &mut best);
+    best.map(|(p, n, _)| (p, n))
+}
+
+fn pointer_array<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Vec<Value>> {
+    value.pointer_mut(path)?.as_array_mut()
+}
+
+/// Compact JSON text.
+pub fn to_json(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn clean_text_strips_ansi_controls_and_invisibles_and_caps() {
+        let raw = "\u{1b}[31mred\u{1b}[0m \u{1b}_bk;t=123\u{7}ok\u{200b}\u{7}\r\nnext\u{202e}";
+        assert_eq!(clean_text(raw, 100), "red ok\nnext");
+        assert_eq!(clean_text("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn first_line_marks_more_lines() {
+        assert_eq!(first_line("\n  Fix the thing\n\nLonger body", 50), "Fix the thing…");
+        assert_eq!(first_line("one", 50), "one");
+    }
+
+    #[test]
+    fn timestamps_parse_and_durations_are_seconds() {
+        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_seconds("2026-11-20T10:15:30Z"), Some(1_795_688_130));
+        assert_eq!(epoch_seconds("2026-11-20T12:15:30.250+02:00"), Some(1_795_688_130));
+        assert_eq!(seconds_between(Some("2026-11-20T10:15:30Z"), Some("2026-11-20T10:29:31Z")), Some(841));
+        assert_eq!(seconds_between(Some("2026-11-20T10:15:30Z"), None), None);
+        assert_eq!(epoch_seconds("yesterday"), None);
+        assert_eq!(timestamp("2026-11-20T10:15:30.123Z"), "2026-11-20T10:15:30Z");
+    }
+
+    #[test]
+    fn compact_drops_nulls_and_empties_but_keeps_false_and_zero() {
+        let v = compact(json!({"a": null, "b": "", "c": [], "d": {}, "e": false, "f": 0, "g": [null, {"h": null}, 1]}));
+        assert_eq!(v, json!({"e": false, "f": 0, "g": [1]}));
+    }
+
+    #[test]
+    fn render_page_cuts_rows_and_continues_after_the_last_shown() {
+        let rows: Vec<Value> = (0..50).map(|i| json!({"n": i, "text": "x".repeat(60)})).collect();
+        let cursors = (0..50).map(|i| Some(format!("c{i}"))).collect();
+        let page = Page { rows, cursors, total: Some(500), next_after: Some("c49".into()) };
+        let out = render_page(Map::new(), "builds", page, 400);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let shown = v["builds"].as_array().unwrap().len();
+        assert!(shown < 50 && shown >= 1, "{shown}");
+        assert_eq!(v["next"]["after"], json!(format!("c{}", shown - 1)));
+        assert_eq!(v["total"], json!(500));
+        assert!(v["cut"].as_str().unwrap().contains("of 50 builds"));
+        assert!(estimate_tokens(&out) <= 400);
+    }
+
+    #[test]
+    fn render_object_cuts_the_largest_list_and_says_so() {
+        let v = json!({"build": "acme/web/1", "failed": (0..200).map(|i| json!({"label": format!("job {i}"), "exit": 1})).collect::<Vec<_>>(), "small": [1, 2]});
+        let out = render_object(v, 300);
+        assert!(estimate_tokens(&out) <= 300, "{}", out.len());
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["small"], json!([1, 2]));
+        assert!(parsed["cut"].as_str().unwrap().starts_with("failed: "), "{out}");
+    }
+}

@@ -1,0 +1,342 @@
+//! `list_builds` and `get_build`.
+
+use super::args::{budget, clamp, lenient_int, lenient_list};
+use super::pipelines::short_sha;
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ids::{self, BuildRef, IdError, PipelineRef};
+use crate::buildkite::ops::{GetBuild, ListBuilds, get_build, list_builds};
+use crate::render::{self, Page};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Build states accepted by `state`, lower-case.
+const BUILD_STATES: &[&str] =
+    &["blocked", "canceled", "canceling", "creating", "failed", "failing", "not_run", "passed", "running", "scheduled", "skipped"];
+
+/// Arguments of `list_builds`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListBuildsArgs {
+    /// Pipeline URL, org/pipeline or slug.
+    pipeline: String,
+    /// Organization slug, when pipeline is a bare slug.
+    #[serde(default)]
+    org: Option<String>,
+    /// Branches, comma separated; %default is the pipeline's default branch.
+    #[serde(default, deserialize_with = "lenient_list")]
+    #[schemars(with = "Option<String>")]
+    branch: Option<Vec<String>>,
+    /// States, comma separated: passed, failed, running, blocked, canceled, scheduled, finished...
+    #[serde(default, deserialize_with = "lenient_list")]
+    #[schemars(with = "Option<String>")]
+    state: Option<Vec<String>>,
+    /// Commit SHAs, comma separated (full SHA).
+    #[serde(default, deserialize_with = "lenient_list")]
+    #[schemars(with = "Option<String>")]
+    commit: Option<Vec<String>>,
+    /// Created at or after, ISO date or time.
+    #[serde(default)]
+    created_from: Option<String>,
+    /// Created before, ISO date or time.
+    #[serde(default)]
+    created_to: Option<String>,
+    /// Page size, 1-100 (default 20).
+    #[serde(default, deserialize_with = "lenient_int")]
+    first: Option<i64>,
+    /// Cursor from a previous call's next.after.
+    #[serde(default)]
+    after: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `get_build`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetBuildArgs {
+    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    build: String,
+    /// Pipeline, when build is a bare number.
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug, when neither names it.
+    #[serde(default)]
+    org: Option<String>,
+    /// Failed jobs to list, 1-100 (default 20).
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_jobs: Option<i64>,
+    /// Output budget in tokens (default 4000).
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "list_builds",
+            title: "List builds",
+            toolset: Toolset::Builds,
+            read_only: true,
+            scopes: &["read_builds"],
+            description: "List a pipeline's builds, newest first; filter by branch, state, commit or creation time.",
+            schema: input_schema::<ListBuildsArgs>,
+        },
+        ToolSpec {
+            name: "get_build",
+            title: "Get build",
+            toolset: Toolset::Builds,
+            read_only: true,
+            scopes: &["read_builds"],
+            description: "One build: state, trigger, timings, job counts by state, failed and blocked jobs, annotation headlines. Start here for a failing build.",
+            schema: input_schema::<GetBuildArgs>,
+        },
+    ]
+}
+
+/// Parses with the explicit org; only when that is not enough, asks for the default org.
+async fn with_org<T>(ctx: &Ctx, explicit: Option<&str>, parse: impl Fn(Option<&str>) -> Result<T, IdError>) -> Result<T, ToolError> {
+    match parse(explicit) {
+        Err(IdError::NoOrg(_)) => {
+            let org = ctx.org.resolve(&ctx.api, None).await?;
+            Ok(parse(Some(&org))?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, ToolError> {
+    use list_builds::BuildStates as S;
+    let mut out = Vec::new();
+    for s in states {
+        let lower = s.to_ascii_lowercase();
+        if lower == "finished" {
+            out.extend([S::PASSED, S::FAILED, S::BLOCKED, S::CANCELED]);
+            continue;
+        }
+        if !BUILD_STATES.contains(&lower.as_str()) {
+            return Err(ToolError::Args {
+                tool: "list_builds",
+                detail: format!("unknown state `{s}`: use {} or finished", BUILD_STATES.join(", ")),
+            });
+        }
+        let state: S = serde_json::from_value(Value::String(lower.to_ascii_uppercase()))
+            .map_err(|e| ToolError::Args { tool: "list_builds", detail: e.to_string() })?;
+        if !out.contains(&state) {
+            out.push(state);
+        }
+    }
+    Ok(out)
+}
+
+/// An ISO date (`2026-11-20`) or time, as the API's DateTime.
+fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolError> {
+    let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let full = if v.len() == 10 { format!("{v}T00:00:00Z") } else { v.clone() };
+    if render::epoch_seconds(&full).is_none() {
+        return Err(ToolError::Args {
+            tool: "list_builds",
+            detail: format!("{name} `{v}` is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T10:00:00Z)"),
+        });
+    }
+    Ok(Some(full))
+}
+
+pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
+    let pipeline: PipelineRef = with_org(ctx, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
+    let variables = list_builds::Variables {
+        pipeline: pipeline.slug(),
+        first: clamp(args.first, 20, 1, 100),
+        after: args.after.filter(|a| !a.is_empty()),
+        branch: args.branch,
+        state: args.state.map(build_states).transpose()?,
+        commit: args.commit,
+        created_at_from: date_time("created_from", args.created_from)?,
+        created_at_to: date_time("created_to", args.created_to)?,
+    };
+    let what = format!("pipeline `{}`", pipeline.slug());
+    let hint = "check the slug with list_pipelines";
+    let data = ctx.api.execute::<ListBuilds>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let p = data.pipeline.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let mut head = Map::new();
+    head.insert("pipeline".into(), json!(pipeline.slug()));
+    head.insert("url".into(), json!(p.url));
+    let Some(builds) = p.builds else {
+        head.insert("total".into(), json!(0));
+        return Ok(render::to_json(&Value::Object(head)));
+    };
+    let mut page = Page { total: Some(builds.count), ..Page::default() };
+    if let Some(info) = builds.page_info.filter(|i| i.has_next_page) {
+        page.next_after = info.end_cursor;
+    }
+    for edge in builds.edges.unwrap_or_default().into_iter().flatten() {
+        let Some(b) = edge.node else { continue };
+        use list_builds::ListBuildsPipelineBuildsEdgesNodeCreatedBy as By;
+        let by = match b.created_by {
+            Some(By::User(u)) => Some(u.name),
+            Some(By::UnregisteredUser(u)) => u.unregistered_name,
+            _ => None,
+        };
+        let state = render::state(&b.state);
+        let mut row = Map::new();
+        row.insert("n".into(), json!(b.number));
+        row.insert("state".into(), json!(state));
+        if state == "blocked" {
+            row.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
+        }
+        row.insert("branch".into(), json!(b.branch));
+        row.insert("commit".into(), json!(short_sha(&b.commit)));
+        row.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 80))));
+        row.insert("by".into(), json!(by.map(|n| render::clean_text(&n, 60))));
+        row.insert("src".into(), json!(b.source.name.to_ascii_lowercase()));
+        row.insert("at".into(), json!(b.created_at.as_deref().map(render::timestamp)));
+        row.insert("dur".into(), json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())));
+        page.rows.push(Value::Object(row));
+        page.cursors.push(Some(edge.cursor));
+    }
+    Ok(render::render_page(head, "builds", page, budget(args.max_tokens, 3_000)))
+}
+
+pub(super) async fn get_build(ctx: &Ctx, args: GetBuildArgs) -> Result<String, ToolError> {
+    let build = with_org(ctx, args.org.as_deref(), |org| ids::parse_build(&args.build, args.pipeline.as_deref(), org)).await?;
+    let (slug, uuid) = match &build {
+        BuildRef::Number { pipeline, number } => (Some(format!("{}/{number}", pipeline.slug())), None),
+        BuildRef::Uuid(u) => (None, Some(u.clone())),
+    };
+    let variables = get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };
+    let what = build.describe();
+    let hint = "check the pipeline and number with list_builds";
+    let data = ctx.api.execute::<GetBuild>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    Ok(render::render_object(reshape_build(b), budget(args.max_tokens, 4_000)))
+}
+
+fn count<T>(c: Option<T>, f: impl Fn(T) -> i64) -> Option<i64> {
+    c.map(f).filter(|n| *n > 0)
+}
+
+fn reshape_build(b: get_build::GetBuildBuild) -> Value {
+    use get_build::{GetBuildBuildBlockedEdgesNode as Blocked, GetBuildBuildCreatedBy as By, GetBuildBuildFailedEdgesNode as Failed};
+    let mut out = Map::new();
+    out.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+    out.insert("url".into(), json!(b.url));
+    out.insert("uuid".into(), json!(b.uuid));
+    let state = render::state(&b.state);
+    out.insert("state".into(), json!(state));
+    if state == "blocked" {
+        out.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
+    }
+    out.insert("branch".into(), json!(b.branch));
+    out.insert("commit".into(), json!(b.commit));
+    out.insert("msg".into(), json!(b.message.as_deref().map(|m| render::clean_text(m.trim(), 500))));
+    let by = match b.created_by {
+        Some(By::User(u)) => json!({"name": render::clean_text(&u.name, 60), "email": u.email}),
+        Some(By::UnregisteredUser(u)) => json!({"name": u.unregistered_name, "email": u.unregistered_email}),
+        _ => Value::Null,
+    };
+    out.insert("by".into(), by);
+    out.insert("src".into(), json!(b.source.name.to_ascii_lowercase()));
+    out.insert("pr".into(), json!(b.pull_request.map(|p| p.id)));
+    out.insert("rebuilt_from".into(), json!(b.rebuilt_from.map(|r| r.number)));
+    if let Some(t) = b.triggered_from {
+        let from = t.build.map(|tb| format!("{}/{}", tb.pipeline.slug, tb.number));
+        out.insert("triggered_from".into(), json!({"build": from, "step": t.label.as_deref().map(|l| render::clean_text(l, 80))}));
+    }
+    out.insert("created".into(), json!(b.created_at.as_deref().map(render::timestamp)));
+    out.insert("wait_s".into(), json!(render::seconds_between(b.created_at.as_deref(), b.started_at.as_deref())));
+    out.insert("run_s".into(), json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())));
+    if b.finished_at.is_none() {
+        out.insert("started".into(), json!(b.started_at.as_deref().map(render::timestamp)));
+    } else {
+        out.insert("finished".into(), json!(b.finished_at.as_deref().map(render::timestamp)));
+    }
+    if b.canceled_at.is_some() || b.cancel_reason.is_some() {
+        out.insert("cancel_reason".into(), json!(b.cancel_reason.as_deref().map(|r| render::clean_text(r, 200))));
+    }
+
+    let mut jobs = Map::new();
+    jobs.insert("total".into(), json!(count(b.total, |c| c.count)));
+    jobs.insert("passed".into(), json!(count(b.passed, |c| c.count)));
+    let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0);
+    jobs.insert("failed".into(), json!((failed_total > 0).then_some(failed_total)));
+    jobs.insert("running".into(), json!(count(b.running, |c| c.count)));
+    jobs.insert("waiting".into(), json!(count(b.waiting, |c| c.count)));
+    jobs.insert("canceled".into(), json!(count(b.canceled, |c| c.count)));
+    jobs.insert("timed_out".into(), json!(count(b.timed_out, |c| c.count)));
+    jobs.insert("skipped".into(), json!(count(b.skipped, |c| c.count)));
+    let blocked_total = b.blocked.as_ref().map(|f| f.count).unwrap_or(0);
+    jobs.insert("blocked".into(), json!((blocked_total > 0).then_some(blocked_total)));
+    out.insert("jobs".into(), Value::Object(jobs));
+
+    let mut failed = Vec::new();
+    let mut soft = Vec::new();
+    let mut retried = 0;
+    let mut listed = 0;
+    for node in b.failed.and_then(|f| f.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
+        let Failed::JobTypeCommand(j) = node else { continue };
+        listed += 1;
+        if j.retried {
+            retried += 1;
+            continue;
+        }
+        let row = json!({
+            "job": j.uuid,
+            "label": j.label.as_deref().map(|l| render::clean_text(l, 80)),
+            "step": j.step.and_then(|s| s.key),
+            "state": Some(render::state(&j.state)).filter(|s| s != "finished"),
+            "exit": j.exit_status.as_deref().map(|e| e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e))),
+            "run_s": render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref()),
+        });
+        if j.soft_failed { soft.push(row) } else { failed.push(row) }
+    }
+    out.insert("failed".into(), json!(failed));
+    out.insert("soft_failed".into(), json!(soft));
+    if retried > 0 {
+        out.insert("retried_attempts".into(), json!(retried));
+    }
+    if failed_total > listed {
+        out.insert("failed_more".into(), json!(format!("{} more failed jobs not listed; raise max_jobs", failed_total - listed)));
+    }
+    let blocked: Vec<Value> = b
+        .blocked
+        .and_then(|f| f.edges)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.node)
+        .filter_map(|n| match n {
+            Blocked::JobTypeBlock(j) => Some(json!({
+                "job": j.uuid,
+                "label": j.label.as_deref().map(|l| render::clean_text(l, 80)),
+                "unblockable": j.is_unblockable,
+            })),
+            _ => None,
+        })
+        .collect();
+    out.insert("blocked".into(), json!(blocked));
+    if let Some(a) = b.annotations {
+        let items: Vec<Value> = a
+            .edges
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.node)
+            .map(|n| {
+                json!({
+                    "style": n.style.as_ref().map(render::state),
+                    "context": n.context,
+                    "text": n.body.map(|body| render::first_line(&body.text, 120)),
+                })
+            })
+            .collect();
+        if a.count > 0 {
+            out.insert("annotations".into(), json!({"total": a.count, "items": items}));
+        }
+    }
+    Value::Object(out)
+}

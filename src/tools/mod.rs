@@ -1,0 +1,183 @@
+//! The tool registry: every tool's name, toolset, read-only flag, required token scopes, description
+//! and input schema, plus dispatch of a call to the tool's function.
+
+mod args;
+mod builds;
+mod context;
+mod pipelines;
+pub mod schema;
+mod user;
+
+pub use context::{Access, Ctx, OrgDefault};
+
+use crate::buildkite::ApiError;
+use crate::buildkite::ids::IdError;
+use rmcp::model::JsonObject;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::Arc;
+
+/// A group of tools that can be switched on or off together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Toolset {
+    /// Current user, organizations, token.
+    User,
+    /// Pipelines.
+    Pipelines,
+    /// Builds.
+    Builds,
+}
+
+impl Toolset {
+    /// Every toolset, in display order.
+    pub const ALL: [Toolset; 3] = [Toolset::User, Toolset::Pipelines, Toolset::Builds];
+
+    /// The name used by `--toolsets`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Toolset::User => "user",
+            Toolset::Pipelines => "pipelines",
+            Toolset::Builds => "builds",
+        }
+    }
+
+    /// Parses a comma-separated list (`all` for every toolset).
+    pub fn parse_list(list: &str) -> Result<Vec<Toolset>, String> {
+        let mut out = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if name == "all" {
+                return Ok(Toolset::ALL.to_vec());
+            }
+            match Toolset::ALL.iter().find(|t| t.name() == name) {
+                Some(t) if !out.contains(t) => out.push(*t),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> = Toolset::ALL.iter().map(|t| t.name()).collect();
+                    return Err(format!("unknown toolset `{name}`: choose from all, {}", known.join(", ")));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err("no toolset given: use `all` or a comma-separated list".to_string());
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Toolset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A tool's static description.
+#[derive(Clone)]
+pub struct ToolSpec {
+    /// The MCP tool name.
+    pub name: &'static str,
+    /// Short human title.
+    pub title: &'static str,
+    /// Its toolset.
+    pub toolset: Toolset,
+    /// Whether it only reads.
+    pub read_only: bool,
+    /// Token scopes it needs (all of them).
+    pub scopes: &'static [&'static str],
+    /// What the model reads to decide when to use it.
+    pub description: &'static str,
+    /// Its input schema.
+    pub schema: fn() -> Arc<JsonObject>,
+}
+
+impl fmt::Debug for ToolSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolSpec").field("name", &self.name).finish()
+    }
+}
+
+impl ToolSpec {
+    /// The scopes in `granted` that this tool lacks.
+    pub fn missing_scopes(&self, granted: &[String]) -> Vec<&'static str> {
+        self.scopes.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect()
+    }
+
+    /// The MCP tool definition.
+    pub fn to_tool(&self) -> rmcp::model::Tool {
+        let annotations = rmcp::model::ToolAnnotations::with_title(self.title)
+            .read_only(self.read_only)
+            .open_world(true);
+        rmcp::model::Tool::new(self.name, self.description, (self.schema)()).with_annotations(annotations)
+    }
+}
+
+/// Every tool this build knows.
+pub fn catalogue() -> Vec<ToolSpec> {
+    let mut all = Vec::new();
+    all.extend(user::specs());
+    all.extend(pipelines::specs());
+    all.extend(builds::specs());
+    all
+}
+
+/// Why a tool call failed; renders as one actionable sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// From Buildkite.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// An identifier that could not be parsed.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// Arguments that do not fit the schema.
+    #[error("invalid arguments for {tool}: {detail}")]
+    Args {
+        /// The tool.
+        tool: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// No tool by that name.
+    #[error("unknown tool `{0}`")]
+    Unknown(String),
+}
+
+/// Runs the named tool with its JSON arguments and returns the rendered output.
+pub async fn call(ctx: &Ctx, name: &str, arguments: Map<String, Value>) -> Result<String, ToolError> {
+    match name {
+        "current_user" => user::current_user(ctx, args::parse("current_user", arguments)?).await,
+        "list_pipelines" => pipelines::list_pipelines(ctx, args::parse("list_pipelines", arguments)?).await,
+        "get_pipeline" => pipelines::get_pipeline(ctx, args::parse("get_pipeline", arguments)?).await,
+        "list_builds" => builds::list_builds(ctx, args::parse("list_builds", arguments)?).await,
+        "get_build" => builds::get_build(ctx, args::parse("get_build", arguments)?).await,
+        other => Err(ToolError::Unknown(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toolsets_parse_with_all_and_reject_unknown_names() {
+        assert_eq!(Toolset::parse_list("all").unwrap(), Toolset::ALL.to_vec());
+        assert_eq!(Toolset::parse_list("builds, user,builds").unwrap(), vec![Toolset::Builds, Toolset::User]);
+        let err = Toolset::parse_list("builds,nope").unwrap_err();
+        assert!(err.contains("`nope`") && err.contains("pipelines"), "{err}");
+        assert!(Toolset::parse_list(" , ").is_err());
+    }
+
+    #[test]
+    fn every_catalogued_tool_is_dispatched_and_names_are_unique() {
+        let specs = catalogue();
+        let mut names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), specs.len());
+        for spec in specs {
+            let schema = (spec.schema)();
+            assert_eq!(schema.get("type"), Some(&Value::String("object".into())), "{}", spec.name);
+            assert!(!schema.contains_key("$schema"), "{}", spec.name);
+            assert!(spec.description.len() < 300, "{} description is long", spec.name);
+        }
+    }
+}
