@@ -8,8 +8,7 @@
 
 use apollo_compiler::{ExecutableDocument, Schema};
 use graphql_client_codegen::{
-    CodegenMode, GraphQLClientCodegenOptions, deprecation::DeprecationStrategy,
-    generate_module_token_stream,
+    CodegenMode, GraphQLClientCodegenOptions, deprecation::DeprecationStrategy, generate_module_token_stream,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -40,8 +39,7 @@ fn main() {
 }
 
 fn generate() -> String {
-    let schema_text = fs::read_to_string(SCHEMA)
-        .unwrap_or_else(|e| fail(&format!("cannot read {SCHEMA}: {e}")));
+    let schema_text = fs::read_to_string(SCHEMA).unwrap_or_else(|e| fail(&format!("cannot read {SCHEMA}: {e}")));
     let schema = Schema::parse_and_validate(schema_text, SCHEMA)
         .unwrap_or_else(|e| fail(&format!("{SCHEMA} is not a valid schema:\n{}", e.errors)));
 
@@ -58,16 +56,13 @@ fn generate() -> String {
     let mut catalogue = String::new();
     for file in &files {
         let display = file.display().to_string();
-        let text = fs::read_to_string(file)
-            .unwrap_or_else(|e| fail(&format!("cannot read {display}: {e}")));
+        let text = fs::read_to_string(file).unwrap_or_else(|e| fail(&format!("cannot read {display}: {e}")));
         let doc = ExecutableDocument::parse_and_validate(&schema, text, file)
             .unwrap_or_else(|e| fail(&format!("invalid GraphQL operation in {display}:\n{}", e.errors)));
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         let names: Vec<String> = doc.operations.named.keys().map(|n| n.to_string()).collect();
         if doc.operations.anonymous.is_some() || names.len() != 1 || names[0] != stem {
-            fail(&format!(
-                "{display} must hold exactly one named operation called `{stem}` (found {names:?})"
-            ));
+            fail(&format!("{display} must hold exactly one named operation called `{stem}` (found {names:?})"));
         }
         if !doc.fragments.is_empty() && doc.fragments.keys().any(|f| f.as_str() == stem) {
             fail(&format!("{display}: a fragment may not share the operation's name"));
@@ -83,8 +78,8 @@ fn generate() -> String {
         options.set_fragments_other_variant(true);
         let tokens = generate_module_token_stream(file.clone(), Path::new(SCHEMA), options)
             .unwrap_or_else(|e| fail(&format!("code generation failed for {display}: {e}")));
-        let parsed: syn::File = syn::parse2(tokens)
-            .unwrap_or_else(|e| fail(&format!("generated code for {display} does not parse: {e}")));
+        let parsed: syn::File =
+            syn::parse2(tokens).unwrap_or_else(|e| fail(&format!("generated code for {display} does not parse: {e}")));
         let _ = writeln!(out, "// --- {display}");
         out.push_str(&prettyplease::unparse(&parsed));
         out.push('\n');

@@ -22,15 +22,25 @@ pub enum ConfigError {
     #[error("{0}")]
     Toolsets(String),
     /// No token and no demo.
-    #[error("no Buildkite API token: set BUILDKITE_API_TOKEN (create one at https://buildkite.com/user/api-access-tokens with \"Enable GraphQL API access\"), or run with --demo to try the demo organization")]
+    #[error(
+        "no Buildkite API token: set BUILDKITE_API_TOKEN (create one at https://buildkite.com/user/api-access-tokens with \"Enable GraphQL API access\"), or run with --demo to try the demo organization"
+    )]
     NoToken,
 }
 
 /// Parses an endpoint URL, requiring http or https.
 pub fn parse_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(value.trim()).map_err(|e| ConfigError::Url { name, value: value.to_string(), reason: e.to_string() })?;
+    let url = Url::parse(value.trim()).map_err(|e| ConfigError::Url {
+        name,
+        value: value.to_string(),
+        reason: e.to_string(),
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConfigError::Url { name, value: value.to_string(), reason: "expected http:// or https:// with a host".into() });
+        return Err(ConfigError::Url {
+            name,
+            value: value.to_string(),
+            reason: "expected http:// or https:// with a host".into(),
+        });
     }
     Ok(url)
 }

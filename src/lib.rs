@@ -15,4 +15,8 @@ pub mod server;
 pub mod tools;
 
 /// The `User-Agent` of every request: our name and version.
-pub const USER_AGENT: &str = concat!("buildkite-mcp-server/", env!("CARGO_PKG_VERSION"), " (+https://github.com/buildkite/buildkite-mcp-server)");
+pub const USER_AGENT: &str = concat!(
+    "buildkite-mcp-server/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/buildkite/buildkite-mcp-server)"
+);

@@ -57,7 +57,8 @@ async fn refresh(
         None => {
             let url = endpoint.unwrap_or_else(|| global.graphql_url.clone());
             config::parse_url("--endpoint", &url)?;
-            let token = global.token.clone().context("introspection needs BUILDKITE_API_TOKEN (or pass --from FILE)")?;
+            let token =
+                global.token.clone().context("introspection needs BUILDKITE_API_TOKEN (or pass --from FILE)")?;
             schema::Source::Endpoint { url, token }
         }
     };
@@ -92,7 +93,8 @@ mod serve {
             let rest = config::rest_base(&global.api_url)?;
             Api::http(Some(token.trim().to_string()), graphql, rest, config::retry_policy(global))?
         };
-        let org = if global.demo { Some(global.org.clone().unwrap_or_else(|| "acme".into())) } else { global.org.clone() };
+        let org =
+            if global.demo { Some(global.org.clone().unwrap_or_else(|| "acme".into())) } else { global.org.clone() };
         let ctx = Ctx { api, access: Access::default(), org: OrgDefault::new(org) };
         let read_only = global.read_only || global.demo;
         Ok(Server::new(ctx, toolsets, read_only))

@@ -92,7 +92,13 @@ pub fn state<T: Serialize>(value: &T) -> String {
 /// fractions and `±hh:mm` offsets allowed).
 pub fn epoch_seconds(ts: &str) -> Option<i64> {
     let b = ts.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
@@ -199,7 +205,10 @@ pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usiz
         if cut {
             obj.insert(
                 "cut".into(),
-                Value::String(format!("{} of {full} {key} shown to fit the token budget; continue with next.after or raise max_tokens", rows.len())),
+                Value::String(format!(
+                    "{} of {full} {key} shown to fit the token budget; continue with next.after or raise max_tokens",
+                    rows.len()
+                )),
             );
         }
         to_json(&compact(Value::Object(obj)))
@@ -229,15 +238,17 @@ pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usiz
 pub fn render_object(value: Value, budget: usize) -> String {
     let mut value = compact(value);
     let mut cuts: Vec<(String, usize, usize)> = Vec::new();
+    // Room for the `cut` note itself, once anything is cut.
+    let target = if estimate_tokens(&to_json(&value)) > budget { budget.saturating_sub(60).max(1) } else { budget };
     for _ in 0..64 {
         let text = to_json(&value);
-        if estimate_tokens(&text) <= budget {
+        if estimate_tokens(&text) <= target {
             break;
         }
         let Some((path, len)) = largest_array(&value) else {
             break;
         };
-        let over = estimate_tokens(&text) - budget;
+        let over = estimate_tokens(&text) - target;
         let Some(array) = pointer_array(&mut value, &path) else {
             break;
         };
@@ -251,11 +262,11 @@ pub fn render_object(value: Value, budget: usize) -> String {
             None => cuts.push((name, shown, len)),
         }
     }
-    if !cuts.is_empty() {
-        if let Value::Object(map) = &mut value {
-            let note: Vec<String> = cuts.iter().map(|(p, s, t)| format!("{p}: {s} of {t} shown")).collect();
-            map.insert("cut".into(), Value::String(format!("{}; raise max_tokens for more", note.join(", "))));
-        }
+    if !cuts.is_empty()
+        && let Value::Object(map) = &mut value
+    {
+        let note: Vec<String> = cuts.iter().map(|(p, s, t)| format!("{p}: {s} of {t} shown")).collect();
+        map.insert("cut".into(), Value::String(format!("{}; raise max_tokens for more", note.join(", "))));
     }
     to_json(&value)
 }
@@ -319,8 +330,8 @@ mod tests {
     #[test]
     fn timestamps_parse_and_durations_are_seconds() {
         assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(epoch_seconds("2026-11-20T10:15:30Z"), Some(1_795_688_130));
-        assert_eq!(epoch_seconds("2026-11-20T12:15:30.250+02:00"), Some(1_795_688_130));
+        assert_eq!(epoch_seconds("2026-11-20T10:15:30Z"), Some(1_795_169_730));
+        assert_eq!(epoch_seconds("2026-11-20T12:15:30.250+02:00"), Some(1_795_169_730));
         assert_eq!(seconds_between(Some("2026-11-20T10:15:30Z"), Some("2026-11-20T10:29:31Z")), Some(841));
         assert_eq!(seconds_between(Some("2026-11-20T10:15:30Z"), None), None);
         assert_eq!(epoch_seconds("yesterday"), None);
@@ -341,7 +352,7 @@ mod tests {
         let out = render_page(Map::new(), "builds", page, 400);
         let v: Value = serde_json::from_str(&out).unwrap();
         let shown = v["builds"].as_array().unwrap().len();
-        assert!(shown < 50 && shown >= 1, "{shown}");
+        assert!((1..50).contains(&shown), "{shown}");
         assert_eq!(v["next"]["after"], json!(format!("c{}", shown - 1)));
         assert_eq!(v["total"], json!(500));
         assert!(v["cut"].as_str().unwrap().contains("of 50 builds"));

@@ -117,10 +117,16 @@ impl Server {
                 }));
             }
             Some(Disabled::ReadOnly) => {
-                return Err(ToolError::Args { tool: "this server", detail: format!("{name} writes, and the server runs with --read-only") });
+                return Err(ToolError::Args {
+                    tool: "this server",
+                    detail: format!("{name} writes, and the server runs with --read-only"),
+                });
             }
             Some(Disabled::Toolset) => {
-                return Err(ToolError::Args { tool: "this server", detail: format!("{name} is in a toolset that is not enabled (--toolsets)") });
+                return Err(ToolError::Args {
+                    tool: "this server",
+                    detail: format!("{name} is in a toolset that is not enabled (--toolsets)"),
+                });
             }
             None => {}
         }
@@ -180,7 +186,8 @@ mod tests {
     #[test]
     fn missing_scopes_disable_tools_and_unknown_scopes_enable_all() {
         let specs = tools::catalogue();
-        let minimum: Vec<String> = ["read_builds", "read_pipelines", "read_user", "read_suites"].iter().map(|s| s.to_string()).collect();
+        let minimum: Vec<String> =
+            ["read_builds", "read_pipelines", "read_user", "read_suites"].iter().map(|s| s.to_string()).collect();
         let e = enabled(&specs, &Toolset::ALL, false, Some(&minimum));
         assert_eq!(e.tools.len(), specs.len(), "{:?}", e.disabled);
         let only_user = vec!["read_user".to_string()];

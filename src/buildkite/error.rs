@@ -8,16 +8,24 @@ pub const TOKEN_PAGE: &str = "https://buildkite.com/user/api-access-tokens";
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// No token was configured.
-    #[error("no Buildkite API token is set: set BUILDKITE_API_TOKEN (create one at {TOKEN_PAGE}), or start with --demo to try the server on demo data")]
+    #[error(
+        "no Buildkite API token is set: set BUILDKITE_API_TOKEN (create one at {TOKEN_PAGE}), or start with --demo to try the server on demo data"
+    )]
     MissingToken,
     /// HTTP 401.
-    #[error("Buildkite rejected the API token (401 Unauthorized): it is invalid, expired or revoked; create a new one at {TOKEN_PAGE} and set BUILDKITE_API_TOKEN")]
+    #[error(
+        "Buildkite rejected the API token (401 Unauthorized): it is invalid, expired or revoked; create a new one at {TOKEN_PAGE} and set BUILDKITE_API_TOKEN"
+    )]
     Unauthorized,
     /// HTTP 403 from the GraphQL endpoint: the token has no GraphQL access.
-    #[error("the API token has no GraphQL access (403): edit it at {TOKEN_PAGE} and tick \"Enable GraphQL API access\"")]
+    #[error(
+        "the API token has no GraphQL access (403): edit it at {TOKEN_PAGE} and tick \"Enable GraphQL API access\""
+    )]
     NoGraphqlAccess,
     /// HTTP 403 from REST.
-    #[error("Buildkite refused the request (403 Forbidden: {message}): the token lacks a scope or access to this organization; check its scopes at {TOKEN_PAGE}")]
+    #[error(
+        "Buildkite refused the request (403 Forbidden: {message}): the token lacks a scope or access to this organization; check its scopes at {TOKEN_PAGE}"
+    )]
     Forbidden {
         /// Buildkite's message.
         message: String,
@@ -47,7 +55,9 @@ pub enum ApiError {
         attempts: u32,
     },
     /// HTTP 5xx that persisted through the retries.
-    #[error("Buildkite answered HTTP {status} {attempts} times in a row; the API may be degraded, try again in a minute")]
+    #[error(
+        "Buildkite answered HTTP {status} {attempts} times in a row; the API may be degraded, try again in a minute"
+    )]
     Server {
         /// The last status.
         status: u16,
@@ -55,7 +65,9 @@ pub enum ApiError {
         attempts: u32,
     },
     /// The request timed out on every attempt.
-    #[error("Buildkite did not answer within {seconds} s ({attempts} attempts); try again, or ask for less (smaller page, fewer jobs)")]
+    #[error(
+        "Buildkite did not answer within {seconds} s ({attempts} attempts); try again, or ask for less (smaller page, fewer jobs)"
+    )]
     Timeout {
         /// The per-request timeout.
         seconds: u64,
@@ -145,7 +157,8 @@ mod tests {
 
     #[test]
     fn graphql_not_found_messages_become_not_found() {
-        let e = ApiError::GraphQL { messages: vec!["No Pipeline found".into()] }.or_not_found("pipeline acme/x", "check it");
+        let e = ApiError::GraphQL { messages: vec!["No Pipeline found".into()] }
+            .or_not_found("pipeline acme/x", "check it");
         assert!(matches!(e, ApiError::NotFound { .. }));
         let e = ApiError::GraphQL { messages: vec!["Field 'x' doesn't exist".into()] }.or_not_found("p", "h");
         assert!(matches!(e, ApiError::GraphQL { .. }));

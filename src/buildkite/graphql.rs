@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, looks_not_found};
 use super::http::Endpoint;
-use super::{Api, Backend};
+use super::{Api, Backend, HttpBackend};
 use graphql_client::{GraphQLQuery, Response};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -13,9 +13,11 @@ impl Api {
         let body = Q::build_query(variables);
         let body = serde_json::to_value(&body).map_err(|e| ApiError::Decode { detail: e.to_string() })?;
         let raw: serde_json::Value = match &self.backend {
-            Backend::Http { http, graphql_url, .. } => {
+            Backend::Http(backend) => {
+                let HttpBackend { http, graphql_url, .. } = backend.as_ref();
                 let bytes = http.send(Method::POST, graphql_url, Some(&body), Endpoint::GraphQL, true).await?;
-                serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?
             }
             Backend::Demo(demo) => {
                 let variables = body.get("variables").cloned().unwrap_or(serde_json::Value::Null);
@@ -61,7 +63,8 @@ mod tests {
         assert_eq!(ok.x, 1);
         let e = decode::<Data>(serde_json::json!({"data": null, "errors": [{"message": "Query has complexity of 251503, which exceeds max complexity of 50000"}]})).unwrap_err();
         assert!(e.to_string().contains("exceeds max complexity"), "{e}");
-        let e = decode::<Data>(serde_json::json!({"data": null, "errors": [{"message": "No Pipeline found"}]})).unwrap_err();
+        let e = decode::<Data>(serde_json::json!({"data": null, "errors": [{"message": "No Pipeline found"}]}))
+            .unwrap_err();
         assert!(matches!(e, ApiError::NotFound { .. }));
         let e = decode::<Data>(serde_json::json!({"data": {"y": 1}})).unwrap_err();
         assert!(matches!(e, ApiError::Decode { .. }));

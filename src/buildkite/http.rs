@@ -78,11 +78,8 @@ impl Http {
         loop {
             attempt += 1;
             let last = attempt >= attempts_allowed;
-            let mut request = self
-                .client
-                .request(method.clone(), url.clone())
-                .bearer_auth(token)
-                .header(ACCEPT, "application/json");
+            let mut request =
+                self.client.request(method.clone(), url.clone()).bearer_auth(token).header(ACCEPT, "application/json");
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -91,7 +88,10 @@ impl Http {
                 Ok(r) => r,
                 Err(e) if e.is_timeout() => {
                     if last {
-                        return Err(ApiError::Timeout { seconds: self.policy.timeout.as_secs().max(1), attempts: attempt });
+                        return Err(ApiError::Timeout {
+                            seconds: self.policy.timeout.as_secs().max(1),
+                            attempts: attempt,
+                        });
                     }
                     backoff(attempt).await;
                     continue;
@@ -110,7 +110,10 @@ impl Http {
                 Ok(b) => b.to_vec(),
                 Err(e) if e.is_timeout() => {
                     if last {
-                        return Err(ApiError::Timeout { seconds: self.policy.timeout.as_secs().max(1), attempts: attempt });
+                        return Err(ApiError::Timeout {
+                            seconds: self.policy.timeout.as_secs().max(1),
+                            attempts: attempt,
+                        });
                     }
                     backoff(attempt).await;
                     continue;
@@ -125,7 +128,10 @@ impl Http {
                 StatusCode::TOO_MANY_REQUESTS => {
                     let wait = reset_after(&headers);
                     if last || wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
-                        return Err(ApiError::RateLimited { retry_after: wait.map(|w| w.as_secs()), attempts: attempt });
+                        return Err(ApiError::RateLimited {
+                            retry_after: wait.map(|w| w.as_secs()),
+                            attempts: attempt,
+                        });
                     }
                     tokio::time::sleep(wait.unwrap_or_else(|| step(attempt))).await;
                 }
@@ -165,7 +171,9 @@ fn reset_after(headers: &HeaderMap) -> Option<Duration> {
 
 fn step(attempt: u32) -> Duration {
     let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(8));
-    let jitter_ms = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_millis()).unwrap_or(0)) % 100;
+    let jitter_ms = u64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_millis()).unwrap_or(0),
+    ) % 100;
     exp.min(BACKOFF_CAP) + Duration::from_millis(jitter_ms)
 }
 

@@ -48,10 +48,14 @@ impl BuildRef {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// Not a build reference.
-    #[error("`{0}` is not a build: pass a build URL (https://buildkite.com/acme/web/builds/42), `org/pipeline/number`, a build UUID, or a number together with `pipeline`")]
+    #[error(
+        "`{0}` is not a build: pass a build URL (https://buildkite.com/acme/web/builds/42), `org/pipeline/number`, a build UUID, or a number together with `pipeline`"
+    )]
     Build(String),
     /// Not a pipeline reference.
-    #[error("`{0}` is not a pipeline: pass a pipeline URL (https://buildkite.com/acme/web), `org/pipeline`, or a pipeline slug")]
+    #[error(
+        "`{0}` is not a pipeline: pass a pipeline URL (https://buildkite.com/acme/web), `org/pipeline`, or a pipeline slug"
+    )]
     Pipeline(String),
     /// A URL that does not point at what was asked for.
     #[error("the URL `{0}` does not point at a Buildkite {1}: expected e.g. https://buildkite.com/acme/web/builds/42")]
@@ -90,7 +94,9 @@ fn url_segments(input: &str) -> Option<(Vec<String>, Option<String>)> {
     let segments: Vec<String> = url.path_segments()?.filter(|s| !s.is_empty()).map(str::to_string).collect();
     let fragment = url.fragment().map(str::to_string);
     // REST: /v2/organizations/{org}/pipelines/{p}/…
-    if segments.first().map(String::as_str) == Some("v2") && segments.get(1).map(String::as_str) == Some("organizations") {
+    if segments.first().map(String::as_str) == Some("v2")
+        && segments.get(1).map(String::as_str) == Some("organizations")
+    {
         let mut out = vec![segments.get(2)?.clone()];
         if segments.get(3).map(String::as_str) == Some("pipelines") {
             out.extend(segments.iter().skip(4).cloned());
@@ -134,10 +140,9 @@ pub fn parse_build(input: &str, pipeline: Option<&str>, default_org: Option<&str
         let (segments, _) = url_segments(input).ok_or_else(|| IdError::Url(input.to_string(), "build"))?;
         return match segments.as_slice() {
             [org, pipe, builds, n, ..] if builds == "builds" && is_slug(org) && is_slug(pipe) => match number(n) {
-                Some(number) => Ok(BuildRef::Number {
-                    pipeline: PipelineRef { org: org.clone(), pipeline: pipe.clone() },
-                    number,
-                }),
+                Some(number) => {
+                    Ok(BuildRef::Number { pipeline: PipelineRef { org: org.clone(), pipeline: pipe.clone() }, number })
+                }
                 None => Err(IdError::Url(input.to_string(), "build")),
             },
             _ => Err(IdError::Url(input.to_string(), "build")),
@@ -213,7 +218,16 @@ mod tests {
 
     #[test]
     fn bad_builds_say_what_is_accepted() {
-        for input in ["", "hello world", "acme/web/abc", "acme/web/0", "https://buildkite.com/acme/web", "ftp://x/y", "https://", "42"] {
+        for input in [
+            "",
+            "hello world",
+            "acme/web/abc",
+            "acme/web/0",
+            "https://buildkite.com/acme/web",
+            "ftp://x/y",
+            "https://",
+            "42",
+        ] {
             let err = parse_build(input, None, Some("acme")).unwrap_err().to_string();
             assert!(err.contains("build") || err.contains("URL"), "{input}: {err}");
         }
@@ -223,7 +237,9 @@ mod tests {
     #[test]
     fn pipelines_parse_from_urls_and_slugs() {
         let want = PipelineRef { org: "acme".into(), pipeline: "web".into() };
-        for input in ["https://buildkite.com/acme/web", "https://buildkite.com/acme/web/builds?branch=main", "acme/web", "web"] {
+        for input in
+            ["https://buildkite.com/acme/web", "https://buildkite.com/acme/web/builds?branch=main", "acme/web", "web"]
+        {
             assert_eq!(parse_pipeline(input, Some("acme")), Ok(want.clone()), "{input}");
         }
         assert!(parse_pipeline("a/b/c", Some("acme")).is_err());

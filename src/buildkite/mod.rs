@@ -20,16 +20,20 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub enum Backend {
     /// Buildkite's HTTP APIs.
-    Http {
-        /// The HTTP client with token and retry policy.
-        http: Http,
-        /// The GraphQL endpoint.
-        graphql_url: Url,
-        /// The REST base (ends with `/`).
-        rest_url: Url,
-    },
+    Http(Box<HttpBackend>),
     /// Recorded data compiled into the binary.
     Demo(Arc<crate::demo::Demo>),
+}
+
+/// The HTTP backend: a client and the two endpoints.
+#[derive(Clone, Debug)]
+pub struct HttpBackend {
+    /// The HTTP client with token and retry policy.
+    pub http: Http,
+    /// The GraphQL endpoint.
+    pub graphql_url: Url,
+    /// The REST base (ends with `/`).
+    pub rest_url: Url,
 }
 
 /// A handle on Buildkite. Cheap to clone.
@@ -41,7 +45,9 @@ pub struct Api {
 impl Api {
     /// An API handle over HTTP.
     pub fn http(token: Option<String>, graphql_url: Url, rest_url: Url, policy: RetryPolicy) -> Result<Self, ApiError> {
-        Ok(Api { backend: Backend::Http { http: Http::new(token, policy)?, graphql_url, rest_url } })
+        Ok(Api {
+            backend: Backend::Http(Box::new(HttpBackend { http: Http::new(token, policy)?, graphql_url, rest_url })),
+        })
     }
 
     /// An API handle on the embedded demo organization.

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::http::Endpoint;
-use super::{Api, Backend};
+use super::{Api, Backend, HttpBackend};
 use reqwest::Method;
 use serde::Deserialize;
 
@@ -21,7 +21,8 @@ impl Api {
     /// The token's scopes.
     pub async fn access_token(&self) -> Result<AccessToken, ApiError> {
         match &self.backend {
-            Backend::Http { http, rest_url, .. } => {
+            Backend::Http(backend) => {
+                let HttpBackend { http, rest_url, .. } = backend.as_ref();
                 let url = rest_url
                     .join("v2/access-token")
                     .map_err(|e| ApiError::Decode { detail: format!("bad REST base URL: {e}") })?;

@@ -110,9 +110,50 @@ mod tests {
             r#"{"cases":[{"when":{"slug":"a/b/1"},"response":{"data":{"build":{"number":1}}}},{"response":{"data":{"build":null}}}]}"#,
         )
         .unwrap();
-        assert_eq!(demo.graphql("GetBuild", &json!({"slug":"a/b/1","maxJobs":5})), Some(json!({"data":{"build":{"number":1}}})));
+        assert_eq!(
+            demo.graphql("GetBuild", &json!({"slug":"a/b/1","maxJobs":5})),
+            Some(json!({"data":{"build":{"number":1}}}))
+        );
         assert_eq!(demo.graphql("GetBuild", &json!({"slug":"a/b/2"})), Some(json!({"data":{"build":null}})));
         assert_eq!(demo.graphql("Nope", &json!({})), None);
+    }
+
+    /// Decodes one recorded response into its operation's generated type.
+    fn decode(operation: &str, response: Value) -> Result<(), crate::buildkite::ApiError> {
+        use crate::buildkite::graphql::decode;
+        use crate::buildkite::ops::*;
+        match operation {
+            "CurrentUser" => decode::<current_user::ResponseData>(response).map(drop),
+            "ViewerOrganizations" => decode::<viewer_organizations::ResponseData>(response).map(drop),
+            "ListPipelines" => decode::<list_pipelines::ResponseData>(response).map(drop),
+            "GetPipeline" => decode::<get_pipeline::ResponseData>(response).map(drop),
+            "ListBuilds" => decode::<list_builds::ResponseData>(response).map(drop),
+            "GetBuild" => decode::<get_build::ResponseData>(response).map(drop),
+            other => panic!("no decoder for {other}: add the operation to this test"),
+        }
+    }
+
+    #[test]
+    fn every_recorded_response_deserialises_into_its_generated_type() {
+        let demo = Demo::load();
+        let mut checked = 0;
+        for (operation, cases) in demo.operations() {
+            for (i, case) in cases.iter().enumerate() {
+                decode(operation, case.response.clone()).unwrap_or_else(|e| panic!("{operation} case {i}: {e}"));
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} cases");
+    }
+
+    #[test]
+    fn every_operation_has_recorded_data_with_a_catch_all_last() {
+        let demo = Demo::load();
+        for (operation, file) in crate::buildkite::ops::CATALOGUE {
+            let cases =
+                demo.cases.get(*operation).unwrap_or_else(|| panic!("{file} has no demo data in src/demo/data"));
+            assert!(cases.last().is_some_and(|c| c.when.is_none()), "{operation}: the last case must have no `when`");
+        }
     }
 
     #[test]

@@ -134,8 +134,7 @@ fn input_value(v: &InputValue) -> Result<String, String> {
 
 /// Converts introspection JSON (`{"data":{"__schema":…}}` or `{"__schema":…}`) into SDL.
 pub fn to_sdl(json: &str) -> Result<String, String> {
-    let envelope: Envelope =
-        serde_json::from_str(json).map_err(|e| format!("not an introspection result: {e}"))?;
+    let envelope: Envelope = serde_json::from_str(json).map_err(|e| format!("not an introspection result: {e}"))?;
     let schema = match (envelope.data, envelope.schema) {
         (Some(data), _) => data.schema,
         (None, Some(schema)) => schema,
@@ -168,12 +167,8 @@ pub fn to_sdl(json: &str) -> Result<String, String> {
             }
             "OBJECT" | "INTERFACE" => {
                 let keyword = if ty.kind == "OBJECT" { "type" } else { "interface" };
-                let interfaces: Vec<String> = ty
-                    .interfaces
-                    .iter()
-                    .flatten()
-                    .map(TypeRef::render)
-                    .collect::<Result<_, _>>()?;
+                let interfaces: Vec<String> =
+                    ty.interfaces.iter().flatten().map(TypeRef::render).collect::<Result<_, _>>()?;
                 let implements = if interfaces.is_empty() {
                     String::new()
                 } else {
@@ -194,23 +189,15 @@ pub fn to_sdl(json: &str) -> Result<String, String> {
                 out.push_str("}\n\n");
             }
             "UNION" => {
-                let members: Vec<String> = ty
-                    .possible_types
-                    .iter()
-                    .flatten()
-                    .map(TypeRef::render)
-                    .collect::<Result<_, _>>()?;
+                let members: Vec<String> =
+                    ty.possible_types.iter().flatten().map(TypeRef::render).collect::<Result<_, _>>()?;
                 let _ = writeln!(out, "union {} = {}\n", ty.name, members.join(" | "));
             }
             "ENUM" => {
                 let _ = writeln!(out, "enum {} {{", ty.name);
                 for value in ty.enum_values.iter().flatten() {
-                    let _ = writeln!(
-                        out,
-                        "  {}{}",
-                        value.name,
-                        deprecated(value.is_deprecated, &value.deprecation_reason)
-                    );
+                    let _ =
+                        writeln!(out, "  {}{}", value.name, deprecated(value.is_deprecated, &value.deprecation_reason));
                 }
                 out.push_str("}\n\n");
             }

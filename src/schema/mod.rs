@@ -176,10 +176,8 @@ pub fn prune(full_sdl: &str, origin: &str, graphql_dir: &Path) -> Result<(String
         detail: e.errors.to_string(),
     })?;
     for (file, text) in texts {
-        ExecutableDocument::parse_and_validate(&pruned, text, &file).map_err(|e| SchemaError::PruneBroken {
-            file: file.display().to_string(),
-            detail: e.errors.to_string(),
-        })?;
+        ExecutableDocument::parse_and_validate(&pruned, text, &file)
+            .map_err(|e| SchemaError::PruneBroken { file: file.display().to_string(), detail: e.errors.to_string() })?;
     }
     Ok((sdl, deprecated))
 }
@@ -331,7 +329,8 @@ type Query { build(slug: ID, uuid: ID): Build node(id: ID!): Node }
 
     #[test]
     fn prune_is_deterministic_and_reports_deprecated_fields_in_use() {
-        let dir = dir_with(&[("Old.graphql", "query Old { build(slug: \"a/b/1\") { old id } node(id: \"x\") { id } }")]);
+        let dir =
+            dir_with(&[("Old.graphql", "query Old { build(slug: \"a/b/1\") { old id } node(id: \"x\") { id } }")]);
         let (a, deprecated) = prune(FULL, "full", dir.path()).unwrap();
         let (b, _) = prune(FULL, "full", dir.path()).unwrap();
         assert_eq!(a, b);

@@ -1,8 +1,8 @@
 //! Prunes a full GraphQL schema to the types, fields and arguments that a set of operations reach, and
 //! prints the result as deterministic SDL without descriptions.
 
-use apollo_compiler::executable::{Selection, SelectionSet};
 use apollo_compiler::ast::DirectiveList;
+use apollo_compiler::executable::{Selection, SelectionSet};
 use apollo_compiler::schema::{ExtendedType, FieldDefinition};
 use apollo_compiler::{ExecutableDocument, Schema};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,12 +45,8 @@ impl Reach {
                     if field.name.as_str().starts_with("__") {
                         continue;
                     }
-                    let args = self
-                        .fields
-                        .entry(parent.to_string())
-                        .or_default()
-                        .entry(field.name.to_string())
-                        .or_default();
+                    let args =
+                        self.fields.entry(parent.to_string()).or_default().entry(field.name.to_string()).or_default();
                     for arg in &field.arguments {
                         args.insert(arg.name.to_string());
                     }
@@ -85,14 +81,8 @@ impl Reach {
         if parent == condition {
             return;
         }
-        if matches!(
-            schema.types.get(parent),
-            Some(ExtendedType::Union(_) | ExtendedType::Interface(_))
-        ) {
-            self.members
-                .entry(parent.to_string())
-                .or_default()
-                .insert(condition.to_string());
+        if matches!(schema.types.get(parent), Some(ExtendedType::Union(_) | ExtendedType::Interface(_))) {
+            self.members.entry(parent.to_string()).or_default().insert(condition.to_string());
         }
     }
 
@@ -160,12 +150,7 @@ impl Reach {
                 continue;
             };
             for (field, args) in iface_fields {
-                let entry = self
-                    .fields
-                    .entry(name.to_string())
-                    .or_default()
-                    .entry(field.clone())
-                    .or_default();
+                let entry = self.fields.entry(name.to_string()).or_default().entry(field.clone()).or_default();
                 entry.extend(args);
                 if let Some(def) = field_definition(schema, name, &field) {
                     self.mark_type(schema, def.ty.inner_named_type().as_str());
@@ -197,10 +182,7 @@ impl Reach {
             .collect();
         leaf.sort_by_key(|(n, _)| *n);
         if let Some((field, def)) = leaf.first() {
-            self.fields
-                .entry(name.to_string())
-                .or_default()
-                .insert((*field).to_string(), BTreeSet::new());
+            self.fields.entry(name.to_string()).or_default().insert((*field).to_string(), BTreeSet::new());
             self.mark_type(schema, def.ty.inner_named_type().as_str());
         }
     }
@@ -300,11 +282,7 @@ fn print(schema: &Schema, reach: &Reach) -> String {
 fn implements<'a>(reach: &Reach, interfaces: impl Iterator<Item = &'a str>) -> String {
     let mut kept: Vec<&str> = interfaces.filter(|i| reach.types.contains(*i)).collect();
     kept.sort_unstable();
-    if kept.is_empty() {
-        String::new()
-    } else {
-        format!(" implements {}", kept.join(" & "))
-    }
+    if kept.is_empty() { String::new() } else { format!(" implements {}", kept.join(" & ")) }
 }
 
 fn print_fields<'a>(
@@ -333,11 +311,7 @@ fn print_fields<'a>(
 }
 
 fn deprecation(directives: &DirectiveList) -> String {
-    directives
-        .iter()
-        .filter(|d| d.name == "deprecated")
-        .map(|d| format!(" {d}"))
-        .collect()
+    directives.iter().filter(|d| d.name == "deprecated").map(|d| format!(" {d}")).collect()
 }
 
 /// Fields marked `@deprecated` in `schema` that the documents select, as `Type.field`.

@@ -2,8 +2,8 @@
 //! `"20"` for 20 or `"true"` for true), and the budget argument.
 
 use super::ToolError;
-use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::{Map, Value};
 
 /// Deserialises a tool's arguments, naming the tool in the error.

@@ -13,8 +13,19 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Build states accepted by `state`, lower-case.
-const BUILD_STATES: &[&str] =
-    &["blocked", "canceled", "canceling", "creating", "failed", "failing", "not_run", "passed", "running", "scheduled", "skipped"];
+const BUILD_STATES: &[&str] = &[
+    "blocked",
+    "canceled",
+    "canceling",
+    "creating",
+    "failed",
+    "failing",
+    "not_run",
+    "passed",
+    "running",
+    "scheduled",
+    "skipped",
+];
 
 /// Arguments of `list_builds`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -98,7 +109,11 @@ pub(super) fn specs() -> Vec<ToolSpec> {
 }
 
 /// Parses with the explicit org; only when that is not enough, asks for the default org.
-async fn with_org<T>(ctx: &Ctx, explicit: Option<&str>, parse: impl Fn(Option<&str>) -> Result<T, IdError>) -> Result<T, ToolError> {
+async fn with_org<T>(
+    ctx: &Ctx,
+    explicit: Option<&str>,
+    parse: impl Fn(Option<&str>) -> Result<T, IdError>,
+) -> Result<T, ToolError> {
     match parse(explicit) {
         Err(IdError::NoOrg(_)) => {
             let org = ctx.org.resolve(&ctx.api, None).await?;
@@ -148,7 +163,8 @@ fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolEr
 }
 
 pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
-    let pipeline: PipelineRef = with_org(ctx, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
+    let pipeline: PipelineRef =
+        with_org(ctx, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
     let variables = list_builds::Variables {
         pipeline: pipeline.slug(),
         first: clamp(args.first, 20, 1, 100),
@@ -203,12 +219,14 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
 }
 
 pub(super) async fn get_build(ctx: &Ctx, args: GetBuildArgs) -> Result<String, ToolError> {
-    let build = with_org(ctx, args.org.as_deref(), |org| ids::parse_build(&args.build, args.pipeline.as_deref(), org)).await?;
+    let build =
+        with_org(ctx, args.org.as_deref(), |org| ids::parse_build(&args.build, args.pipeline.as_deref(), org)).await?;
     let (slug, uuid) = match &build {
         BuildRef::Number { pipeline, number } => (Some(format!("{}/{number}", pipeline.slug())), None),
         BuildRef::Uuid(u) => (None, Some(u.clone())),
     };
-    let variables = get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };
+    let variables =
+        get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };
     let what = build.describe();
     let hint = "check the pipeline and number with list_builds";
     let data = ctx.api.execute::<GetBuild>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
@@ -221,7 +239,9 @@ fn count<T>(c: Option<T>, f: impl Fn(T) -> i64) -> Option<i64> {
 }
 
 fn reshape_build(b: get_build::GetBuildBuild) -> Value {
-    use get_build::{GetBuildBuildBlockedEdgesNode as Blocked, GetBuildBuildCreatedBy as By, GetBuildBuildFailedEdgesNode as Failed};
+    use get_build::{
+        GetBuildBuildBlockedEdgesNode as Blocked, GetBuildBuildCreatedBy as By, GetBuildBuildFailedEdgesNode as Failed,
+    };
     let mut out = Map::new();
     out.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
     out.insert("url".into(), json!(b.url));
@@ -245,7 +265,10 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     out.insert("rebuilt_from".into(), json!(b.rebuilt_from.map(|r| r.number)));
     if let Some(t) = b.triggered_from {
         let from = t.build.map(|tb| format!("{}/{}", tb.pipeline.slug, tb.number));
-        out.insert("triggered_from".into(), json!({"build": from, "step": t.label.as_deref().map(|l| render::clean_text(l, 80))}));
+        out.insert(
+            "triggered_from".into(),
+            json!({"build": from, "step": t.label.as_deref().map(|l| render::clean_text(l, 80))}),
+        );
     }
     out.insert("created".into(), json!(b.created_at.as_deref().map(render::timestamp)));
     out.insert("wait_s".into(), json!(render::seconds_between(b.created_at.as_deref(), b.started_at.as_deref())));
@@ -300,7 +323,10 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
         out.insert("retried_attempts".into(), json!(retried));
     }
     if failed_total > listed {
-        out.insert("failed_more".into(), json!(format!("{} more failed jobs not listed; raise max_jobs", failed_total - listed)));
+        out.insert(
+            "failed_more".into(),
+            json!(format!("{} more failed jobs not listed; raise max_jobs", failed_total - listed)),
+        );
     }
     let blocked: Vec<Value> = b
         .blocked

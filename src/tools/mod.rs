@@ -103,9 +103,8 @@ impl ToolSpec {
 
     /// The MCP tool definition.
     pub fn to_tool(&self) -> rmcp::model::Tool {
-        let annotations = rmcp::model::ToolAnnotations::with_title(self.title)
-            .read_only(self.read_only)
-            .open_world(true);
+        let annotations =
+            rmcp::model::ToolAnnotations::with_title(self.title).read_only(self.read_only).open_world(true);
         rmcp::model::Tool::new(self.name, self.description, (self.schema)()).with_annotations(annotations)
     }
 }

@@ -98,7 +98,9 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
         archived: Some(args.archived.unwrap_or(false)),
     };
     let data = ctx.api.execute::<ListPipelines>(variables).await.map_err(|e| not_found_org(e, &org))?;
-    let organization = data.organization.ok_or_else(|| not_found_org(ApiError::NotFound { what: String::new(), hint: String::new() }, &org))?;
+    let organization = data
+        .organization
+        .ok_or_else(|| not_found_org(ApiError::NotFound { what: String::new(), hint: String::new() }, &org))?;
     let Some(pipelines) = organization.pipelines else {
         return Ok(render::to_json(&json!({"org": org, "total": 0, "pipelines": []})));
     };
@@ -138,7 +140,11 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
 }
 
 fn not_found_org(e: ApiError, org: &str) -> ToolError {
-    e.or_not_found(format!("organization `{org}`"), "check the slug with current_user, which lists the token's organizations").into()
+    e.or_not_found(
+        format!("organization `{org}`"),
+        "check the slug with current_user, which lists the token's organizations",
+    )
+    .into()
 }
 
 /// Whether a display name adds nothing over the slug (`Web App` vs `web-app`).
@@ -187,10 +193,16 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
     let mut settings = Map::new();
     settings.insert("branch_filter".into(), json!(p.branch_configuration));
     if p.skip_intermediate_builds {
-        settings.insert("skip_queued".into(), json!(p.skip_intermediate_builds_branch_filter.unwrap_or_else(|| "all".into())));
+        settings.insert(
+            "skip_queued".into(),
+            json!(p.skip_intermediate_builds_branch_filter.unwrap_or_else(|| "all".into())),
+        );
     }
     if p.cancel_intermediate_builds {
-        settings.insert("cancel_running".into(), json!(p.cancel_intermediate_builds_branch_filter.unwrap_or_else(|| "all".into())));
+        settings.insert(
+            "cancel_running".into(),
+            json!(p.cancel_intermediate_builds_branch_filter.unwrap_or_else(|| "all".into())),
+        );
     }
     settings.insert("timeout_min".into(), json!(p.default_timeout_in_minutes));
     settings.insert("max_timeout_min".into(), json!(p.maximum_timeout_in_minutes));

@@ -31,7 +31,9 @@ fn trim(value: &mut Value, root: bool) {
             for key in ["$schema", "title", "format", "$defs", "definitions"] {
                 map.remove(key);
             }
-            if !root {
+            if root {
+                map.remove("description");
+            } else {
                 map.remove("additionalProperties");
             }
             if map.get("default") == Some(&Value::Null) {

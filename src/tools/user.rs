@@ -49,7 +49,10 @@ pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<Str
     let viewer = data.viewer;
     let mut out = Map::new();
     if let Some(user) = viewer.as_ref().and_then(|v| v.user.as_ref()) {
-        out.insert("user".into(), json!({"name": render::clean_text(&user.name, 100), "email": user.email, "uuid": user.uuid}));
+        out.insert(
+            "user".into(),
+            json!({"name": render::clean_text(&user.name, 100), "email": user.email, "uuid": user.uuid}),
+        );
     }
     if let Some(orgs) = viewer.and_then(|v| v.organizations) {
         let listed: Map<String, Value> = orgs

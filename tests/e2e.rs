@@ -1,0 +1,323 @@
+//! End to end: the real binary, driven over stdio by rmcp's MCP client, against the fake Buildkite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness code
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::fake::{FakeBuildkite, Fault, TOKEN};
+use support::{connect, pretty, snapshots, tokens};
+
+/// The `tools/list` token budget for the tools of this build (o200k_base).
+const TOOLS_LIST_TOKEN_BUDGET: usize = 1_500;
+
+#[tokio::test]
+async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let tools = client.service.list_all_tools().await.unwrap();
+    let text = serde_json::to_string(&tools).unwrap();
+    let total = tokens(&text);
+    let per_tool: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            let one = serde_json::to_string(t).unwrap();
+            json!({"name": t.name, "bytes": one.len(), "tokens": tokens(&one), "definition": t})
+        })
+        .collect();
+    let report = json!({"tools": tools.len(), "bytes": text.len(), "tokens": total, "per_tool": per_tool});
+    snapshots().bind(|| insta::assert_json_snapshot!("tools_list", report));
+    assert!(
+        total <= TOOLS_LIST_TOKEN_BUDGET,
+        "tools/list is {total} tokens, over the budget of {TOOLS_LIST_TOKEN_BUDGET}"
+    );
+    assert!(!text.contains("$schema"), "schemas carry no $schema key");
+    client.stop().await;
+}
+
+/// Every tool, through the binary, answers from exactly one GraphQL request; each output is
+/// snapshotted with its token count.
+#[tokio::test]
+async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("current_user", "current_user", json!({})),
+        ("list_pipelines", "list_pipelines", json!({})),
+        ("list_pipelines_search", "list_pipelines", json!({"search": "web"})),
+        ("list_pipelines_page1", "list_pipelines", json!({"first": 2})),
+        ("list_pipelines_page2", "list_pipelines", json!({"first": 2, "after": "Mg"})),
+        (
+            "get_pipeline_with_steps",
+            "get_pipeline",
+            json!({"pipeline": "https://buildkite.com/acme/web", "steps": true}),
+        ),
+        ("get_pipeline", "get_pipeline", json!({"pipeline": "api"})),
+        ("list_builds", "list_builds", json!({"pipeline": "acme/web"})),
+        ("list_builds_failed", "list_builds", json!({"pipeline": "web", "state": "failed"})),
+        ("list_builds_budget_cut", "list_builds", json!({"pipeline": "acme/web", "max_tokens": 300})),
+        ("get_build_failed", "get_build", json!({"build": "https://buildkite.com/acme/web/builds/1342"})),
+        ("get_build_blocked", "get_build", json!({"build": "acme/web/1343"})),
+        ("get_build_passed", "get_build", json!({"build": "#1341", "pipeline": "web"})),
+        ("get_build_triggered", "get_build", json!({"build": "acme/api/88"})),
+    ];
+    let mut figures = Vec::new();
+    for (snapshot, tool, args) in cases {
+        let before = fake.graphql_requests();
+        let text = client.ok(tool, args.clone()).await;
+        let requests = fake.graphql_requests() - before;
+        assert_eq!(requests, 1, "{snapshot}: {tool} made {requests} GraphQL requests");
+        serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{snapshot} is not JSON: {e}: {text}"));
+        assert!(
+            !text.contains("null") && !text.contains("\"\"") && !text.contains("[]"),
+            "{snapshot} has empties: {text}"
+        );
+        let n = tokens(&text);
+        figures.push(format!("{snapshot}: {n} tokens, {} bytes", text.len()));
+        snapshots().bind(|| insta::assert_snapshot!(snapshot, format!("tokens: {n}\nargs: {args}\n{}", pretty(&text))));
+    }
+    eprintln!("{}", figures.join("\n"));
+    // The page-1 continuation is what page 2 was asked with.
+    let page1: Value = serde_json::from_str(&client.ok("list_pipelines", json!({"first": 2})).await).unwrap();
+    assert_eq!(page1["next"]["after"], json!("Mg"));
+    // A build by UUID is the same build as by number.
+    let by_number: Value =
+        serde_json::from_str(&client.ok("get_build", json!({"build": "acme/web/1342"})).await).unwrap();
+    let uuid = by_number["uuid"].as_str().unwrap().to_string();
+    let by_uuid: Value = serde_json::from_str(&client.ok("get_build", json!({"build": uuid})).await).unwrap();
+    assert_eq!(by_number, by_uuid);
+    assert!(fake.user_agents().iter().all(|ua| ua.starts_with("buildkite-mcp-server/")), "{:?}", fake.user_agents());
+    let log = client.stop().await;
+    assert!(!log.contains(TOKEN), "the token leaked into the log");
+}
+
+#[tokio::test]
+async fn get_build_output_is_within_its_budget_and_names_the_failures() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let text = client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let labels: Vec<&str> = v["failed"].as_array().unwrap().iter().map(|j| j["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&":rspec: RSpec 3/8") && labels.contains(&":eslint: Lint"), "{labels:?}");
+    assert_eq!(v["retried_attempts"], json!(1), "the retried attempt is folded away");
+    assert_eq!(v["soft_failed"][0]["label"], json!(":jest: Jest"));
+    assert!(tokens(&text) < 1_000, "get_build is {} tokens", tokens(&text));
+    // A small budget cuts the largest list and says so.
+    let small = client.ok("get_build", json!({"build": "acme/web/1342", "max_tokens": 200})).await;
+    let v: Value = serde_json::from_str(&small).unwrap();
+    assert!(v["cut"].as_str().is_some(), "{small}");
+    client.stop().await;
+}
+
+/// Faults from Buildkite each give one clear sentence, and the server keeps serving after each.
+#[tokio::test]
+async fn faults_give_one_clear_sentence_and_the_server_keeps_serving() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+    let get = json!({"build": "acme/web/1342"});
+    let cases: Vec<(Fault, &str)> = vec![
+        (Fault::Status(401, "Authentication required"), "rejected the API token (401 Unauthorized)"),
+        (Fault::Status(403, "GraphQL access is not enabled for this token"), "Enable GraphQL API access"),
+        (Fault::RateLimited(0), "rate limit is exhausted (429) after 2 attempts"),
+        (Fault::Status(500, "boom"), "answered HTTP 500 2 times in a row"),
+        (Fault::Status(503, "maintenance"), "answered HTTP 503 2 times in a row"),
+        (Fault::Slow(Duration::from_secs(3)), "did not answer within 1 s (2 attempts)"),
+        (Fault::Malformed, "could not read (malformed JSON"),
+        (
+            Fault::GraphQLErrors("Query has complexity of 251503, which exceeds max complexity of 50000"),
+            "Buildkite GraphQL error: Query has complexity of 251503",
+        ),
+        (Fault::Status(400, "Bad request"), "Buildkite answered HTTP 400: Bad request"),
+    ];
+    for (fault, expected) in cases {
+        fake.fail_graphql(fault.clone(), None);
+        let message = client.err("get_build", get.clone()).await;
+        fake.heal();
+        assert!(message.contains(expected), "{fault:?}: got {message:?}");
+        assert!(!message.contains('\n'), "{fault:?}: one sentence: {message:?}");
+        assert!(!message.contains(TOKEN));
+        client.ok("get_build", get.clone()).await;
+    }
+    // A 429 that clears within the retries is invisible to the caller.
+    fake.fail_graphql(Fault::RateLimited(0), Some(1));
+    let before = fake.graphql_requests();
+    client.ok("get_build", get.clone()).await;
+    assert_eq!(fake.graphql_requests() - before, 2, "one retry after the 429");
+    let log = client.stop().await;
+    assert!(!log.contains(TOKEN), "the token leaked into the log");
+}
+
+#[tokio::test]
+async fn bad_input_is_answered_with_what_to_do() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("list_pipelines", json!({"org": "nope"}), "organization `nope` was not found"),
+        ("get_pipeline", json!({"pipeline": "acme/nope"}), "pipeline `acme/nope` was not found"),
+        ("list_builds", json!({"pipeline": "acme/nope"}), "pipeline `acme/nope` was not found"),
+        ("get_build", json!({"build": "acme/web/999999"}), "build acme/web/999999 was not found"),
+        ("get_build", json!({"build": "https://buildkite.com/acme"}), "does not point at a Buildkite build"),
+        ("get_build", json!({"build": "htp:/oops"}), "is not a build"),
+        ("get_build", json!({"build": "42"}), "a number together with `pipeline`"),
+        ("get_build", json!({}), "invalid arguments for get_build: missing field `build`"),
+        ("get_build", json!({"build": "acme/web/1", "bogus": 1}), "unknown field `bogus`"),
+        ("list_builds", json!({"pipeline": "web", "state": "exploded"}), "unknown state `exploded`"),
+        ("list_builds", json!({"pipeline": "web", "created_from": "last tuesday"}), "is not an ISO date"),
+        ("get_pipeline", json!({"pipeline": "a b c"}), "is not a pipeline"),
+        ("list_builds", json!({"pipeline": "web", "first": "many"}), "expected a whole number"),
+    ];
+    for (tool, args, expected) in cases {
+        let message = client.err(tool, args.clone()).await;
+        assert!(message.contains(expected), "{tool} {args}: got {message:?}");
+    }
+    // An unknown tool is a protocol error, and the server still serves.
+    let unknown = client.service.call_tool(rmcp::model::CallToolRequestParams::new("no_such_tool")).await;
+    assert!(unknown.is_err());
+    client.ok("current_user", json!({})).await;
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_without_a_scope_hides_its_tools_and_says_which_scope() {
+    let fake = FakeBuildkite::start().await;
+    fake.set_scopes(&["read_user", "read_pipelines"]);
+    let client = connect(Some(&fake), &[], &[]).await;
+    let names: Vec<String> =
+        client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(names, ["current_user", "list_pipelines", "get_pipeline"]);
+    let message = client.err("get_build", json!({"build": "acme/web/1342"})).await;
+    assert!(message.contains("get_build needs the token scope read_builds"), "{message}");
+    assert!(message.contains("https://buildkite.com/user/api-access-tokens"), "{message}");
+    client.stop().await;
+
+    // The minimum recommended scope set enables every tool of this build.
+    fake.set_scopes(&["read_builds", "read_pipelines", "read_user", "read_suites"]);
+    let client = connect(Some(&fake), &[], &[]).await;
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), 5);
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_reported_on_every_call() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[("BUILDKITE_API_TOKEN", "bkua_wrong")], &[]).await;
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), 5, "scopes unknown: every tool is offered");
+    let message = client.err("current_user", json!({})).await;
+    assert!(message.contains("rejected the API token (401 Unauthorized)"), "{message}");
+    let log = client.stop().await;
+    assert!(!log.contains("bkua_wrong"), "the token leaked into the log");
+}
+
+#[tokio::test]
+async fn the_default_org_is_the_only_one_the_token_sees() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[("BUILDKITE_ORGANIZATION", "")], &[]).await;
+    let text = client.ok("list_builds", json!({"pipeline": "web", "first": 3})).await;
+    assert!(text.contains("\"pipeline\":\"acme/web\""), "{text}");
+    assert!(fake.operations().contains(&"ViewerOrganizations".to_string()));
+    let user: Value = serde_json::from_str(&client.ok("current_user", json!({})).await).unwrap();
+    assert_eq!(user["default_org"], json!("acme"));
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn demo_mode_needs_no_token_and_serves_the_read_tools() {
+    let client = connect(None, &[], &["--demo"]).await;
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), 5);
+    let text = client.ok("get_build", json!({"build": "https://buildkite.com/acme/web/builds/1342"})).await;
+    assert!(text.contains(":rspec: RSpec 3/8"), "{text}");
+    let text = client.ok("list_pipelines", json!({})).await;
+    assert!(text.contains("\"total\":6"), "{text}");
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn toolsets_and_read_only_filter_the_tool_list() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[("BUILDKITE_TOOLSETS", "user,builds")], &["--read-only"]).await;
+    let names: Vec<String> =
+        client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(names, ["current_user", "list_builds", "get_build"]);
+    let message = client.err("list_pipelines", json!({})).await;
+    assert!(message.contains("toolset that is not enabled"), "{message}");
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn start_up_errors_are_one_line_with_a_fix() {
+    let out = support::command(None, &[]).arg("stdio").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no Buildkite API token: set BUILDKITE_API_TOKEN"), "{stderr}");
+    assert!(stderr.contains("--demo"), "{stderr}");
+
+    let fake = FakeBuildkite::start().await;
+    let out =
+        support::command(Some(&fake), &[("BUILDKITE_GRAPHQL_URL", "graphql.buildkite.com")]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BUILDKITE_GRAPHQL_URL `graphql.buildkite.com` is not an http(s) URL"), "{stderr}");
+
+    let out = support::command(Some(&fake), &[("BUILDKITE_TOOLSETS", "builds,nope")]).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown toolset `nope`"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_tools_command_shows_what_the_token_enables() {
+    let fake = FakeBuildkite::start().await;
+    fake.set_scopes(&["read_user", "read_pipelines"]);
+    let out = support::command(Some(&fake), &[]).arg("tools").output().await.unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("token scopes: read_user, read_pipelines"), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("get_build ")).unwrap();
+    assert!(
+        line.contains("builds") && line.contains("read_builds") && line.ends_with("no: token lacks read_builds"),
+        "{line}"
+    );
+    let line = stdout.lines().find(|l| l.starts_with("list_pipelines ")).unwrap();
+    assert!(line.ends_with("yes"), "{line}");
+}
+
+#[tokio::test]
+async fn garbage_on_stdin_does_not_stop_the_server() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut child = support::command(None, &[])
+        .arg("--demo")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = [
+        "this is not json".to_string(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}".to_string(),
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}".to_string(),
+        "{\"broken\": [1, 2".to_string(),
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"get_build\",\"arguments\":{\"build\":\"acme/web/1342\"}}}".to_string(),
+    ];
+    for line in &lines {
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        stdin.write_all(b"\n").await.unwrap();
+    }
+    stdin.flush().await.unwrap();
+    let mut answered = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while answered.len() < 2 {
+        let line = tokio::time::timeout_at(deadline, stdout.next_line()).await.expect("server answered").unwrap();
+        let Some(line) = line else { break };
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if let Some(id) = v.get("id").and_then(Value::as_i64) {
+            answered.push((id, v));
+        }
+    }
+    let ids: Vec<i64> = answered.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [1, 2], "{answered:?}");
+    assert!(answered[1].1["result"]["content"][0]["text"].as_str().unwrap().contains("acme/web/1342"));
+    drop(stdin);
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+}

@@ -1,0 +1,229 @@
+//! A fake Buildkite on 127.0.0.1: GraphQL answered by operation name from the demo fixtures (plus
+//! any under tests/fixtures), `GET /v2/access-token`, request counting and fault injection.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use buildkite_mcp_server::demo::Demo;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The token the fake accepts.
+pub const TOKEN: &str = "bkua_test_0123456789abcdef";
+
+/// What the fake does instead of answering normally.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status and a REST-style `{"message": …}` body.
+    Status(u16, &'static str),
+    /// 429 with `RateLimit-Reset` seconds.
+    RateLimited(u64),
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// 200 with GraphQL `errors[]` and null data.
+    GraphQLErrors(&'static str),
+}
+
+#[derive(Default)]
+struct Shared {
+    demo: Demo,
+    graphql_fault: Mutex<Option<(Fault, Option<usize>)>>,
+    rest_fault: Mutex<Option<Fault>>,
+    scopes: Mutex<Vec<String>>,
+    graphql_requests: AtomicUsize,
+    rest_requests: AtomicUsize,
+    operations: Mutex<Vec<String>>,
+    user_agents: Mutex<Vec<String>>,
+}
+
+/// A running fake. Dropping it stops nothing (the test process ends it).
+#[derive(Clone)]
+pub struct FakeBuildkite {
+    /// Base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+/// The read-only scope set of Buildkite's MCP token recipe.
+pub const READ_ONLY_SCOPES: &[&str] = &[
+    "read_builds",
+    "read_pipelines",
+    "read_user",
+    "read_suites",
+    "read_clusters",
+    "read_artifacts",
+    "read_build_logs",
+    "read_organizations",
+];
+
+impl FakeBuildkite {
+    /// Starts the fake on an ephemeral port.
+    pub async fn start() -> FakeBuildkite {
+        let mut demo = Demo::load();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let name = path.file_stem().unwrap().to_string_lossy().to_string();
+                    demo.add(&name, &std::fs::read_to_string(&path).unwrap()).unwrap();
+                }
+            }
+        }
+        let shared = Arc::new(Shared {
+            demo,
+            scopes: Mutex::new(READ_ONLY_SCOPES.iter().map(|s| s.to_string()).collect()),
+            ..Shared::default()
+        });
+        let app = Router::new()
+            .route("/graphql", post(graphql))
+            .route("/v2/access-token", get(access_token))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeBuildkite { url, shared }
+    }
+
+    /// The GraphQL endpoint.
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.url)
+    }
+
+    /// Every GraphQL request fails with `fault` (for the next `times` requests, or always).
+    pub fn fail_graphql(&self, fault: Fault, times: Option<usize>) {
+        *self.shared.graphql_fault.lock().unwrap() = Some((fault, times));
+    }
+
+    /// `GET /v2/access-token` fails with `fault`.
+    pub fn fail_rest(&self, fault: Fault) {
+        *self.shared.rest_fault.lock().unwrap() = Some(fault);
+    }
+
+    /// Stops injecting faults.
+    pub fn heal(&self) {
+        *self.shared.graphql_fault.lock().unwrap() = None;
+        *self.shared.rest_fault.lock().unwrap() = None;
+    }
+
+    /// The scopes the access-token endpoint reports.
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        *self.shared.scopes.lock().unwrap() = scopes.iter().map(|s| s.to_string()).collect();
+    }
+
+    /// GraphQL requests received so far.
+    pub fn graphql_requests(&self) -> usize {
+        self.shared.graphql_requests.load(Ordering::SeqCst)
+    }
+
+    /// REST requests received so far.
+    pub fn rest_requests(&self) -> usize {
+        self.shared.rest_requests.load(Ordering::SeqCst)
+    }
+
+    /// Operation names received, in order.
+    pub fn operations(&self) -> Vec<String> {
+        self.shared.operations.lock().unwrap().clone()
+    }
+
+    /// User-Agent headers received.
+    pub fn user_agents(&self) -> Vec<String> {
+        self.shared.user_agents.lock().unwrap().clone()
+    }
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"))
+}
+
+fn rest_error(status: u16, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap();
+    (status, axum::Json(json!({"message": message}))).into_response()
+}
+
+async fn apply(fault: Fault) -> Option<Response> {
+    match fault {
+        Fault::Status(status, message) => Some(rest_error(status, message)),
+        Fault::RateLimited(reset) => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("RateLimit-Reset", reset.to_string()), ("RateLimit-Remaining", "0".to_string())],
+                axum::Json(json!({"message": "You have exceeded your per-user limit of 5000 complexity points"})),
+            )
+                .into_response(),
+        ),
+        Fault::Slow(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        Fault::Malformed => Some((StatusCode::OK, "{\"data\": {\"build\": ").into_response()),
+        Fault::GraphQLErrors(message) => {
+            Some(axum::Json(json!({"data": null, "errors": [{"message": message}]})).into_response())
+        }
+    }
+}
+
+async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    shared.graphql_requests.fetch_add(1, Ordering::SeqCst);
+    if let Some(ua) = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        shared.user_agents.lock().unwrap().push(ua.to_string());
+    }
+    let fault = {
+        let mut guard = shared.graphql_fault.lock().unwrap();
+        match guard.as_mut() {
+            Some((fault, Some(left))) => {
+                let f = fault.clone();
+                *left -= 1;
+                if *left == 0 {
+                    *guard = None;
+                }
+                Some(f)
+            }
+            Some((fault, None)) => Some(fault.clone()),
+            None => None,
+        }
+    };
+    if let Some(fault) = fault
+        && let Some(response) = apply(fault).await
+    {
+        return response;
+    }
+    if !authorized(&headers) {
+        return rest_error(401, "Authentication required. Please supply a valid API Access Token");
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return rest_error(400, "body is not JSON");
+    };
+    let name = request["operationName"].as_str().unwrap_or("").to_string();
+    shared.operations.lock().unwrap().push(name.clone());
+    match shared.demo.graphql(&name, &request["variables"]) {
+        Some(response) => axum::Json(response).into_response(),
+        None => axum::Json(json!({"data": null, "errors": [{"message": format!("fake: no fixture for {name}")}]}))
+            .into_response(),
+    }
+}
+
+async fn access_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    shared.rest_requests.fetch_add(1, Ordering::SeqCst);
+    let fault = shared.rest_fault.lock().unwrap().clone();
+    if let Some(fault) = fault
+        && let Some(response) = apply(fault).await
+    {
+        return response;
+    }
+    if !authorized(&headers) {
+        return rest_error(401, "Authentication required. Please supply a valid API Access Token");
+    }
+    let scopes = shared.scopes.lock().unwrap().clone();
+    axum::Json(json!({"uuid": "b5c3a4ba-6c5f-4d0b-9a8d-3f3e4c4bb1a0", "scopes": scopes, "description": "mcp", "created_at": "2026-01-01T00:00:00Z"}))
+        .into_response()
+}

@@ -1,0 +1,130 @@
+//! Shared test support: the fake Buildkite, spawning the real binary under an rmcp client over
+//! stdio, token counting with a real tokenizer, and insta settings for `snapshots/`.
+
+#![allow(dead_code)]
+
+pub mod fake;
+
+use fake::{FakeBuildkite, TOKEN};
+use rmcp::model::{CallToolRequestParams, ContentBlock};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use tokio::io::AsyncReadExt;
+use tokio::process::{ChildStderr, Command};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_buildkite-mcp-server");
+
+/// A running server process with an MCP client attached.
+pub struct Client {
+    /// The rmcp client.
+    pub service: RunningService<RoleClient, ()>,
+    stderr: Option<ChildStderr>,
+}
+
+/// A command for the binary with a clean Buildkite environment pointed at `fake`.
+pub fn command(fake: Option<&FakeBuildkite>, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("BUILDKITE_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(fake) = fake {
+        cmd.env("BUILDKITE_API_TOKEN", TOKEN)
+            .env("BUILDKITE_GRAPHQL_URL", fake.graphql_url())
+            .env("BUILDKITE_API_URL", &fake.url)
+            .env("BUILDKITE_ORGANIZATION", "acme");
+    }
+    cmd.env("RUST_LOG", "debug").env("BUILDKITE_MAX_RETRIES", "2").env("BUILDKITE_TIMEOUT", "5");
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd
+}
+
+/// Spawns the binary with `args` and connects an MCP client over stdio.
+pub async fn connect(fake: Option<&FakeBuildkite>, env: &[(&str, &str)], args: &[&str]) -> Client {
+    let cmd = command(fake, env).configure(|c| {
+        c.args(args);
+    });
+    let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().expect("spawn server");
+    let service = ().serve(transport).await.expect("MCP initialize");
+    Client { service, stderr }
+}
+
+impl Client {
+    /// Calls a tool; returns (is_error, text).
+    pub async fn call(&self, name: &str, args: Value) -> (bool, String) {
+        let mut params = CallToolRequestParams::new(name.to_string());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        let result = self.service.call_tool(params).await.expect("tools/call answered");
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| match c {
+                ContentBlock::Text(t) => Some(t.text.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        (result.is_error == Some(true), text)
+    }
+
+    /// Calls a tool that must succeed and returns its text.
+    pub async fn ok(&self, name: &str, args: Value) -> String {
+        let (is_error, text) = self.call(name, args).await;
+        assert!(!is_error, "{name} failed: {text}");
+        text
+    }
+
+    /// Calls a tool that must fail and returns the error text.
+    pub async fn err(&self, name: &str, args: Value) -> String {
+        let (is_error, text) = self.call(name, args).await;
+        assert!(is_error, "{name} should have failed but returned: {text}");
+        text
+    }
+
+    /// Stops the server and returns everything it wrote to stderr.
+    pub async fn stop(mut self) -> String {
+        let _ = self.service.cancel().await;
+        let mut log = String::new();
+        if let Some(mut stderr) = self.stderr.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stderr.read_to_string(&mut log)).await;
+        }
+        log
+    }
+}
+
+/// Tokens of `text` with the o200k_base tokenizer.
+pub fn tokens(text: &str) -> usize {
+    static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("o200k_base")).encode_ordinary(text).len()
+}
+
+/// insta settings that write to the repository's `snapshots/` folder.
+pub fn snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+/// Pretty JSON of a tool's compact output, for readable snapshots.
+pub fn pretty(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap(),
+        Err(_) => text.to_string(),
+    }
+}
