@@ -321,3 +321,38 @@ async fn garbage_on_stdin_does_not_stop_the_server() {
     drop(stdin);
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
+
+#[tokio::test]
+async fn schema_refresh_over_introspection_reproduces_the_committed_schema() {
+    let fake = FakeBuildkite::start().await;
+    let out = support::command(Some(&fake), &[])
+        .args(["schema", "refresh", "--endpoint", &fake.graphql_url(), "--check"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("unchanged"), "{stderr}");
+    assert_eq!(fake.operations(), ["IntrospectionQuery"]);
+
+    // Without the token the endpoint refuses, and the error says so without the token.
+    let out = support::command(Some(&fake), &[("BUILDKITE_API_TOKEN", "bkua_wrong")])
+        .args(["schema", "refresh", "--endpoint", &fake.graphql_url(), "--check"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("introspection of") && stderr.contains("401"), "{stderr}");
+    assert!(!stderr.contains("bkua_wrong"), "{stderr}");
+}
+
+#[test]
+fn the_committed_schema_is_pruned_and_has_no_descriptions() {
+    let sdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql")).unwrap();
+    assert!(!sdl.contains("\"\"\""), "block descriptions left in the schema");
+    assert!(sdl.lines().all(|l| !l.trim_start().starts_with('"')), "string descriptions left in the schema");
+    assert!(sdl.len() < 20_000, "the pruned schema is {} bytes", sdl.len());
+}

@@ -345,4 +345,14 @@ type Query { build(slug: ID, uuid: ID): Build node(id: ID!): Node }
         let err = prune(FULL, "full", dir.path()).unwrap_err().to_string();
         assert!(err.contains("Bad.graphql"), "{err}");
     }
+
+    #[test]
+    fn the_validator_rejects_conflicting_types_under_one_response_key() {
+        // graphql_client's codegen accepts this; the server would reject every call.
+        let full = "type Query { who: Creator } union Creator = User | Bot type User { name: String! } type Bot { name: String }";
+        let dir =
+            dir_with(&[("Who.graphql", "query Who { who { __typename ... on User { name } ... on Bot { name } } }")]);
+        let err = prune(full, "full", dir.path()).unwrap_err().to_string();
+        assert!(err.contains("Who.graphql") && err.contains("same name"), "{err}");
+    }
 }

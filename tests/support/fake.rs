@@ -205,6 +205,9 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     };
     let name = request["operationName"].as_str().unwrap_or("").to_string();
     shared.operations.lock().unwrap().push(name.clone());
+    if name == "IntrospectionQuery" {
+        return axum::Json(introspect(request["query"].as_str().unwrap_or(""))).into_response();
+    }
     match shared.demo.graphql(&name, &request["variables"]) {
         Some(response) => axum::Json(response).into_response(),
         None => axum::Json(json!({"data": null, "errors": [{"message": format!("fake: no fixture for {name}")}]}))
@@ -226,4 +229,17 @@ async fn access_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> 
     let scopes = shared.scopes.lock().unwrap().clone();
     axum::Json(json!({"uuid": "b5c3a4ba-6c5f-4d0b-9a8d-3f3e4c4bb1a0", "scopes": scopes, "description": "mcp", "created_at": "2026-01-01T00:00:00Z"}))
         .into_response()
+}
+
+/// Answers an introspection query from the committed schema, as Buildkite would from its own.
+fn introspect(query: &str) -> Value {
+    use apollo_compiler::{ExecutableDocument, Schema, introspection, request};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/schema.graphql");
+    let schema = Schema::parse_and_validate(std::fs::read_to_string(path).unwrap(), path).unwrap();
+    let doc = ExecutableDocument::parse_and_validate(&schema, query, "introspection.graphql").unwrap();
+    let operation = doc.operations.get(None).unwrap();
+    let variables = request::coerce_variable_values(&schema, operation, &Default::default()).unwrap();
+    let response =
+        introspection::partial_execute(&schema, &schema.implementers_map(), &doc, operation, &variables).unwrap();
+    serde_json::to_value(response).unwrap()
 }
