@@ -14,8 +14,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+#[path = "src/schema/files.rs"]
+mod files;
+
 const SCHEMA: &str = "graphql/schema.graphql";
-const OPERATION_DIRS: [&str; 2] = ["graphql/queries", "graphql/mutations"];
 
 fn main() {
     println!("cargo::rerun-if-changed=graphql");
@@ -43,11 +45,8 @@ fn generate() -> String {
     let schema = Schema::parse_and_validate(schema_text, SCHEMA)
         .unwrap_or_else(|e| fail(&format!("{SCHEMA} is not a valid schema:\n{}", e.errors)));
 
-    let mut files = Vec::new();
-    for dir in OPERATION_DIRS {
-        collect(Path::new(dir), &mut files);
-    }
-    files.sort();
+    let files = files::operation_files(Path::new("graphql"))
+        .unwrap_or_else(|e| fail(&format!("cannot list graphql/queries and graphql/mutations: {e}")));
     if files.is_empty() {
         fail("no .graphql operations found under graphql/queries or graphql/mutations");
     }
@@ -90,20 +89,6 @@ fn generate() -> String {
     out.push_str(&catalogue);
     out.push_str("];\n");
     out
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, files);
-        } else if path.extension().is_some_and(|e| e == "graphql") {
-            files.push(path);
-        }
-    }
 }
 
 fn write(path: &Path, text: &str) {

@@ -10,7 +10,7 @@ pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
 pub const DEFAULT_API_URL: &str = "https://api.buildkite.com/";
 
 /// A Model Context Protocol server for Buildkite: pipelines, builds, jobs and more, in few tokens.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "buildkite-mcp-server", version, about, long_about = None)]
 pub struct Cli {
     /// Settings shared by every subcommand.
@@ -21,8 +21,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Settings shared by every subcommand.
-#[derive(Debug, Args)]
+/// Settings shared by every subcommand. (No `Debug`: it holds the token.)
+#[derive(Args)]
 pub struct Global {
     /// Buildkite API access token (needs "Enable GraphQL API access").
     #[arg(long, env = "BUILDKITE_API_TOKEN", hide_env_values = true, global = true)]

@@ -103,6 +103,9 @@ pub fn epoch_seconds(ts: &str) -> Option<i64> {
     }
     let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
     let (y, mo, d, h, mi, s) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
     let mut rest = &ts[19..];
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.chars().take_while(char::is_ascii_digit).count();
@@ -233,11 +236,13 @@ pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usiz
     build(&rows, next.as_ref(), true)
 }
 
-/// Renders an object, cutting its largest arrays (at any depth) until it fits `budget` tokens, and
-/// noting each cut under `cut` as `path: shown/total`.
+/// Renders an object within `budget` tokens: while over, the bulkiest list (rows dropped from
+/// its end) or long text (cut with `…`) anywhere in it is shortened, and each cut is noted under
+/// `cut` as `path: shown of total`.
 pub fn render_object(value: Value, budget: usize) -> String {
     let mut value = compact(value);
-    let mut cuts: Vec<(String, usize, usize)> = Vec::new();
+    // (path, shown, total, unit)
+    let mut cuts: Vec<(String, usize, usize, &str)> = Vec::new();
     // Room for the `cut` note itself, once anything is cut.
     let target = if estimate_tokens(&to_json(&value)) > budget { budget.saturating_sub(60).max(1) } else { budget };
     for _ in 0..64 {
@@ -245,36 +250,62 @@ pub fn render_object(value: Value, budget: usize) -> String {
         if estimate_tokens(&text) <= target {
             break;
         }
-        let Some((path, len)) = largest_array(&value) else {
+        let over_bytes = (estimate_tokens(&text) - target) * 3;
+        let Some(bulk) = bulkiest(&value) else {
             break;
         };
-        let over = estimate_tokens(&text) - target;
-        let Some(array) = pointer_array(&mut value, &path) else {
-            break;
+        let (path, shown, total, unit) = match bulk {
+            Bulk::List { path, len, size } => {
+                let Some(array) = value.pointer_mut(&path).and_then(Value::as_array_mut) else {
+                    break;
+                };
+                let per_row = (size / len.max(1)).max(1);
+                let drop = over_bytes.div_ceil(per_row).clamp(1, len - 1);
+                array.truncate(len - drop);
+                (path, array.len(), len, "")
+            }
+            Bulk::Text { path, chars } => {
+                let Some(slot) = value.pointer_mut(&path) else {
+                    break;
+                };
+                let keep = chars.saturating_sub(over_bytes + 8).max(MIN_TEXT_CHARS);
+                let cut = slot.as_str().map(|t| format!("{}…", t.chars().take(keep).collect::<String>()));
+                let Some(cut) = cut else {
+                    break;
+                };
+                *slot = Value::String(cut);
+                (path, keep, chars, " characters")
+            }
         };
-        let per_row = (to_json(&Value::Array(array.clone())).len() / len.max(1)).max(1).div_ceil(3);
-        let drop = over.div_ceil(per_row).clamp(1, len - 1);
-        array.truncate(len - drop);
-        let shown = array.len();
         let name = path.trim_start_matches('/').replace('/', ".");
         match cuts.iter_mut().find(|c| c.0 == name) {
             Some(c) => c.1 = shown,
-            None => cuts.push((name, shown, len)),
+            None => cuts.push((name, shown, total, unit)),
         }
     }
     if !cuts.is_empty()
         && let Value::Object(map) = &mut value
     {
-        let note: Vec<String> = cuts.iter().map(|(p, s, t)| format!("{p}: {s} of {t} shown")).collect();
+        let note: Vec<String> = cuts.iter().map(|(p, s, t, u)| format!("{p}: {s} of {t}{u} shown")).collect();
         map.insert("cut".into(), Value::String(format!("{}; raise max_tokens for more", note.join(", "))));
     }
     to_json(&value)
 }
 
-/// The JSON pointer and length of the array with the largest serialised size (arrays of one or
-/// no element are never cut).
-fn largest_array(value: &Value) -> Option<(String, usize)> {
-    fn walk(value: &Value, path: &str, best: &mut Option<(String, usize, usize)>) {
+/// Text is never cut below this many characters.
+const MIN_TEXT_CHARS: usize = 200;
+
+/// The bulkiest thing that can still be shortened.
+enum Bulk {
+    /// An array of more than one element.
+    List { path: String, len: usize, size: usize },
+    /// A string longer than [`MIN_TEXT_CHARS`].
+    Text { path: String, chars: usize },
+}
+
+/// Finds the list or text with the largest serialised size (JSON pointer paths).
+fn bulkiest(value: &Value) -> Option<Bulk> {
+    fn walk(value: &Value, path: &str, best: &mut Option<(usize, Bulk)>) {
         match value {
             Value::Object(map) => {
                 for (k, v) in map {
@@ -284,12 +315,18 @@ fn largest_array(value: &Value) -> Option<(String, usize)> {
             Value::Array(items) => {
                 if items.len() > 1 {
                     let size = to_json(value).len();
-                    if best.as_ref().is_none_or(|b| size > b.2) {
-                        *best = Some((path.to_string(), items.len(), size));
+                    if best.as_ref().is_none_or(|b| size > b.0) {
+                        *best = Some((size, Bulk::List { path: path.to_string(), len: items.len(), size }));
                     }
                 }
                 for (i, v) in items.iter().enumerate() {
                     walk(v, &format!("{path}/{i}"), best);
+                }
+            }
+            Value::String(text) => {
+                let chars = text.chars().count();
+                if chars > MIN_TEXT_CHARS + 8 && best.as_ref().is_none_or(|b| text.len() > b.0) {
+                    *best = Some((text.len(), Bulk::Text { path: path.to_string(), chars }));
                 }
             }
             _ => {}
@@ -297,11 +334,7 @@ fn largest_array(value: &Value) -> Option<(String, usize)> {
     }
     let mut best = None;
     walk(value, "", &mut best);
-    best.map(|(p, n, _)| (p, n))
-}
-
-fn pointer_array<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Vec<Value>> {
-    value.pointer_mut(path)?.as_array_mut()
+    best.map(|(_, b)| b)
 }
 
 /// Compact JSON text.
@@ -335,6 +368,7 @@ mod tests {
         assert_eq!(seconds_between(Some("2026-11-20T10:15:30Z"), Some("2026-11-20T10:29:31Z")), Some(841));
         assert_eq!(seconds_between(Some("2026-11-20T10:15:30Z"), None), None);
         assert_eq!(epoch_seconds("yesterday"), None);
+        assert_eq!(epoch_seconds("2026-13-40T10:15:30Z"), None);
         assert_eq!(timestamp("2026-11-20T10:15:30.123Z"), "2026-11-20T10:15:30Z");
     }
 
@@ -367,5 +401,18 @@ mod tests {
         let parsed: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed["small"], json!([1, 2]));
         assert!(parsed["cut"].as_str().unwrap().starts_with("failed: "), "{out}");
+    }
+
+    #[test]
+    fn render_object_cuts_long_text_when_it_is_the_bulk() {
+        let v =
+            json!({"pipeline": "acme/web", "builds": [{"n": 1}, {"n": 2}], "steps": "- command: make\n".repeat(2000)});
+        let out = render_object(v, 500);
+        assert!(estimate_tokens(&out) <= 500, "{}", out.len());
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["builds"].as_array().unwrap().len(), 2, "the small list is kept");
+        assert!(parsed["steps"].as_str().unwrap().ends_with('…'));
+        assert!(parsed["cut"].as_str().unwrap().contains("steps: "), "{out}");
+        assert!(parsed["cut"].as_str().unwrap().contains("characters shown"), "{out}");
     }
 }

@@ -7,10 +7,7 @@ mod support;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::fake::{FakeBuildkite, Fault, TOKEN};
-use support::{connect, pretty, snapshots, tokens};
-
-/// The `tools/list` token budget for the tools of this build (o200k_base).
-const TOOLS_LIST_TOKEN_BUDGET: usize = 1_500;
+use support::{check_budgets, connect, pretty, snapshots, tokens};
 
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
@@ -26,12 +23,15 @@ async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
             json!({"name": t.name, "bytes": one.len(), "tokens": tokens(&one), "definition": t})
         })
         .collect();
+    let limit = support::budgets()["tools_list_tokens"].as_u64().unwrap() as usize;
+    assert!(total <= limit, "tools/list is {total} tokens, over its budget of {limit} (tests/budgets.json)");
+    let figures: Vec<(String, usize)> = per_tool
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t["tokens"].as_u64().unwrap() as usize))
+        .collect();
+    check_budgets("tool_definitions", &figures);
     let report = json!({"tools": tools.len(), "bytes": text.len(), "tokens": total, "per_tool": per_tool});
     snapshots().bind(|| insta::assert_json_snapshot!("tools_list", report));
-    assert!(
-        total <= TOOLS_LIST_TOKEN_BUDGET,
-        "tools/list is {total} tokens, over the budget of {TOOLS_LIST_TOKEN_BUDGET}"
-    );
     assert!(!text.contains("$schema"), "schemas carry no $schema key");
     client.stop().await;
 }
@@ -62,7 +62,7 @@ async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() 
         ("get_build_passed", "get_build", json!({"build": "#1341", "pipeline": "web"})),
         ("get_build_triggered", "get_build", json!({"build": "acme/api/88"})),
     ];
-    let mut figures = Vec::new();
+    let mut outputs = Vec::new();
     for (snapshot, tool, args) in cases {
         let before = fake.graphql_requests();
         let text = client.ok(tool, args.clone()).await;
@@ -73,11 +73,16 @@ async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() 
             !text.contains("null") && !text.contains("\"\"") && !text.contains("[]"),
             "{snapshot} has empties: {text}"
         );
-        let n = tokens(&text);
-        figures.push(format!("{snapshot}: {n} tokens, {} bytes", text.len()));
-        snapshots().bind(|| insta::assert_snapshot!(snapshot, format!("tokens: {n}\nargs: {args}\n{}", pretty(&text))));
+        outputs.push((snapshot, args, text));
     }
-    eprintln!("{}", figures.join("\n"));
+    // Budgets first, so a bigger output fails with every figure rather than one snapshot diff.
+    let figures: Vec<(String, usize)> =
+        outputs.iter().map(|(name, _, text)| (name.to_string(), tokens(text))).collect();
+    check_budgets("outputs", &figures);
+    for (snapshot, args, text) in &outputs {
+        let n = tokens(text);
+        snapshots().bind(|| insta::assert_snapshot!(*snapshot, format!("tokens: {n}\nargs: {args}\n{}", pretty(text))));
+    }
     // The page-1 continuation is what page 2 was asked with.
     let page1: Value = serde_json::from_str(&client.ok("list_pipelines", json!({"first": 2})).await).unwrap();
     assert_eq!(page1["next"]["after"], json!("Mg"));

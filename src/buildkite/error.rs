@@ -17,11 +17,14 @@ pub enum ApiError {
         "Buildkite rejected the API token (401 Unauthorized): it is invalid, expired or revoked; create a new one at {TOKEN_PAGE} and set BUILDKITE_API_TOKEN"
     )]
     Unauthorized,
-    /// HTTP 403 from the GraphQL endpoint: the token has no GraphQL access.
+    /// HTTP 403 from the GraphQL endpoint: usually a token without GraphQL access.
     #[error(
-        "the API token has no GraphQL access (403): edit it at {TOKEN_PAGE} and tick \"Enable GraphQL API access\""
+        "Buildkite refused the GraphQL request (403: {message}): the token needs \"Enable GraphQL API access\" (edit it at {TOKEN_PAGE}) and access to the organization"
     )]
-    NoGraphqlAccess,
+    NoGraphqlAccess {
+        /// Buildkite's message.
+        message: String,
+    },
     /// HTTP 403 from REST.
     #[error(
         "Buildkite refused the request (403 Forbidden: {message}): the token lacks a scope or access to this organization; check its scopes at {TOKEN_PAGE}"
@@ -142,7 +145,7 @@ mod tests {
         let all = [
             ApiError::MissingToken,
             ApiError::Unauthorized,
-            ApiError::NoGraphqlAccess,
+            ApiError::NoGraphqlAccess { message: "x".into() },
             ApiError::Forbidden { message: "x".into() },
             ApiError::RateLimited { retry_after: Some(3), attempts: 4 },
             ApiError::Server { status: 502, attempts: 4 },

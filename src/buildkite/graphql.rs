@@ -15,7 +15,9 @@ impl Api {
         let raw: serde_json::Value = match &self.backend {
             Backend::Http(backend) => {
                 let HttpBackend { http, graphql_url, .. } = backend.as_ref();
-                let bytes = http.send(Method::POST, graphql_url, Some(&body), Endpoint::GraphQL, true).await?;
+                // A mutation is never sent twice: a retry after a time-out could act twice.
+                let idempotent = !is_mutation(body.get("query").and_then(|q| q.as_str()).unwrap_or(""));
+                let bytes = http.send(Method::POST, graphql_url, Some(&body), Endpoint::GraphQL, idempotent).await?;
                 serde_json::from_slice(&bytes)
                     .map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?
             }
@@ -33,12 +35,28 @@ fn body_name(body: &serde_json::Value) -> &str {
     body.get("operationName").and_then(|n| n.as_str()).unwrap_or("?")
 }
 
-/// Reads a GraphQL response: `errors[]` become an error, otherwise `data` in its generated type.
+/// Whether an operation's text is a mutation (comments skipped).
+pub fn is_mutation(query: &str) -> bool {
+    query
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.starts_with("mutation"))
+}
+
+/// Reads a GraphQL response into its generated type. `errors[]` with usable `data` (a nested field
+/// failed) still answer, with the errors logged; without usable data they become the error.
 pub fn decode<T: DeserializeOwned>(raw: serde_json::Value) -> Result<T, ApiError> {
     let response: Response<serde_json::Value> =
         serde_json::from_value(raw).map_err(|e| ApiError::Decode { detail: format!("not a GraphQL response: {e}") })?;
     if let Some(errors) = response.errors.filter(|e| !e.is_empty()) {
         let messages: Vec<String> = errors.iter().map(|e| crate::render::clean_text(&e.message, 300)).collect();
+        let has_data =
+            response.data.as_ref().and_then(|d| d.as_object()).is_some_and(|o| o.values().any(|v| !v.is_null()));
+        if has_data && let Some(Ok(data)) = response.data.map(serde_json::from_value::<T>) {
+            tracing::warn!(errors = %messages.join("; "), "partial GraphQL data");
+            return Ok(data);
+        }
         if messages.iter().all(|m| looks_not_found(m)) {
             return Err(ApiError::NotFound { what: "the requested object".into(), hint: messages.join("; ") });
         }
@@ -70,5 +88,15 @@ mod tests {
         assert!(matches!(e, ApiError::Decode { .. }));
         let e = decode::<Data>(serde_json::json!([1, 2])).unwrap_err();
         assert!(matches!(e, ApiError::Decode { .. }));
+        // A nested failure with usable data still answers.
+        let partial: Data =
+            decode(serde_json::json!({"data": {"x": 2}, "errors": [{"message": "field y failed"}]})).unwrap();
+        assert_eq!(partial.x, 2);
+    }
+
+    #[test]
+    fn mutations_are_recognised_past_comments() {
+        assert!(is_mutation("# retry a job\nmutation RetryJob($id: ID!) { x }"));
+        assert!(!is_mutation("# get\nquery GetBuild { x }"));
     }
 }

@@ -6,6 +6,8 @@ use reqwest::header::{ACCEPT, HeaderMap};
 use reqwest::{Method, StatusCode, Url};
 use std::time::Duration;
 
+/// Largest response body read; anything bigger is refused rather than held in memory.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Longest wait for a rate-limit reset that is worth sleeping through inside one tool call.
 const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
 /// First backoff step; doubles per attempt.
@@ -69,93 +71,145 @@ impl Http {
         endpoint: Endpoint,
         idempotent: bool,
     ) -> Result<Vec<u8>, ApiError> {
+        self.send_with(self.policy, method, url, body, endpoint, idempotent).await
+    }
+
+    /// Like [`Http::send`] under another policy (e.g. one quick attempt for a start-up check).
+    /// A request that is not `idempotent` (a mutation) is never sent twice.
+    pub async fn send_with(
+        &self,
+        policy: RetryPolicy,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        endpoint: Endpoint,
+        idempotent: bool,
+    ) -> Result<Vec<u8>, ApiError> {
         let Some(token) = self.token.as_deref() else {
             return Err(ApiError::MissingToken);
         };
         let host = url.host_str().unwrap_or("?").to_string();
-        let attempts_allowed = if idempotent { self.policy.max_retries + 1 } else { 1 };
+        let attempts_allowed = if idempotent { policy.max_retries + 1 } else { 1 };
+        let timeout = ApiError::Timeout { seconds: policy.timeout.as_secs().max(1), attempts: 0 };
         let mut attempt = 0;
         loop {
             attempt += 1;
             let last = attempt >= attempts_allowed;
-            let mut request =
-                self.client.request(method.clone(), url.clone()).bearer_auth(token).header(ACCEPT, "application/json");
+            let mut request = self
+                .client
+                .request(method.clone(), url.clone())
+                .bearer_auth(token)
+                .timeout(policy.timeout)
+                .header(ACCEPT, "application/json");
             if let Some(body) = body {
                 request = request.json(body);
             }
             tracing::debug!(%method, path = url.path(), attempt, "buildkite request");
-            let response = match request.send().await {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => {
-                    if last {
-                        return Err(ApiError::Timeout {
-                            seconds: self.policy.timeout.as_secs().max(1),
-                            attempts: attempt,
-                        });
+            // Each failure is either final, or retryable after an optional wait.
+            let (error, wait): (ApiError, Option<Duration>) = match request.send().await {
+                Err(e) if e.is_timeout() => (timeout.clone(), None),
+                Err(e) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    match read_body(response).await {
+                        Err(BodyError::TooLarge) => {
+                            return Err(ApiError::Decode {
+                                detail: format!("the response is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)),
+                            });
+                        }
+                        Err(BodyError::Read(e)) if e.is_timeout() => (timeout.clone(), None),
+                        Err(BodyError::Read(e)) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
+                        Ok(bytes) if status.is_success() => return Ok(bytes),
+                        Ok(bytes) => {
+                            tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
+                            match status {
+                                StatusCode::TOO_MANY_REQUESTS => {
+                                    let wait = reset_after(&headers);
+                                    let error =
+                                        ApiError::RateLimited { retry_after: wait.map(|w| w.as_secs()), attempts: 0 };
+                                    if wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
+                                        return Err(with_attempts(error, attempt));
+                                    }
+                                    (error, Some(wait.unwrap_or_else(|| step(attempt))))
+                                }
+                                s if s.is_server_error() => {
+                                    (ApiError::Server { status: s.as_u16(), attempts: 0 }, None)
+                                }
+                                other => return Err(final_status(other, &bytes, endpoint, url)),
+                            }
+                        }
                     }
-                    backoff(attempt).await;
-                    continue;
-                }
-                Err(e) => {
-                    if last {
-                        return Err(ApiError::Transport { host, detail: e.without_url().to_string() });
-                    }
-                    backoff(attempt).await;
-                    continue;
                 }
             };
-            let status = response.status();
-            let headers = response.headers().clone();
-            let bytes = match response.bytes().await {
-                Ok(b) => b.to_vec(),
-                Err(e) if e.is_timeout() => {
-                    if last {
-                        return Err(ApiError::Timeout {
-                            seconds: self.policy.timeout.as_secs().max(1),
-                            attempts: attempt,
-                        });
-                    }
-                    backoff(attempt).await;
-                    continue;
-                }
-                Err(e) => return Err(ApiError::Transport { host, detail: e.without_url().to_string() }),
-            };
-            if status.is_success() {
-                return Ok(bytes);
+            if last {
+                return Err(with_attempts(error, attempt));
             }
-            tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
-            match status {
-                StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = reset_after(&headers);
-                    if last || wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
-                        return Err(ApiError::RateLimited {
-                            retry_after: wait.map(|w| w.as_secs()),
-                            attempts: attempt,
-                        });
-                    }
-                    tokio::time::sleep(wait.unwrap_or_else(|| step(attempt))).await;
-                }
-                s if s.is_server_error() => {
-                    if last {
-                        return Err(ApiError::Server { status: s.as_u16(), attempts: attempt });
-                    }
-                    backoff(attempt).await;
-                }
-                StatusCode::UNAUTHORIZED => return Err(ApiError::Unauthorized),
-                StatusCode::FORBIDDEN => {
-                    let message = message_of(&bytes);
-                    return Err(match endpoint {
-                        Endpoint::GraphQL => ApiError::NoGraphqlAccess,
-                        Endpoint::Rest => ApiError::Forbidden { message },
-                    });
-                }
-                StatusCode::NOT_FOUND => {
-                    return Err(ApiError::NotFound { what: url.path().to_string(), hint: message_of(&bytes) });
-                }
-                s => return Err(ApiError::Http { status: s.as_u16(), message: message_of(&bytes) }),
-            }
+            tokio::time::sleep(wait.unwrap_or_else(|| step(attempt))).await;
         }
     }
+}
+
+/// The error for a status that is not worth retrying.
+fn final_status(status: StatusCode, bytes: &[u8], endpoint: Endpoint, url: &Url) -> ApiError {
+    let message = message_of(bytes);
+    match (status, endpoint) {
+        (StatusCode::UNAUTHORIZED, _) => ApiError::Unauthorized,
+        (StatusCode::FORBIDDEN, Endpoint::GraphQL) => ApiError::NoGraphqlAccess { message },
+        (StatusCode::FORBIDDEN, Endpoint::Rest) => ApiError::Forbidden { message },
+        (StatusCode::NOT_FOUND, Endpoint::GraphQL) => ApiError::Http {
+            status: 404,
+            message: format!("no GraphQL endpoint at {url}: check BUILDKITE_GRAPHQL_URL"),
+        },
+        (StatusCode::NOT_FOUND, Endpoint::Rest) => ApiError::NotFound { what: url.path().to_string(), hint: message },
+        (s, _) => ApiError::Http { status: s.as_u16(), message },
+    }
+}
+
+/// Records how many attempts a retryable error took.
+fn with_attempts(error: ApiError, attempts: u32) -> ApiError {
+    match error {
+        ApiError::Timeout { seconds, .. } => ApiError::Timeout { seconds, attempts },
+        ApiError::RateLimited { retry_after, .. } => ApiError::RateLimited { retry_after, attempts },
+        ApiError::Server { status, .. } => ApiError::Server { status, attempts },
+        other => other,
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads a body chunk by chunk, refusing one over [`MAX_BODY_BYTES`].
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An error with its causes ("error sending request: … connection refused"), without the URL.
+fn chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `Retry-After`, else `RateLimit-Reset`, else `RateLimit-User-Reset`, in seconds.
@@ -175,10 +229,6 @@ fn step(attempt: u32) -> Duration {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_millis()).unwrap_or(0),
     ) % 100;
     exp.min(BACKOFF_CAP) + Duration::from_millis(jitter_ms)
-}
-
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(step(attempt)).await;
 }
 
 /// Buildkite's `{"message": …}` or the first `errors[].message`, else the start of the body.

@@ -108,9 +108,25 @@ fn url_segments(input: &str) -> Option<(Vec<String>, Option<String>)> {
     Some((segments, fragment))
 }
 
+/// A link pasted without its scheme (`buildkite.com/acme/web/builds/42`) gets `https://`.
+fn with_scheme(input: &str) -> std::borrow::Cow<'_, str> {
+    let input = input.trim();
+    if ["buildkite.com/", "www.buildkite.com/", "api.buildkite.com/"].iter().any(|p| input.starts_with(p)) {
+        std::borrow::Cow::Owned(format!("https://{input}"))
+    } else {
+        std::borrow::Cow::Borrowed(input)
+    }
+}
+
+/// A default org that is blank counts as none.
+fn org_or_none(org: Option<&str>) -> Option<&str> {
+    org.map(str::trim).filter(|o| !o.is_empty())
+}
+
 /// Parses a pipeline: URL, `org/pipeline`, or a bare slug with `default_org`.
 pub fn parse_pipeline(input: &str, default_org: Option<&str>) -> Result<PipelineRef, IdError> {
-    let input = input.trim();
+    let input = &*with_scheme(input);
+    let default_org = org_or_none(default_org);
     if input.contains("://") {
         let (segments, _) = url_segments(input).ok_or_else(|| IdError::Url(input.to_string(), "pipeline"))?;
         return match segments.as_slice() {
@@ -135,7 +151,9 @@ pub fn parse_pipeline(input: &str, default_org: Option<&str>) -> Result<Pipeline
 
 /// Parses a build: URL, `org/pipeline/number`, `pipeline/number`, UUID, or a number with `pipeline`.
 pub fn parse_build(input: &str, pipeline: Option<&str>, default_org: Option<&str>) -> Result<BuildRef, IdError> {
-    let input = input.trim();
+    let input = &*with_scheme(input);
+    let default_org = org_or_none(default_org);
+    let pipeline = pipeline.map(str::trim).filter(|p| !p.is_empty());
     if input.contains("://") {
         let (segments, _) = url_segments(input).ok_or_else(|| IdError::Url(input.to_string(), "build"))?;
         return match segments.as_slice() {
@@ -151,7 +169,17 @@ pub fn parse_build(input: &str, pipeline: Option<&str>, default_org: Option<&str
     if is_uuid(input) {
         return Ok(BuildRef::Uuid(input.to_ascii_lowercase()));
     }
-    let parts: Vec<&str> = input.split('/').filter(|p| *p != "builds").collect();
+    let mut parts: Vec<&str> = input.split('/').collect();
+    // `org/pipeline/builds/42` and `pipeline/builds/42`: drop the `builds` segment, and only that one.
+    match parts.as_slice() {
+        [_, _, "builds", _] => {
+            parts.remove(2);
+        }
+        [_, "builds", _] => {
+            parts.remove(1);
+        }
+        _ => {}
+    }
     match parts.as_slice() {
         [org, pipe, n] if is_slug(org) && is_slug(pipe) => number(n)
             .map(|number| BuildRef::Number {
@@ -174,7 +202,7 @@ pub fn parse_build(input: &str, pipeline: Option<&str>, default_org: Option<&str
 
 /// Parses a job: a job UUID, or a build URL carrying the job as `#uuid` or `/jobs/uuid`.
 pub fn parse_job(input: &str) -> Option<String> {
-    let input = input.trim();
+    let input = &*with_scheme(input);
     if is_uuid(input) {
         return Some(input.to_ascii_lowercase());
     }
@@ -203,7 +231,9 @@ mod tests {
             "https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds/42/jobs/0190b1a2-0000-4000-8000-000000000001",
             "acme/web/42",
             "acme/web/builds/42",
+            "buildkite.com/acme/web/builds/42",
             "web/42",
+            "web/builds/42",
             " acme/web/#42 ",
         ] {
             assert_eq!(parse_build(input, None, org), Ok(num("acme", "web", 42)), "{input}");
@@ -232,6 +262,9 @@ mod tests {
             assert!(err.contains("build") || err.contains("URL"), "{input}: {err}");
         }
         assert_eq!(parse_build("web/42", None, None), Err(IdError::NoOrg("web".into())));
+        assert_eq!(parse_build("web/42", None, Some("  ")), Err(IdError::NoOrg("web".into())));
+        // A pipeline called `builds` is not mistaken for the segment.
+        assert_eq!(parse_build("acme/builds/builds/42", None, None), Ok(num("acme", "builds", 42)));
     }
 
     #[test]

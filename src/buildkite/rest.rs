@@ -1,10 +1,11 @@
 //! REST endpoints for what GraphQL lacks. For now: the token's scopes (`GET /v2/access-token`).
 
 use super::error::ApiError;
-use super::http::Endpoint;
+use super::http::{Endpoint, RetryPolicy};
 use super::{Api, Backend, HttpBackend};
 use reqwest::Method;
 use serde::Deserialize;
+use std::time::Duration;
 
 /// What `GET /v2/access-token` says about the token.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -26,7 +27,9 @@ impl Api {
                 let url = rest_url
                     .join("v2/access-token")
                     .map_err(|e| ApiError::Decode { detail: format!("bad REST base URL: {e}") })?;
-                let bytes = http.send(Method::GET, &url, None, Endpoint::Rest, true).await?;
+                // A start-up check: one quick retry at most, so tools/list never waits long on it.
+                let quick = RetryPolicy { max_retries: 1, timeout: Duration::from_secs(5) };
+                let bytes = http.send_with(quick, Method::GET, &url, None, Endpoint::Rest, true).await?;
                 serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("access-token: {e}") })
             }
             Backend::Demo(demo) => Ok(demo.access_token()),

@@ -2,6 +2,7 @@
 //! pruned to what `graphql/**/*.graphql` reach → descriptions dropped → deterministic SDL, with a
 //! short report of what changed.
 
+pub mod files;
 pub mod introspection;
 pub mod prune;
 
@@ -10,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Where the full schema comes from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Source {
     /// An SDL file, or an introspection result in JSON.
     File(PathBuf),
@@ -21,6 +22,17 @@ pub enum Source {
         /// The API token (never printed).
         token: String,
     },
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(path) => f.debug_tuple("File").field(path).finish(),
+            Source::Endpoint { url, .. } => {
+                f.debug_struct("Endpoint").field("url", url).field("token", &"<redacted>").finish()
+            }
+        }
+    }
 }
 
 /// Why a refresh failed.
@@ -79,31 +91,10 @@ pub struct Refresh {
     pub report: String,
 }
 
-/// Reads every operation file under `graphql_dir/queries` and `graphql_dir/mutations`, sorted.
+/// Every operation file under `graphql_dir/queries` and `graphql_dir/mutations`, sorted.
 pub fn operation_files(graphql_dir: &Path) -> Result<Vec<PathBuf>, SchemaError> {
-    let mut files = Vec::new();
-    for sub in ["queries", "mutations"] {
-        collect(&graphql_dir.join(sub), &mut files)?;
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), SchemaError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(SchemaError::Io { path: dir.display().to_string(), source }),
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, files)?;
-        } else if path.extension().is_some_and(|e| e == "graphql") {
-            files.push(path);
-        }
-    }
-    Ok(())
+    files::operation_files(graphql_dir)
+        .map_err(|source| SchemaError::Io { path: graphql_dir.display().to_string(), source })
 }
 
 fn read(path: &Path) -> Result<String, SchemaError> {

@@ -5,7 +5,7 @@ use super::pipelines::short_sha;
 use super::schema::input_schema;
 use super::{Ctx, ToolError, ToolSpec, Toolset};
 use crate::buildkite::ApiError;
-use crate::buildkite::ids::{self, BuildRef, IdError, PipelineRef};
+use crate::buildkite::ids::{self, BuildRef, PipelineRef};
 use crate::buildkite::ops::{GetBuild, ListBuilds, get_build, list_builds};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
@@ -34,6 +34,7 @@ pub struct ListBuildsArgs {
     /// Pipeline URL, org/pipeline or slug.
     pipeline: String,
     /// Organization slug, when pipeline is a bare slug.
+    #[schemars(skip)]
     #[serde(default)]
     org: Option<String>,
     /// Branches, comma separated; %default is the pipeline's default branch.
@@ -57,10 +58,11 @@ pub struct ListBuildsArgs {
     /// Page size, 1-100 (default 20).
     #[serde(default, deserialize_with = "lenient_int")]
     first: Option<i64>,
-    /// Cursor from a previous call's next.after.
+    /// next.after from the previous page.
     #[serde(default)]
     after: Option<String>,
     /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
     max_tokens: Option<i64>,
 }
@@ -75,12 +77,14 @@ pub struct GetBuildArgs {
     #[serde(default)]
     pipeline: Option<String>,
     /// Organization slug, when neither names it.
+    #[schemars(skip)]
     #[serde(default)]
     org: Option<String>,
     /// Failed jobs to list, 1-100 (default 20).
     #[serde(default, deserialize_with = "lenient_int")]
     max_jobs: Option<i64>,
     /// Output budget in tokens (default 4000).
+    #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
     max_tokens: Option<i64>,
 }
@@ -89,7 +93,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "list_builds",
-            title: "List builds",
             toolset: Toolset::Builds,
             read_only: true,
             scopes: &["read_builds"],
@@ -98,7 +101,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "get_build",
-            title: "Get build",
             toolset: Toolset::Builds,
             read_only: true,
             scopes: &["read_builds"],
@@ -106,21 +108,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             schema: input_schema::<GetBuildArgs>,
         },
     ]
-}
-
-/// Parses with the explicit org; only when that is not enough, asks for the default org.
-async fn with_org<T>(
-    ctx: &Ctx,
-    explicit: Option<&str>,
-    parse: impl Fn(Option<&str>) -> Result<T, IdError>,
-) -> Result<T, ToolError> {
-    match parse(explicit) {
-        Err(IdError::NoOrg(_)) => {
-            let org = ctx.org.resolve(&ctx.api, None).await?;
-            Ok(parse(Some(&org))?)
-        }
-        other => Ok(other?),
-    }
 }
 
 fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, ToolError> {
@@ -152,7 +139,11 @@ fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolEr
     let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    let full = if v.len() == 10 { format!("{v}T00:00:00Z") } else { v.clone() };
+    let full = match v.len() {
+        10 => format!("{v}T00:00:00Z"),
+        19 => format!("{}Z", v.replacen(' ', "T", 1)),
+        _ => v.replacen(' ', "T", 1),
+    };
     if render::epoch_seconds(&full).is_none() {
         return Err(ToolError::Args {
             tool: "list_builds",
@@ -164,7 +155,7 @@ fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolEr
 
 pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
     let pipeline: PipelineRef =
-        with_org(ctx, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
+        ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
     let variables = list_builds::Variables {
         pipeline: pipeline.slug(),
         first: clamp(args.first, 20, 1, 100),
@@ -205,11 +196,11 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
         if state == "blocked" {
             row.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
         }
-        row.insert("branch".into(), json!(b.branch));
+        row.insert("branch".into(), json!(render::clean_text(&b.branch, 100)));
         row.insert("commit".into(), json!(short_sha(&b.commit)));
         row.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 80))));
         row.insert("by".into(), json!(by.map(|n| render::clean_text(&n, 60))));
-        row.insert("src".into(), json!(b.source.name.to_ascii_lowercase()));
+        row.insert("src".into(), json!(render::clean_text(&b.source.name, 40).to_ascii_lowercase()));
         row.insert("at".into(), json!(b.created_at.as_deref().map(render::timestamp)));
         row.insert("dur".into(), json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())));
         page.rows.push(Value::Object(row));
@@ -219,8 +210,10 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
 }
 
 pub(super) async fn get_build(ctx: &Ctx, args: GetBuildArgs) -> Result<String, ToolError> {
-    let build =
-        with_org(ctx, args.org.as_deref(), |org| ids::parse_build(&args.build, args.pipeline.as_deref(), org)).await?;
+    let build = ctx
+        .org
+        .with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_build(&args.build, args.pipeline.as_deref(), org))
+        .await?;
     let (slug, uuid) = match &build {
         BuildRef::Number { pipeline, number } => (Some(format!("{}/{number}", pipeline.slug())), None),
         BuildRef::Uuid(u) => (None, Some(u.clone())),
@@ -251,16 +244,19 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     if state == "blocked" {
         out.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
     }
-    out.insert("branch".into(), json!(b.branch));
+    out.insert("branch".into(), json!(render::clean_text(&b.branch, 100)));
     out.insert("commit".into(), json!(b.commit));
     out.insert("msg".into(), json!(b.message.as_deref().map(|m| render::clean_text(m.trim(), 500))));
     let by = match b.created_by {
         Some(By::User(u)) => json!({"name": render::clean_text(&u.name, 60), "email": u.email}),
-        Some(By::UnregisteredUser(u)) => json!({"name": u.unregistered_name, "email": u.unregistered_email}),
+        Some(By::UnregisteredUser(u)) => json!({
+            "name": u.unregistered_name.as_deref().map(|n| render::clean_text(n, 60)),
+            "email": u.unregistered_email.as_deref().map(|e| render::clean_text(e, 100)),
+        }),
         _ => Value::Null,
     };
     out.insert("by".into(), by);
-    out.insert("src".into(), json!(b.source.name.to_ascii_lowercase()));
+    out.insert("src".into(), json!(render::clean_text(&b.source.name, 40).to_ascii_lowercase()));
     out.insert("pr".into(), json!(b.pull_request.map(|p| p.id)));
     out.insert("rebuilt_from".into(), json!(b.rebuilt_from.map(|r| r.number)));
     if let Some(t) = b.triggered_from {
@@ -310,7 +306,7 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
         let row = json!({
             "job": j.uuid,
             "label": j.label.as_deref().map(|l| render::clean_text(l, 80)),
-            "step": j.step.and_then(|s| s.key),
+            "step": j.step.and_then(|s| s.key).map(|k| render::clean_text(&k, 80)),
             "state": Some(render::state(&j.state)).filter(|s| s != "finished"),
             "exit": j.exit_status.as_deref().map(|e| e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e))),
             "run_s": render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref()),
@@ -355,7 +351,7 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
             .map(|n| {
                 json!({
                     "style": n.style.as_ref().map(render::state),
-                    "context": n.context,
+                    "context": render::clean_text(&n.context, 80),
                     "text": n.body.map(|body| render::first_line(&body.text, 120)),
                 })
             })

@@ -2,6 +2,7 @@
 //! organization (configured, or the only one the token sees).
 
 use super::ToolError;
+use crate::buildkite::ids::IdError;
 use crate::buildkite::{Api, ApiError};
 use tokio::sync::OnceCell;
 
@@ -31,26 +32,30 @@ impl Access {
 #[derive(Debug, Default)]
 pub struct OrgDefault {
     configured: Option<String>,
-    discovered: OnceCell<Result<Option<String>, ApiError>>,
+    discovered: OnceCell<Option<String>>,
+}
+
+/// `Some(trimmed)` unless blank: models often send `""` for an argument they mean to leave out.
+pub fn non_blank(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|s| !s.is_empty())
 }
 
 impl OrgDefault {
     /// A default taken from configuration (`BUILDKITE_ORGANIZATION`), or discovery when `None`.
     pub fn new(configured: Option<String>) -> Self {
-        OrgDefault { configured: configured.filter(|s| !s.trim().is_empty()), discovered: OnceCell::new() }
+        OrgDefault { configured: non_blank(configured.as_deref()).map(str::to_string), discovered: OnceCell::new() }
     }
 
-    /// The default org, if one is configured or the token sees exactly one (asked once).
-    #[cfg(not(ops_stub))]
-    pub async fn get(&self, api: &Api) -> Option<String> {
+    /// The default org: the configured one, else the only one the token sees (asked once; only a
+    /// successful answer is kept, so a passing failure is asked again next time).
+    pub async fn get(&self, api: &Api) -> Result<Option<String>, ApiError> {
         if let Some(org) = &self.configured {
-            return Some(org.clone());
+            return Ok(Some(org.clone()));
         }
-        let found = self
-            .discovered
-            .get_or_init(|| async {
+        self.discovered
+            .get_or_try_init(|| async {
                 use crate::buildkite::ops::{ViewerOrganizations, viewer_organizations};
-                let data = api.execute::<ViewerOrganizations>(viewer_organizations::Variables {}).await?;
+                let data = api.execute::<ViewerOrganizations>(viewer_organizations::Variables).await?;
                 let orgs = data.viewer.and_then(|v| v.organizations);
                 let count = orgs.as_ref().map(|o| o.count).unwrap_or(0);
                 let first = orgs
@@ -60,22 +65,36 @@ impl OrgDefault {
                     .map(|n| n.slug);
                 Ok(if count == 1 { first } else { None })
             })
-            .await;
-        found.as_ref().ok().cloned().flatten()
+            .await
+            .cloned()
     }
 
     /// `explicit` if given, else the default, else an error saying how to name one.
-    #[cfg(not(ops_stub))]
     pub async fn resolve(&self, api: &Api, explicit: Option<&str>) -> Result<String, ToolError> {
-        if let Some(org) = explicit.map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(org) = non_blank(explicit) {
             return Ok(org.to_string());
         }
-        self.get(api).await.ok_or_else(|| {
-            ToolError::Args {
-                tool: "this tool",
-                detail: "no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)".into(),
-            }
+        self.get(api).await?.ok_or_else(|| ToolError::Args {
+            tool: "this tool",
+            detail: "no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)".into(),
         })
+    }
+
+    /// Parses an identifier with the explicit org; only when the identifier names no org either,
+    /// asks for the default one.
+    pub async fn with_org<T>(
+        &self,
+        api: &Api,
+        explicit: Option<&str>,
+        parse: impl Fn(Option<&str>) -> Result<T, IdError>,
+    ) -> Result<T, ToolError> {
+        match parse(non_blank(explicit)) {
+            Err(IdError::NoOrg(_)) => {
+                let org = self.resolve(api, None).await?;
+                Ok(parse(Some(&org))?)
+            }
+            other => Ok(other?),
+        }
     }
 }
 

@@ -75,8 +75,6 @@ impl fmt::Display for Toolset {
 pub struct ToolSpec {
     /// The MCP tool name.
     pub name: &'static str,
-    /// Short human title.
-    pub title: &'static str,
     /// Its toolset.
     pub toolset: Toolset,
     /// Whether it only reads.
@@ -103,8 +101,8 @@ impl ToolSpec {
 
     /// The MCP tool definition.
     pub fn to_tool(&self) -> rmcp::model::Tool {
-        let annotations =
-            rmcp::model::ToolAnnotations::with_title(self.title).read_only(self.read_only).open_world(true);
+        // A `title` would repeat the name and `openWorldHint` defaults to true: both cost tokens for nothing.
+        let annotations = rmcp::model::ToolAnnotations::new().read_only(self.read_only);
         rmcp::model::Tool::new(self.name, self.description, (self.schema)()).with_annotations(annotations)
     }
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 #[serde(deny_unknown_fields)]
 pub struct ListPipelinesArgs {
     /// Organization slug (default: the configured one).
+    #[schemars(skip)]
     #[serde(default)]
     org: Option<String>,
     /// Match pipeline names.
@@ -31,10 +32,11 @@ pub struct ListPipelinesArgs {
     /// Page size, 1-100 (default 25).
     #[serde(default, deserialize_with = "lenient_int")]
     first: Option<i64>,
-    /// Cursor from a previous call's next.after.
+    /// next.after from the previous page.
     #[serde(default)]
     after: Option<String>,
     /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
     max_tokens: Option<i64>,
 }
@@ -46,6 +48,7 @@ pub struct GetPipelineArgs {
     /// Pipeline URL, org/pipeline or slug.
     pipeline: String,
     /// Organization slug, when pipeline is a bare slug.
+    #[schemars(skip)]
     #[serde(default)]
     org: Option<String>,
     /// Recent builds to show, 0-20 (default 5).
@@ -55,6 +58,7 @@ pub struct GetPipelineArgs {
     #[serde(default, deserialize_with = "lenient_bool")]
     steps: Option<bool>,
     /// Output budget in tokens (default 3000, 8000 with steps).
+    #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
     max_tokens: Option<i64>,
 }
@@ -63,7 +67,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "list_pipelines",
-            title: "List pipelines",
             toolset: Toolset::Pipelines,
             read_only: true,
             scopes: &["read_pipelines"],
@@ -72,7 +75,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "get_pipeline",
-            title: "Get pipeline",
             toolset: Toolset::Pipelines,
             read_only: true,
             scopes: &["read_pipelines"],
@@ -82,13 +84,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     ]
 }
 
-/// The organization for a call: the explicit one, else the default.
-async fn org(ctx: &Ctx, explicit: Option<&str>) -> Result<String, ToolError> {
-    ctx.org.resolve(&ctx.api, explicit).await
-}
-
 pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result<String, ToolError> {
-    let org = org(ctx, args.org.as_deref()).await?;
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
     let variables = list_pipelines::Variables {
         org: org.clone(),
         first: clamp(args.first, 25, 1, 100),
@@ -102,7 +99,7 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
         .organization
         .ok_or_else(|| not_found_org(ApiError::NotFound { what: String::new(), hint: String::new() }, &org))?;
     let Some(pipelines) = organization.pipelines else {
-        return Ok(render::to_json(&json!({"org": org, "total": 0, "pipelines": []})));
+        return Ok(render::to_json(&json!({"org": org, "total": 0})));
     };
     let mut page = Page { total: Some(pipelines.count), ..Page::default() };
     if let Some(info) = pipelines.page_info.filter(|p| p.has_next_page) {
@@ -120,15 +117,15 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
             row.insert("desc".into(), json!(render::first_line(d, 80)));
         }
         row.insert("repo".into(), json!(p.repository.map(|r| r.url)));
-        row.insert("branch".into(), json!(p.default_branch));
-        row.insert("tags".into(), json!(p.tags.into_iter().map(|t| t.label).collect::<Vec<_>>()));
+        row.insert("branch".into(), json!(p.default_branch.as_deref().map(|b| render::clean_text(b, 100))));
+        row.insert("tags".into(), json!(tags(p.tags.into_iter().map(|t| t.label))));
         if p.archived {
             row.insert("archived".into(), json!(true));
         }
         if let Some(b) = last {
             row.insert(
                 "last".into(),
-                json!({"n": b.number, "state": render::state(&b.state), "branch": b.branch, "at": b.created_at.as_deref().map(render::timestamp)}),
+                json!({"n": b.number, "state": render::state(&b.state), "branch": render::clean_text(&b.branch, 100), "at": b.created_at.as_deref().map(render::timestamp)}),
             );
         }
         page.rows.push(Value::Object(row));
@@ -154,13 +151,8 @@ fn same_name(name: &str, slug: &str) -> bool {
 }
 
 pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<String, ToolError> {
-    let pipeline = match ids::parse_pipeline(&args.pipeline, args.org.as_deref()) {
-        Err(ids::IdError::NoOrg(_)) => {
-            let org = org(ctx, None).await?;
-            ids::parse_pipeline(&args.pipeline, Some(&org))?
-        }
-        other => other?,
-    };
+    let pipeline =
+        ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
     let with_steps = args.steps.unwrap_or(false);
     let variables = get_pipeline::Variables {
         slug: pipeline.slug(),
@@ -181,7 +173,7 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
         out.insert("desc".into(), json!(render::clean_text(d, 300)));
     }
     out.insert("repo".into(), json!(p.repository.map(|r| r.url)));
-    out.insert("branch".into(), json!(p.default_branch));
+    out.insert("branch".into(), json!(p.default_branch.as_deref().map(|b| render::clean_text(b, 100))));
     out.insert("visibility".into(), json!(render::state(&p.visibility)));
     if p.archived {
         out.insert("archived".into(), json!(true));
@@ -189,9 +181,10 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
     if let Some(c) = p.cluster {
         out.insert("cluster".into(), json!({"name": c.name, "uuid": c.uuid}));
     }
-    out.insert("tags".into(), json!(p.tags.into_iter().map(|t| t.label).collect::<Vec<_>>()));
+    out.insert("tags".into(), json!(tags(p.tags.into_iter().map(|t| t.label))));
     let mut settings = Map::new();
-    settings.insert("branch_filter".into(), json!(p.branch_configuration));
+    settings
+        .insert("branch_filter".into(), json!(p.branch_configuration.as_deref().map(|b| render::clean_text(b, 200))));
     if p.skip_intermediate_builds {
         settings.insert(
             "skip_queued".into(),
@@ -232,7 +225,7 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
             json!({
                 "n": b.number,
                 "state": render::state(&b.state),
-                "branch": b.branch,
+                "branch": render::clean_text(&b.branch, 100),
                 "commit": short_sha(&b.commit),
                 "msg": b.message.as_deref().map(|m| render::first_line(m, 80)),
                 "at": b.created_at.as_deref().map(render::timestamp),
@@ -247,6 +240,11 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
     }
     let default = if with_steps { 8_000 } else { 3_000 };
     Ok(render::render_object(Value::Object(out), budget(args.max_tokens, default)))
+}
+
+/// Tag labels, cleaned.
+fn tags(labels: impl Iterator<Item = String>) -> Vec<String> {
+    labels.map(|l| render::clean_text(&l, 50)).collect()
 }
 
 /// The first 12 characters of a commit SHA (enough to be unique in practice).

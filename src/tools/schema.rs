@@ -31,10 +31,11 @@ fn trim(value: &mut Value, root: bool) {
             for key in ["$schema", "title", "format", "$defs", "definitions"] {
                 map.remove(key);
             }
+            // Unknown arguments are rejected by the server with a clear message; saying so in every
+            // schema costs tokens on every conversation.
+            map.remove("additionalProperties");
             if root {
                 map.remove("description");
-            } else {
-                map.remove("additionalProperties");
             }
             if map.get("default") == Some(&Value::Null) {
                 map.remove("default");

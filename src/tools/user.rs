@@ -27,7 +27,13 @@ const ALL_SCOPES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurrentUserArgs {
+    /// Accepted like on every tool; the answer lists every organization anyway.
+    #[schemars(skip)]
+    #[serde(default)]
+    #[allow(dead_code)]
+    org: Option<String>,
     /// Output budget in tokens.
+    #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
     max_tokens: Option<i64>,
 }
@@ -35,7 +41,6 @@ pub struct CurrentUserArgs {
 pub(super) fn specs() -> Vec<ToolSpec> {
     vec![ToolSpec {
         name: "current_user",
-        title: "Current user",
         toolset: Toolset::User,
         read_only: true,
         scopes: &["read_user"],
@@ -51,7 +56,7 @@ pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<Str
     if let Some(user) = viewer.as_ref().and_then(|v| v.user.as_ref()) {
         out.insert(
             "user".into(),
-            json!({"name": render::clean_text(&user.name, 100), "email": user.email, "uuid": user.uuid}),
+            json!({"name": render::clean_text(&user.name, 100), "email": render::clean_text(&user.email, 100), "uuid": user.uuid}),
         );
     }
     if let Some(orgs) = viewer.and_then(|v| v.organizations) {
@@ -68,7 +73,7 @@ pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<Str
         }
         out.insert("orgs".into(), Value::Object(listed));
     }
-    if let Some(org) = ctx.org.get(&ctx.api).await {
+    if let Ok(Some(org)) = ctx.org.get(&ctx.api).await {
         out.insert("default_org".into(), json!(org));
     }
     match ctx.access.scopes(&ctx.api).await {

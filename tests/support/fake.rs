@@ -31,9 +31,13 @@ pub enum Fault {
     GraphQLErrors(&'static str),
 }
 
+/// Answers an operation from code instead of fixtures (synthetic organisations).
+pub type Responder = Box<dyn Fn(&str, &Value) -> Option<Value> + Send + Sync>;
+
 #[derive(Default)]
 struct Shared {
     demo: Demo,
+    responder: Mutex<Option<Arc<Responder>>>,
     graphql_fault: Mutex<Option<(Fault, Option<usize>)>>,
     rest_fault: Mutex<Option<Fault>>,
     scopes: Mutex<Vec<String>>,
@@ -107,6 +111,11 @@ impl FakeBuildkite {
     /// `GET /v2/access-token` fails with `fault`.
     pub fn fail_rest(&self, fault: Fault) {
         *self.shared.rest_fault.lock().unwrap() = Some(fault);
+    }
+
+    /// Answers GraphQL from `responder` first (falling back to the fixtures when it returns None).
+    pub fn set_responder(&self, responder: Responder) {
+        *self.shared.responder.lock().unwrap() = Some(Arc::new(responder));
     }
 
     /// Stops injecting faults.
@@ -207,6 +216,10 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     shared.operations.lock().unwrap().push(name.clone());
     if name == "IntrospectionQuery" {
         return axum::Json(introspect(request["query"].as_str().unwrap_or(""))).into_response();
+    }
+    let responder = shared.responder.lock().unwrap().clone();
+    if let Some(response) = responder.and_then(|r| r(&name, &request["variables"])) {
+        return axum::Json(response).into_response();
     }
     match shared.demo.graphql(&name, &request["variables"]) {
         Some(response) => axum::Json(response).into_response(),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod synthetic;
 
 use fake::{FakeBuildkite, TOKEN};
 use rmcp::model::{CallToolRequestParams, ContentBlock};
@@ -127,4 +128,32 @@ pub fn pretty(text: &str) -> String {
         Ok(v) => serde_json::to_string_pretty(&v).unwrap(),
         Err(_) => text.to_string(),
     }
+}
+
+/// The token budgets in `tests/budgets.json`.
+pub fn budgets() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/budgets.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("tests/budgets.json")).expect("budgets are JSON")
+}
+
+/// Checks `(name, tokens)` figures against `budgets[section]`; panics with every figure when any
+/// is over (or has no budget).
+pub fn check_budgets(section: &str, figures: &[(String, usize)]) {
+    let budgets = budgets();
+    let mut report = Vec::new();
+    let mut over = false;
+    for (name, tokens) in figures {
+        match budgets[section][name].as_u64() {
+            Some(limit) if *tokens as u64 <= limit => report.push(format!("  ok    {name}: {tokens} <= {limit}")),
+            Some(limit) => {
+                over = true;
+                report.push(format!("  OVER  {name}: {tokens} > {limit}"));
+            }
+            None => {
+                over = true;
+                report.push(format!("  NONE  {name}: {tokens} has no budget in tests/budgets.json {section}"));
+            }
+        }
+    }
+    assert!(!over, "token budgets exceeded (tests/budgets.json, section {section}):\n{}", report.join("\n"));
 }

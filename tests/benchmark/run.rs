@@ -1,0 +1,286 @@
+//! The benchmark: `cargo bench --bench benchmark`. Offline, against the fake Buildkite on
+//! 127.0.0.1 (zero API latency), it prints the figures that judge every change: tool-definition
+//! size, output tokens and requests per tool, server overhead, cold start, memory, and behaviour
+//! on a synthetic large organisation. Timings are printed, never asserted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark harness code
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use buildkite_mcp_server::buildkite::Api;
+use buildkite_mcp_server::tools::{self, Access, Ctx, OrgDefault};
+use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
+use support::fake::FakeBuildkite;
+use support::{connect, tokens};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+/// The official server's `tools/list` sizes, from ../shared/reference (characters, not measured here).
+const OFFICIAL_TOOLS_LIST_CHARS: usize = 42_900;
+const OFFICIAL_TOOLS_LIST_CHARS_READ_ONLY: usize = 30_700;
+const OFFICIAL_TOOLS: usize = 54;
+
+/// The calls measured per tool: (label, tool, arguments).
+fn cases() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("current_user", "current_user", json!({})),
+        ("list_pipelines", "list_pipelines", json!({})),
+        ("get_pipeline", "get_pipeline", json!({"pipeline": "acme/web"})),
+        ("get_pipeline+steps", "get_pipeline", json!({"pipeline": "acme/web", "steps": true})),
+        ("list_builds", "list_builds", json!({"pipeline": "acme/web"})),
+        ("get_build (failed)", "get_build", json!({"build": "acme/web/1342"})),
+        ("get_build (blocked)", "get_build", json!({"build": "acme/web/1343"})),
+    ]
+}
+
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort_unstable();
+    samples[(samples.len() * p / 100).min(samples.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let calls: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    println!("# buildkite-mcp-server benchmark\n");
+    println!(
+        "machine: {} cores; binary: {}; calls per figure: {calls}\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
+    tools_list().await;
+    per_tool(calls).await;
+    in_process(calls * 10).await;
+    cold_start().await;
+    memory().await;
+    large_org(calls).await;
+}
+
+async fn tools_list() {
+    println!("## tools/list (o200k_base tokens)\n");
+    let fake = FakeBuildkite::start().await;
+    let mut per_tool = Vec::new();
+    println!("| configuration | tools | bytes | tokens | tokens/tool |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, env, args) in [
+        ("default", vec![], vec![]),
+        ("all toolsets", vec![("BUILDKITE_TOOLSETS", "all")], vec![]),
+        ("--read-only", vec![], vec!["--read-only"]),
+    ] {
+        let client = connect(Some(&fake), &env, &args).await;
+        let list = client.service.list_all_tools().await.unwrap();
+        let text = serde_json::to_string(&list).unwrap();
+        let t = tokens(&text);
+        println!("| {label} | {} | {} | {t} | {} |", list.len(), text.len(), t / list.len().max(1));
+        if per_tool.is_empty() {
+            per_tool = list
+                .iter()
+                .map(|tool| {
+                    let one = serde_json::to_string(tool).unwrap();
+                    (tool.name.to_string(), one.len(), tokens(&one))
+                })
+                .collect();
+        }
+        client.stop().await;
+    }
+    println!(
+        "| official server, all (derived: chars from the reference, not measured) | {OFFICIAL_TOOLS} | ~{OFFICIAL_TOOLS_LIST_CHARS} chars | – | ~{} chars/tool |",
+        OFFICIAL_TOOLS_LIST_CHARS / OFFICIAL_TOOLS
+    );
+    println!("| official server, read-only (derived) | 38 | ~{OFFICIAL_TOOLS_LIST_CHARS_READ_ONLY} chars | – | – |");
+    println!("\n| tool | bytes | tokens |\n|---|---:|---:|");
+    for (name, bytes, t) in per_tool {
+        println!("| {name} | {bytes} | {t} |");
+    }
+    println!();
+}
+
+async fn per_tool(calls: usize) {
+    println!("## Per tool, end to end over stdio against the zero-latency fake\n");
+    println!(
+        "Latency is the client's round trip (JSON-RPC over stdio + one GraphQL POST over loopback + reshaping).\n"
+    );
+    println!("| call | output tokens | GraphQL req | REST req | p50 | p99 |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    client.ok("current_user", json!({})).await; // warm up: scopes read, connections open
+    for (label, tool, args) in cases() {
+        let (g0, r0) = (fake.graphql_requests(), fake.rest_requests());
+        let text = client.ok(tool, args.clone()).await;
+        let (g, r) = (fake.graphql_requests() - g0, fake.rest_requests() - r0);
+        let mut samples = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let start = Instant::now();
+            client.ok(tool, args.clone()).await;
+            samples.push(start.elapsed());
+        }
+        let p50 = percentile(&mut samples, 50);
+        let p99 = percentile(&mut samples, 99);
+        println!("| {label} | {} | {g} | {r} | {} | {} |", tokens(&text), ms(p50), ms(p99));
+    }
+    client.stop().await;
+    println!();
+}
+
+async fn in_process(calls: usize) {
+    println!("## Server-side overhead per call (in process, demo backend: no I/O at all)\n");
+    println!(
+        "Argument parsing, identifier parsing, variables, decoding into generated types, reshaping and rendering.\n"
+    );
+    println!("| call | p50 | p99 |\n|---|---:|---:|");
+    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())) };
+    for (label, tool, args) in cases() {
+        let map: Map<String, Value> = args.as_object().cloned().unwrap_or_default();
+        tools::call(&ctx, tool, map.clone()).await.unwrap();
+        let mut samples = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let start = Instant::now();
+            let out = tools::call(&ctx, tool, map.clone()).await.unwrap();
+            samples.push(start.elapsed());
+            std::hint::black_box(out);
+        }
+        println!("| {label} | {} | {} |", ms(percentile(&mut samples, 50)), ms(percentile(&mut samples, 99)));
+    }
+    println!();
+}
+
+/// A server process spoken to in raw JSON-RPC lines.
+struct Raw {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    next_id: i64,
+}
+
+impl Raw {
+    fn spawn(fake: Option<&FakeBuildkite>, args: &[&str]) -> Raw {
+        let mut child = support::command(fake, &[("RUST_LOG", "warn")])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Raw { child, stdin, lines, next_id: 1 }
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.stdin.write_all(format!("{message}\n").as_bytes()).await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        loop {
+            let line = self.lines.next_line().await.unwrap().expect("server closed stdout");
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v["id"] == json!(id) {
+                return v;
+            }
+        }
+    }
+
+    async fn initialize(&mut self) {
+        self.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}),
+        )
+        .await;
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    }
+
+    fn memory_kb(&self, field: &str) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+async fn cold_start() {
+    println!("## Cold start (process spawn → answer), median of 20\n");
+    println!("| mode | → initialize answered | → first tools/call answered |\n|---|---:|---:|");
+    let fake = FakeBuildkite::start().await;
+    for (label, demo) in [("demo data (no network)", true), ("fake Buildkite over loopback", false)] {
+        let mut init = Vec::new();
+        let mut first = Vec::new();
+        for _ in 0..20 {
+            let start = Instant::now();
+            let mut raw = if demo { Raw::spawn(None, &["--demo"]) } else { Raw::spawn(Some(&fake), &[]) };
+            raw.initialize().await;
+            init.push(start.elapsed());
+            let answer =
+                raw.request("tools/call", json!({"name": "get_build", "arguments": {"build": "acme/web/1342"}})).await;
+            first.push(start.elapsed());
+            assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
+        }
+        println!("| {label} | {} | {} |", ms(percentile(&mut init, 50)), ms(percentile(&mut first, 50)));
+    }
+    println!();
+}
+
+async fn memory() {
+    println!("## Resident memory of the server process\n");
+    let fake = FakeBuildkite::start().await;
+    let mut raw = Raw::spawn(Some(&fake), &[]);
+    raw.initialize().await;
+    raw.request("tools/list", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let idle = raw.memory_kb("VmRSS:").unwrap_or(0);
+    let tools = ["get_build", "list_builds", "list_pipelines", "get_pipeline"];
+    let args = [
+        json!({"build": "acme/web/1342"}),
+        json!({"pipeline": "acme/web"}),
+        json!({}),
+        json!({"pipeline": "acme/web", "steps": true}),
+    ];
+    for i in 0..1000 {
+        let answer = raw.request("tools/call", json!({"name": tools[i % 4], "arguments": args[i % 4]})).await;
+        assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
+    }
+    let after = raw.memory_kb("VmRSS:").unwrap_or(0);
+    let peak = raw.memory_kb("VmHWM:").unwrap_or(0);
+    println!("| state | RSS |\n|---|---:|");
+    println!("| idle, after initialize and tools/list | {:.1} MB |", idle as f64 / 1024.0);
+    println!("| after 1,000 tool calls | {:.1} MB |", after as f64 / 1024.0);
+    println!("| peak (VmHWM) | {:.1} MB |\n", peak as f64 / 1024.0);
+    let _ = raw.child.kill().await;
+}
+
+async fn large_org(calls: usize) {
+    println!("## Synthetic large organisation: output stays flat as the organisation grows\n");
+    println!("N pipelines (and N builds in the pipeline); builds of 1,000 jobs, 40 of them failed.\n");
+    println!("| N | call | output tokens | bytes | p50 |\n|---:|---|---:|---:|---:|");
+    for n in [100usize, 1_000, 10_000] {
+        let fake = FakeBuildkite::start().await;
+        fake.set_responder(support::synthetic::responder(n, 1_000));
+        let client = connect(Some(&fake), &[], &[]).await;
+        for (label, tool, args) in [
+            ("list_pipelines", "list_pipelines", json!({})),
+            ("list_pipelines first=100", "list_pipelines", json!({"first": 100})),
+            ("list_builds", "list_builds", json!({"pipeline": "acme/service-00001"})),
+            ("get_build", "get_build", json!({"build": "acme/service-00001/1000"})),
+        ] {
+            let text = client.ok(tool, args.clone()).await;
+            let mut samples = Vec::new();
+            for _ in 0..(calls / 3).max(10) {
+                let start = Instant::now();
+                client.ok(tool, args.clone()).await;
+                samples.push(start.elapsed());
+            }
+            println!("| {n} | {label} | {} | {} | {} |", tokens(&text), text.len(), ms(percentile(&mut samples, 50)));
+        }
+        client.stop().await;
+    }
+    println!("\nThe failure summary tool does not exist yet (issue 3), so it has no row here.");
+}
