@@ -346,4 +346,26 @@ type Query { build(slug: ID, uuid: ID): Build node(id: ID!): Node }
         let err = prune(full, "full", dir.path()).unwrap_err().to_string();
         assert!(err.contains("Who.graphql") && err.contains("same name"), "{err}");
     }
+
+    #[test]
+    fn an_interface_fragment_inside_a_union_keeps_the_members_that_implement_it() {
+        let full = "type Query { job: Job } union Job = Block | Command | Wait \
+                    interface JobInterface { uuid: String! } \
+                    type Block implements JobInterface { uuid: String! label: String } \
+                    type Command implements JobInterface { uuid: String! command: String } \
+                    type Wait { id: ID! }";
+        let dir = dir_with(&[("J.graphql", "query J { job { __typename ... on JobInterface { uuid } } }")]);
+        let (sdl, _) = prune(full, "full", dir.path()).unwrap();
+        assert!(sdl.contains("union Job = Block | Command\n"), "{sdl}");
+        assert!(sdl.contains("type Block implements JobInterface {\n  uuid: String!\n}"), "{sdl}");
+        assert!(!sdl.contains("Wait"), "{sdl}");
+    }
+
+    #[test]
+    fn non_default_root_names_get_a_schema_block() {
+        let full = "schema { query: Root } type Root { build: Int }";
+        let dir = dir_with(&[("B.graphql", "query B { build }")]);
+        let (sdl, _) = prune(full, "full", dir.path()).unwrap();
+        assert!(sdl.contains("schema {\n  query: Root\n}"), "{sdl}");
+    }
 }

@@ -24,7 +24,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_buildkite-mcp-server");
 pub struct Client {
     /// The rmcp client.
     pub service: RunningService<RoleClient, ()>,
-    stderr: Option<ChildStderr>,
+    log: tokio::task::JoinHandle<String>,
 }
 
 /// A command for the binary with a clean Buildkite environment pointed at `fake`.
@@ -58,8 +58,10 @@ pub async fn connect(fake: Option<&FakeBuildkite>, env: &[(&str, &str)], args: &
         c.args(args);
     });
     let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().expect("spawn server");
+    // Drain stderr as it comes: a full pipe would block the server on its next log line.
+    let log = tokio::spawn(drain(stderr));
     let service = ().serve(transport).await.expect("MCP initialize");
-    Client { service, stderr }
+    Client { service, log }
 }
 
 impl Client {
@@ -97,14 +99,21 @@ impl Client {
     }
 
     /// Stops the server and returns everything it wrote to stderr.
-    pub async fn stop(mut self) -> String {
+    pub async fn stop(self) -> String {
         let _ = self.service.cancel().await;
-        let mut log = String::new();
-        if let Some(mut stderr) = self.stderr.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stderr.read_to_string(&mut log)).await;
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.log).await {
+            Ok(Ok(log)) => log,
+            _ => String::new(),
         }
-        log
     }
+}
+
+async fn drain(stderr: Option<ChildStderr>) -> String {
+    let mut log = Vec::new();
+    if let Some(mut stderr) = stderr {
+        let _ = stderr.read_to_end(&mut log).await;
+    }
+    String::from_utf8_lossy(&log).into_owned()
 }
 
 /// Tokens of `text` with the o200k_base tokenizer.
