@@ -134,6 +134,7 @@ async fn faults_give_one_clear_sentence_and_the_server_keeps_serving() {
             "Buildkite GraphQL error: Query has complexity of 251503",
         ),
         (Fault::Status(400, "Bad request"), "Buildkite answered HTTP 400: Bad request"),
+        (Fault::Status(404, "Not Found"), "no GraphQL endpoint at http://127.0.0.1"),
     ];
     for (fault, expected) in cases {
         fake.fail_graphql(fault.clone(), None);
