@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 /// What the model reads once, at the start.
 pub const INSTRUCTIONS: &str = "Buildkite CI data. Pass build, pipeline and job identifiers as people paste them (URLs, org/pipeline/number). \
-For a failing build start with get_build; find builds with list_builds and pipelines with list_pipelines. \
+For a failing build start with get_build, then list_jobs / get_job for detail; find builds with list_builds and pipelines with list_pipelines. \
 Lists give total and next.after for the following page. Output is compact JSON: states lower-case, durations in seconds, \
 long lists cut to a token budget (the cut field says what was left out). \
 Every tool also takes `org` (organization slug, default: the configured one) and `max_tokens` (output budget; raise it only when needed).";

@@ -9,6 +9,9 @@ use std::time::Duration;
 use support::fake::{FakeBuildkite, Fault, TOKEN};
 use support::{check_budgets, connect, pretty, snapshots, tokens};
 
+/// Every tool of this build.
+const ALL_TOOLS: usize = 8;
+
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
     let fake = FakeBuildkite::start().await;
@@ -61,6 +64,22 @@ async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() 
         ("get_build_blocked", "get_build", json!({"build": "acme/web/1343"})),
         ("get_build_passed", "get_build", json!({"build": "#1341", "pipeline": "web"})),
         ("get_build_triggered", "get_build", json!({"build": "acme/api/88"})),
+        ("list_jobs_large_build", "list_jobs", json!({"build": "https://buildkite.com/acme/web/builds/1340"})),
+        ("list_jobs_large_build_page2", "list_jobs", json!({"build": "acme/web/1340", "after": "NTA"})),
+        ("list_jobs_large_build_failed", "list_jobs", json!({"build": "acme/web/1340", "state": "failed"})),
+        ("list_jobs_step", "list_jobs", json!({"build": "acme/web/1340", "step": "rspec"})),
+        ("list_jobs_failed", "list_jobs", json!({"build": "acme/web/1342", "state": "failed"})),
+        ("list_jobs_blocked", "list_jobs", json!({"build": "acme/web/1343", "state": "blocked"})),
+        (
+            "get_job_failed",
+            "get_job",
+            json!({"job": "https://buildkite.com/acme/web/builds/1342#08d58486-29e1-47b4-b951-facf35dafc4d"}),
+        ),
+        ("get_job_block", "get_job", json!({"job": "d4172cf9-06d3-4e92-8f70-3351bb7b1cab"})),
+        ("get_job_trigger", "get_job", json!({"job": "7c9e2b14-3a5d-4e8f-b1c2-d3e4f5a6b7c8"})),
+        ("list_annotations", "list_annotations", json!({"build": "acme/web/1342"})),
+        ("list_annotations_errors", "list_annotations", json!({"build": "acme/web/1342", "style": "error"})),
+        ("list_annotations_none", "list_annotations", json!({"build": "acme/web/1343"})),
     ];
     let mut outputs = Vec::new();
     for (snapshot, tool, args) in cases {
@@ -172,6 +191,17 @@ async fn bad_input_is_answered_with_what_to_do() {
         ("list_builds", json!({"pipeline": "web", "created_from": "last tuesday"}), "is not an ISO date"),
         ("get_pipeline", json!({"pipeline": "a b c"}), "is not a pipeline"),
         ("list_builds", json!({"pipeline": "web", "first": "many"}), "expected a whole number"),
+        ("list_jobs", json!({"build": "acme/web/999999"}), "build acme/web/999999 was not found"),
+        ("list_jobs", json!({"build": "acme/web/1342", "state": "failed,broken"}), "make one call per filter"),
+        ("list_jobs", json!({"build": "acme/web/1342", "type": "lambda"}), "unknown type `lambda`"),
+        ("get_job", json!({"job": "0f6a1c6e-5d2b-4f7e-9a3c-2b8d4e6f1a01"}), "is a wait step"),
+        ("get_job", json!({"job": "not-a-job"}), "is not a job: pass a job UUID"),
+        (
+            "get_job",
+            json!({"job": "00000000-0000-4000-8000-000000000000"}),
+            "job 00000000-0000-4000-8000-000000000000 was not found",
+        ),
+        ("list_annotations", json!({"build": "acme/web/1342", "style": "purple"}), "unknown style `purple`"),
     ];
     for (tool, args, expected) in cases {
         let message = client.err(tool, args.clone()).await;
@@ -200,7 +230,7 @@ async fn a_token_without_a_scope_hides_its_tools_and_says_which_scope() {
     // The minimum recommended scope set enables every tool of this build.
     fake.set_scopes(&["read_builds", "read_pipelines", "read_user", "read_suites"]);
     let client = connect(Some(&fake), &[], &[]).await;
-    assert_eq!(client.service.list_all_tools().await.unwrap().len(), 5);
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), ALL_TOOLS);
     client.stop().await;
 }
 
@@ -208,7 +238,11 @@ async fn a_token_without_a_scope_hides_its_tools_and_says_which_scope() {
 async fn a_rejected_token_is_reported_on_every_call() {
     let fake = FakeBuildkite::start().await;
     let client = connect(Some(&fake), &[("BUILDKITE_API_TOKEN", "bkua_wrong")], &[]).await;
-    assert_eq!(client.service.list_all_tools().await.unwrap().len(), 5, "scopes unknown: every tool is offered");
+    assert_eq!(
+        client.service.list_all_tools().await.unwrap().len(),
+        ALL_TOOLS,
+        "scopes unknown: every tool is offered"
+    );
     let message = client.err("current_user", json!({})).await;
     assert!(message.contains("rejected the API token (401 Unauthorized)"), "{message}");
     let log = client.stop().await;
@@ -230,7 +264,7 @@ async fn the_default_org_is_the_only_one_the_token_sees() {
 #[tokio::test]
 async fn demo_mode_needs_no_token_and_serves_the_read_tools() {
     let client = connect(None, &[], &["--demo"]).await;
-    assert_eq!(client.service.list_all_tools().await.unwrap().len(), 5);
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), ALL_TOOLS);
     let text = client.ok("get_build", json!({"build": "https://buildkite.com/acme/web/builds/1342"})).await;
     assert!(text.contains(":rspec: RSpec 3/8"), "{text}");
     let text = client.ok("list_pipelines", json!({})).await;

@@ -18,6 +18,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("GetPipeline", include_str!("data/GetPipeline.json")),
     ("ListBuilds", include_str!("data/ListBuilds.json")),
     ("GetBuild", include_str!("data/GetBuild.json")),
+    ("ListJobs", include_str!("data/ListJobs.json")),
+    ("GetJob", include_str!("data/GetJob.json")),
+    ("ListAnnotations", include_str!("data/ListAnnotations.json")),
 ];
 
 /// The scopes the demo token pretends to have: the read-only set.
@@ -129,6 +132,9 @@ mod tests {
             "GetPipeline" => decode::<get_pipeline::ResponseData>(response).map(drop),
             "ListBuilds" => decode::<list_builds::ResponseData>(response).map(drop),
             "GetBuild" => decode::<get_build::ResponseData>(response).map(drop),
+            "ListJobs" => decode::<list_jobs::ResponseData>(response).map(drop),
+            "GetJob" => decode::<get_job::ResponseData>(response).map(drop),
+            "ListAnnotations" => decode::<list_annotations::ResponseData>(response).map(drop),
             other => panic!("no decoder for {other}: add the operation to this test"),
         }
     }

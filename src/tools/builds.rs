@@ -209,21 +209,43 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
     Ok(render::render_page(head, "builds", page, budget(args.max_tokens, 3_000)))
 }
 
+/// A build identifier resolved to what `build(slug:, uuid:)` takes, plus how to name it.
+pub(super) struct BuildLookup {
+    /// `org/pipeline/number`, when known.
+    pub slug: Option<String>,
+    /// The build UUID, when that is what was given.
+    pub uuid: Option<String>,
+    /// E.g. `build acme/web/42`, for messages.
+    pub what: String,
+}
+
+/// What to check when a build is not found.
+pub(super) const BUILD_HINT: &str = "check the pipeline and number with list_builds";
+
+/// Resolves `build` (with optional `pipeline` and `org`) as a person would paste it.
+pub(super) async fn lookup_build(
+    ctx: &Ctx,
+    build: &str,
+    pipeline: Option<&str>,
+    org: Option<&str>,
+) -> Result<BuildLookup, ToolError> {
+    let build = ctx.org.with_org(&ctx.api, org, |org| ids::parse_build(build, pipeline, org)).await?;
+    let what = build.describe();
+    Ok(match build {
+        BuildRef::Number { pipeline, number } => {
+            BuildLookup { slug: Some(format!("{}/{number}", pipeline.slug())), uuid: None, what }
+        }
+        BuildRef::Uuid(u) => BuildLookup { slug: None, uuid: Some(u), what },
+    })
+}
+
 pub(super) async fn get_build(ctx: &Ctx, args: GetBuildArgs) -> Result<String, ToolError> {
-    let build = ctx
-        .org
-        .with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_build(&args.build, args.pipeline.as_deref(), org))
-        .await?;
-    let (slug, uuid) = match &build {
-        BuildRef::Number { pipeline, number } => (Some(format!("{}/{number}", pipeline.slug())), None),
-        BuildRef::Uuid(u) => (None, Some(u.clone())),
-    };
+    let BuildLookup { slug, uuid, what } =
+        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
     let variables =
         get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };
-    let what = build.describe();
-    let hint = "check the pipeline and number with list_builds";
-    let data = ctx.api.execute::<GetBuild>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
-    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let data = ctx.api.execute::<GetBuild>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
+    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
     Ok(render::render_object(reshape_build(b), budget(args.max_tokens, 4_000)))
 }
 

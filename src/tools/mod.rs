@@ -1,9 +1,11 @@
 //! The tool registry: every tool's name, toolset, read-only flag, required token scopes, description
 //! and input schema, plus dispatch of a call to the tool's function.
 
+mod annotations;
 mod args;
 mod builds;
 mod context;
+mod jobs;
 mod pipelines;
 pub mod schema;
 mod user;
@@ -26,11 +28,16 @@ pub enum Toolset {
     Pipelines,
     /// Builds.
     Builds,
+    /// Jobs of a build.
+    Jobs,
+    /// Annotations.
+    Annotations,
 }
 
 impl Toolset {
     /// Every toolset, in display order.
-    pub const ALL: [Toolset; 3] = [Toolset::User, Toolset::Pipelines, Toolset::Builds];
+    pub const ALL: [Toolset; 5] =
+        [Toolset::User, Toolset::Pipelines, Toolset::Builds, Toolset::Jobs, Toolset::Annotations];
 
     /// The name used by `--toolsets`.
     pub fn name(self) -> &'static str {
@@ -38,6 +45,8 @@ impl Toolset {
             Toolset::User => "user",
             Toolset::Pipelines => "pipelines",
             Toolset::Builds => "builds",
+            Toolset::Jobs => "jobs",
+            Toolset::Annotations => "annotations",
         }
     }
 
@@ -113,6 +122,8 @@ pub fn catalogue() -> Vec<ToolSpec> {
     all.extend(user::specs());
     all.extend(pipelines::specs());
     all.extend(builds::specs());
+    all.extend(jobs::specs());
+    all.extend(annotations::specs());
     all
 }
 
@@ -146,6 +157,9 @@ pub async fn call(ctx: &Ctx, name: &str, arguments: Map<String, Value>) -> Resul
         "get_pipeline" => pipelines::get_pipeline(ctx, args::parse("get_pipeline", arguments)?).await,
         "list_builds" => builds::list_builds(ctx, args::parse("list_builds", arguments)?).await,
         "get_build" => builds::get_build(ctx, args::parse("get_build", arguments)?).await,
+        "list_jobs" => jobs::list_jobs(ctx, args::parse("list_jobs", arguments)?).await,
+        "get_job" => jobs::get_job(ctx, args::parse("get_job", arguments)?).await,
+        "list_annotations" => annotations::list_annotations(ctx, args::parse("list_annotations", arguments)?).await,
         other => Err(ToolError::Unknown(other.to_string())),
     }
 }

@@ -32,6 +32,10 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
         ("list_builds", "list_builds", json!({"pipeline": "acme/web"})),
         ("get_build (failed)", "get_build", json!({"build": "acme/web/1342"})),
         ("get_build (blocked)", "get_build", json!({"build": "acme/web/1343"})),
+        ("list_jobs (524-job build, page of 50)", "list_jobs", json!({"build": "acme/web/1340"})),
+        ("list_jobs state=failed (524-job build)", "list_jobs", json!({"build": "acme/web/1340", "state": "failed"})),
+        ("get_job", "get_job", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})),
+        ("list_annotations", "list_annotations", json!({"build": "acme/web/1342"})),
     ]
 }
 

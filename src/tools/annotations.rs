@@ -1,0 +1,114 @@
+//! `list_annotations`.
+
+use super::args::{budget, clamp, lenient_int, lenient_list};
+use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ops::{ListAnnotations, list_annotations};
+use crate::render::{self, Page};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Longest annotation body shown, in characters.
+const BODY_CHARS: usize = 1_500;
+
+/// Arguments of `list_annotations`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListAnnotationsArgs {
+    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    build: String,
+    /// Pipeline, when build is a bare number.
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Styles, comma separated: error, warning, info, success, default.
+    #[serde(default, deserialize_with = "lenient_list")]
+    #[schemars(with = "Option<String>")]
+    style: Option<Vec<String>>,
+    /// Page size, 1-50 (default 10).
+    #[serde(default, deserialize_with = "lenient_int")]
+    first: Option<i64>,
+    /// next.after from the previous page.
+    #[serde(default)]
+    after: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![ToolSpec {
+        name: "list_annotations",
+        toolset: Toolset::Annotations,
+        read_only: true,
+        scopes: &["read_builds"],
+        description: "A build's annotations, most important first, with bodies as plain text (capped); filter by style.",
+        schema: input_schema::<ListAnnotationsArgs>,
+    }]
+}
+
+fn styles(list: Vec<String>) -> Result<Vec<list_annotations::AnnotationStyle>, ToolError> {
+    use list_annotations::AnnotationStyle as S;
+    list.iter()
+        .map(|s| match s.to_ascii_lowercase().as_str() {
+            "error" => Ok(S::ERROR),
+            "warning" => Ok(S::WARNING),
+            "info" => Ok(S::INFO),
+            "success" => Ok(S::SUCCESS),
+            "default" => Ok(S::DEFAULT),
+            _ => Err(ToolError::Args {
+                tool: "list_annotations",
+                detail: format!("unknown style `{s}`: use error, warning, info, success or default"),
+            }),
+        })
+        .collect()
+}
+
+pub(super) async fn list_annotations(ctx: &Ctx, args: ListAnnotationsArgs) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid, what } =
+        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+    let variables = list_annotations::Variables {
+        slug,
+        uuid,
+        first: clamp(args.first, 10, 1, 50),
+        after: args.after.filter(|a| !a.is_empty()),
+        style: args.style.map(styles).transpose()?,
+    };
+    let data = ctx.api.execute::<ListAnnotations>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
+    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
+    let mut head = Map::new();
+    head.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+    let Some(annotations) = b.annotations else {
+        head.insert("total".into(), json!(0));
+        return Ok(render::to_json(&Value::Object(head)));
+    };
+    let mut page = Page { total: Some(annotations.count), ..Page::default() };
+    if let Some(info) = annotations.page_info.filter(|i| i.has_next_page) {
+        page.next_after = info.end_cursor;
+    }
+    for edge in annotations.edges.unwrap_or_default().into_iter().flatten() {
+        let Some(a) = edge.node else { continue };
+        let scope = render::state(&a.scope);
+        page.rows.push(render::compact(json!({
+            "context": render::clean_text(&a.context, 80),
+            "style": a.style.as_ref().map(render::state),
+            "scope": (scope != "build").then_some(scope),
+            "priority": (a.priority != 3).then_some(a.priority),
+            "at": render::timestamp(&a.created_at),
+            "text": a.body.map(|body| render::clean_text(body.text.trim(), BODY_CHARS)),
+        })));
+        page.cursors.push(Some(edge.cursor));
+    }
+    if annotations.count == 0 {
+        head.insert("total".into(), json!(0));
+        return Ok(render::to_json(&Value::Object(head)));
+    }
+    Ok(render::render_page(head, "annotations", page, budget(args.max_tokens, 3_000)))
+}
