@@ -191,6 +191,13 @@ pub struct Page {
     pub next_after: Option<String>,
 }
 
+impl Page {
+    /// An empty page of a list with `total` items, continuing at `next_after` when there is more.
+    pub fn new(total: i64, next_after: Option<String>) -> Self {
+        Page { total: Some(total), next_after, ..Page::default() }
+    }
+}
+
 /// Renders `head` plus a list under `key`, with `total` and `next`, cut to `budget` tokens. When
 /// rows are cut, `next.after` points just after the last row shown, so nothing is skipped.
 pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usize) -> String {

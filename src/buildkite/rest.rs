@@ -7,6 +7,24 @@ use reqwest::Method;
 use serde::Deserialize;
 use std::time::Duration;
 
+/// Every scope this server's tools can use: Buildkite's read-write recipe for MCP tokens.
+pub const READ_WRITE_SCOPES: &[&str] = &[
+    "read_builds",
+    "read_pipelines",
+    "read_user",
+    "read_suites",
+    "read_clusters",
+    "read_artifacts",
+    "read_build_logs",
+    "read_organizations",
+    "write_builds",
+    "write_pipelines",
+];
+/// Buildkite's read-only recipe: the read scopes above.
+pub const READ_ONLY_SCOPES: &[&str] = READ_WRITE_SCOPES.split_at(8).0;
+/// Buildkite's minimum recommended recipe.
+pub const MINIMUM_SCOPES: &[&str] = READ_WRITE_SCOPES.split_at(4).0;
+
 /// What `GET /v2/access-token` says about the token.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct AccessToken {
@@ -34,5 +52,16 @@ impl Api {
             }
             Backend::Demo(demo) => Ok(demo.access_token()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_recipes_nest() {
+        assert_eq!(MINIMUM_SCOPES, ["read_builds", "read_pipelines", "read_user", "read_suites"]);
+        assert!(READ_ONLY_SCOPES.iter().all(|s| s.starts_with("read_")) && READ_ONLY_SCOPES.len() == 8);
     }
 }

@@ -24,16 +24,7 @@ pub const FILES: &[(&str, &str)] = &[
 ];
 
 /// The scopes the demo token pretends to have: the read-only set.
-pub const DEMO_SCOPES: &[&str] = &[
-    "read_builds",
-    "read_pipelines",
-    "read_user",
-    "read_suites",
-    "read_clusters",
-    "read_artifacts",
-    "read_build_logs",
-    "read_organizations",
-];
+pub const DEMO_SCOPES: &[&str] = crate::buildkite::rest::READ_ONLY_SCOPES;
 
 /// One recorded answer.
 #[derive(Debug, Clone, Deserialize)]

@@ -89,10 +89,8 @@ pub(super) async fn list_annotations(ctx: &Ctx, args: ListAnnotationsArgs) -> Re
         head.insert("total".into(), json!(0));
         return Ok(render::to_json(&Value::Object(head)));
     };
-    let mut page = Page { total: Some(annotations.count), ..Page::default() };
-    if let Some(info) = annotations.page_info.filter(|i| i.has_next_page) {
-        page.next_after = info.end_cursor;
-    }
+    let next = annotations.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(annotations.count, next);
     for edge in annotations.edges.unwrap_or_default().into_iter().flatten() {
         let Some(a) = edge.node else { continue };
         let scope = render::state(&a.scope);

@@ -177,10 +177,8 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
         head.insert("total".into(), json!(0));
         return Ok(render::to_json(&Value::Object(head)));
     };
-    let mut page = Page { total: Some(builds.count), ..Page::default() };
-    if let Some(info) = builds.page_info.filter(|i| i.has_next_page) {
-        page.next_after = info.end_cursor;
-    }
+    let next = builds.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(builds.count, next);
     for edge in builds.edges.unwrap_or_default().into_iter().flatten() {
         let Some(b) = edge.node else { continue };
         use list_builds::ListBuildsPipelineBuildsEdgesNodeCreatedBy as By;

@@ -192,6 +192,14 @@ fn label(l: Option<&str>) -> Option<String> {
     l.map(|l| render::clean_text(l, 80))
 }
 
+/// A command job's label, and its parallel position unless the label already says it
+/// (`RSpec 31/400`).
+fn label_and_par(l: Option<&str>, index: Option<i64>, total: Option<i64>) -> (Option<String>, Option<String>) {
+    let label = label(l);
+    let par = parallel(index, total).filter(|p| !label.as_deref().is_some_and(|l| l.contains(p.as_str())));
+    (label, par)
+}
+
 pub(super) async fn list_jobs(ctx: &Ctx, args: ListJobsArgs) -> Result<String, ToolError> {
     let BuildLookup { slug, uuid, what } =
         lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
@@ -219,10 +227,8 @@ pub(super) async fn list_jobs(ctx: &Ctx, args: ListJobsArgs) -> Result<String, T
         head.insert("total".into(), json!(0));
         return Ok(render::to_json(&Value::Object(head)));
     };
-    let mut page = Page { total: Some(jobs.count), ..Page::default() };
-    if let Some(info) = jobs.page_info.filter(|i| i.has_next_page) {
-        page.next_after = info.end_cursor;
-    }
+    let next = jobs.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(jobs.count, next);
     let (mut retried, mut waits) = (0, 0);
     use list_jobs::ListJobsBuildJobsEdgesNode as Node;
     for edge in jobs.edges.unwrap_or_default().into_iter().flatten() {
@@ -233,10 +239,7 @@ pub(super) async fn list_jobs(ctx: &Ctx, args: ListJobsArgs) -> Result<String, T
                     continue;
                 }
                 let state = outcome(&j.state, j.passed, j.soft_failed);
-                let label = label(j.label.as_deref());
-                // `RSpec 31/400` already says which parallel job it is.
-                let par = parallel(j.parallel_group_index, j.parallel_group_total)
-                    .filter(|p| !label.as_deref().is_some_and(|l| l.contains(p.as_str())));
+                let (label, par) = label_and_par(j.label.as_deref(), j.parallel_group_index, j.parallel_group_total);
                 json!({
                     "job": j.uuid,
                     "label": label,
@@ -337,9 +340,7 @@ pub(super) async fn get_job(ctx: &Ctx, args: GetJobArgs) -> Result<String, ToolE
                 "by": j.retried_by.map(|u| render::clean_text(&u.name, 60)),
                 "replaced": j.retried.then_some(true),
             });
-            let label = label(j.label.as_deref());
-            let par = parallel(j.parallel_group_index, j.parallel_group_total)
-                .filter(|p| !label.as_deref().is_some_and(|l| l.contains(p.as_str())));
+            let (label, par) = label_and_par(j.label.as_deref(), j.parallel_group_index, j.parallel_group_total);
             // The web URL is the build's plus `#<job>`: `build` and `job` already say it.
             json!({
                 "job": j.uuid,

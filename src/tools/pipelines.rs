@@ -101,10 +101,8 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
     let Some(pipelines) = organization.pipelines else {
         return Ok(render::to_json(&json!({"org": org, "total": 0})));
     };
-    let mut page = Page { total: Some(pipelines.count), ..Page::default() };
-    if let Some(info) = pipelines.page_info.filter(|p| p.has_next_page) {
-        page.next_after = info.end_cursor;
-    }
+    let next = pipelines.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(pipelines.count, next);
     for edge in pipelines.edges.unwrap_or_default().into_iter().flatten() {
         let Some(p) = edge.node else { continue };
         let last = p.builds.and_then(|b| b.edges).and_then(|e| e.into_iter().flatten().next()).and_then(|e| e.node);

@@ -4,24 +4,11 @@ use super::args::{budget, lenient_int};
 use super::schema::input_schema;
 use super::{Ctx, ToolError, ToolSpec, Toolset};
 use crate::buildkite::ops::{CurrentUser, current_user};
+use crate::buildkite::rest::READ_WRITE_SCOPES;
 use crate::render;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-
-/// Every scope the full tool set can use, in the order Buildkite's token page lists them.
-const ALL_SCOPES: &[&str] = &[
-    "read_builds",
-    "read_pipelines",
-    "read_user",
-    "read_suites",
-    "read_clusters",
-    "read_artifacts",
-    "read_build_logs",
-    "read_organizations",
-    "write_builds",
-    "write_pipelines",
-];
 
 /// Arguments of `current_user`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -79,7 +66,8 @@ pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<Str
     match ctx.access.scopes(&ctx.api).await {
         Ok(scopes) => {
             out.insert("scopes".into(), json!(scopes));
-            let missing: Vec<&str> = ALL_SCOPES.iter().copied().filter(|s| !scopes.iter().any(|g| g == s)).collect();
+            let missing: Vec<&str> =
+                READ_WRITE_SCOPES.iter().copied().filter(|s| !scopes.iter().any(|g| g == s)).collect();
             out.insert("missing_scopes".into(), json!(missing));
         }
         Err(e) => {

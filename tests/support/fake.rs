@@ -56,16 +56,7 @@ pub struct FakeBuildkite {
 }
 
 /// The read-only scope set of Buildkite's MCP token recipe.
-pub const READ_ONLY_SCOPES: &[&str] = &[
-    "read_builds",
-    "read_pipelines",
-    "read_user",
-    "read_suites",
-    "read_clusters",
-    "read_artifacts",
-    "read_build_logs",
-    "read_organizations",
-];
+pub use buildkite_mcp_server::buildkite::rest::READ_ONLY_SCOPES;
 
 impl FakeBuildkite {
     /// Starts the fake on an ephemeral port.
