@@ -7,6 +7,7 @@ pub mod buildkite;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod logs;
 pub mod render;
 pub mod schema;
 #[cfg(not(ops_stub))]

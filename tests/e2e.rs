@@ -10,7 +10,7 @@ use support::fake::{FakeBuildkite, Fault, TOKEN};
 use support::{check_budgets, connect, pretty, snapshots, tokens};
 
 /// Every tool of this build.
-const ALL_TOOLS: usize = 8;
+const ALL_TOOLS: usize = 9;
 
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
@@ -37,6 +37,20 @@ async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
     snapshots().bind(|| insta::assert_json_snapshot!("tools_list", report));
     assert!(!text.contains("$schema"), "schemas carry no $schema key");
     client.stop().await;
+}
+
+/// The path of the first null, empty string, empty array or empty object (the output contract
+/// leaves them out).
+fn first_empty(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => Some(String::new()),
+        Value::String(s) if s.is_empty() => Some(String::new()),
+        Value::Array(a) if a.is_empty() => Some(String::new()),
+        Value::Object(o) if o.is_empty() => Some(String::new()),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| first_empty(x).map(|p| format!("/{i}{p}"))),
+        Value::Object(o) => o.iter().find_map(|(k, x)| first_empty(x).map(|p| format!("/{k}{p}"))),
+        _ => None,
+    }
 }
 
 /// Every tool, through the binary, answers from exactly one GraphQL request; each output is
@@ -80,6 +94,13 @@ async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() 
         ("list_annotations", "list_annotations", json!({"build": "acme/web/1342"})),
         ("list_annotations_errors", "list_annotations", json!({"build": "acme/web/1342", "style": "error"})),
         ("list_annotations_none", "list_annotations", json!({"build": "acme/web/1343"})),
+        (
+            "failure_summary",
+            "get_build_failure_summary",
+            json!({"build": "https://buildkite.com/acme/web/builds/1342"}),
+        ),
+        ("failure_summary_passed", "get_build_failure_summary", json!({"build": "acme/web/1341"})),
+        ("failure_summary_blocked", "get_build_failure_summary", json!({"build": "acme/web/1343"})),
     ];
     let mut outputs = Vec::new();
     for (snapshot, tool, args) in cases {
@@ -87,11 +108,9 @@ async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() 
         let text = client.ok(tool, args.clone()).await;
         let requests = fake.graphql_requests() - before;
         assert_eq!(requests, 1, "{snapshot}: {tool} made {requests} GraphQL requests");
-        serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{snapshot} is not JSON: {e}: {text}"));
-        assert!(
-            !text.contains("null") && !text.contains("\"\"") && !text.contains("[]"),
-            "{snapshot} has empties: {text}"
-        );
+        let parsed: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{snapshot} is not JSON: {e}: {text}"));
+        assert!(first_empty(&parsed).is_none(), "{snapshot} has an empty value at {:?}: {text}", first_empty(&parsed));
         outputs.push((snapshot, args, text));
     }
     // Budgets first, so a bigger output fails with every figure rather than one snapshot diff.
@@ -278,7 +297,7 @@ async fn toolsets_and_read_only_filter_the_tool_list() {
     let client = connect(Some(&fake), &[("BUILDKITE_TOOLSETS", "user,builds")], &["--read-only"]).await;
     let names: Vec<String> =
         client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(names, ["current_user", "list_builds", "get_build"]);
+    assert_eq!(names, ["current_user", "list_builds", "get_build", "get_build_failure_summary"]);
     let message = client.err("list_pipelines", json!({})).await;
     assert!(message.contains("toolset that is not enabled"), "{message}");
     client.stop().await;
@@ -395,4 +414,51 @@ fn the_committed_schema_is_pruned_and_has_no_descriptions() {
     assert!(!sdl.contains("\"\"\""), "block descriptions left in the schema");
     assert!(sdl.lines().all(|l| !l.trim_start().starts_with('"')), "string descriptions left in the schema");
     assert!(sdl.len() < 20_000, "the pruned schema is {} bytes", sdl.len());
+}
+
+/// For each hard failure of acme/web/1342, the log line that states the real error.
+const EXPECTED_ERRORS: [(&str, &str); 3] = [
+    (
+        ":rspec: RSpec 3/8",
+        "Failure/Error: expect(user.onboarding_checklist.pending).to eq(%i[verify_email invite_teammate connect_repo])",
+    ),
+    (":rspec: RSpec 6/8", "undefined method `completed_at' for nil"),
+    (":eslint: Lint", "✖ 14 problems (2 errors, 12 warnings)"),
+];
+
+/// The failure summary names each failed job's command and the log lines that explain it, from one
+/// GraphQL request plus one ranged log request per failed job that ran.
+#[tokio::test]
+async fn the_failure_summary_explains_each_failure_from_its_log() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    client.ok("current_user", json!({})).await; // scopes read
+    let (g0, r0) = (fake.graphql_requests(), fake.rest_requests());
+    let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    let (g, r) = (fake.graphql_requests() - g0, fake.rest_requests() - r0);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let failures = v["failures"].as_array().unwrap();
+    let started = failures.iter().filter(|f| f["log"] != json!("none: the job never started")).count();
+    assert_eq!(g, 1, "one GraphQL request");
+    assert_eq!(r, started, "one ranged log request per failed job that ran");
+    for (label, error) in EXPECTED_ERRORS {
+        let job =
+            failures.iter().find(|f| f["label"] == json!(label)).unwrap_or_else(|| panic!("{label} missing: {text}"));
+        assert!(job["command"].is_string(), "{label}: no command");
+        let errors: Vec<&str> = job["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+        assert!(errors.iter().any(|e| e.contains(error)), "{label}: `{error}` not among {errors:#?}");
+    }
+    assert!(tokens(&text) <= 4_000, "{} tokens", tokens(&text));
+    assert!(!text.contains("bk;t=") && !text.contains('\u{1b}'), "log markers leaked");
+    client.stop().await;
+
+    // Without read_build_logs the summary still answers, says which scope is missing, reads no log.
+    fake.set_scopes(&["read_builds", "read_pipelines", "read_user", "read_suites"]);
+    let client = connect(Some(&fake), &[], &[]).await;
+    client.ok("current_user", json!({})).await;
+    let r0 = fake.rest_requests();
+    let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    assert_eq!(fake.rest_requests(), r0, "no log was fetched");
+    assert!(text.contains("lacks the scope read_build_logs"), "{text}");
+    client.stop().await;
 }

@@ -2,7 +2,7 @@
 //! 429, 5xx, time-outs and connection failures (honouring `Retry-After` / `RateLimit-Reset`).
 
 use super::error::ApiError;
-use reqwest::header::{ACCEPT, HeaderMap};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use std::time::Duration;
 
@@ -85,6 +85,27 @@ impl Http {
         endpoint: Endpoint,
         idempotent: bool,
     ) -> Result<Vec<u8>, ApiError> {
+        let call = Call { policy, method, url, body, headers: &[("accept", "application/json")], endpoint, idempotent };
+        self.exchange(call).await.map(|(_, bytes)| bytes)
+    }
+
+    /// A GET for text (e.g. a job log) with extra headers such as `Range`; returns the response
+    /// headers with the body.
+    pub async fn get_text(&self, url: &Url, headers: &[(&str, &str)]) -> Result<(HeaderMap, Vec<u8>), ApiError> {
+        let call = Call {
+            policy: self.policy,
+            method: Method::GET,
+            url,
+            body: None,
+            headers,
+            endpoint: Endpoint::Rest,
+            idempotent: true,
+        };
+        self.exchange(call).await
+    }
+
+    async fn exchange(&self, call: Call<'_>) -> Result<(HeaderMap, Vec<u8>), ApiError> {
+        let Call { policy, method, url, body, headers: extra, endpoint, idempotent } = call;
         let Some(token) = self.token.as_deref() else {
             return Err(ApiError::MissingToken);
         };
@@ -95,12 +116,11 @@ impl Http {
         loop {
             attempt += 1;
             let last = attempt >= attempts_allowed;
-            let mut request = self
-                .client
-                .request(method.clone(), url.clone())
-                .bearer_auth(token)
-                .timeout(policy.timeout)
-                .header(ACCEPT, "application/json");
+            let mut request =
+                self.client.request(method.clone(), url.clone()).bearer_auth(token).timeout(policy.timeout);
+            for (name, value) in extra {
+                request = request.header(*name, *value);
+            }
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -120,7 +140,7 @@ impl Http {
                         }
                         Err(BodyError::Read(e)) if e.is_timeout() => (timeout.clone(), None),
                         Err(BodyError::Read(e)) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
-                        Ok(bytes) if status.is_success() => return Ok(bytes),
+                        Ok(bytes) if status.is_success() => return Ok((headers, bytes)),
                         Ok(bytes) => {
                             tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
                             match status {
@@ -148,6 +168,17 @@ impl Http {
             tokio::time::sleep(wait.unwrap_or_else(|| step(attempt))).await;
         }
     }
+}
+
+/// One request's parts.
+struct Call<'a> {
+    policy: RetryPolicy,
+    method: Method,
+    url: &'a Url,
+    body: Option<&'a serde_json::Value>,
+    headers: &'a [(&'a str, &'a str)],
+    endpoint: Endpoint,
+    idempotent: bool,
 }
 
 /// The error for a status that is not worth retrying.

@@ -55,6 +55,73 @@ impl Api {
     }
 }
 
+/// The end of a job's log, as fetched with a suffix `Range`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogTail {
+    /// The bytes received (at most the number asked for).
+    pub bytes: Vec<u8>,
+    /// The whole log's size, when Buildkite said.
+    pub total: Option<u64>,
+    /// Whether the bytes start after the log's beginning (so the first line is partial).
+    pub partial: bool,
+}
+
+impl Api {
+    /// The last `max_bytes` of a job's log: one `GET …/jobs/{uuid}/log` with `Range: bytes=-N`,
+    /// so the transfer never grows with the log.
+    pub async fn job_log_tail(
+        &self,
+        org: &str,
+        pipeline: &str,
+        build: i64,
+        job: &str,
+        max_bytes: u64,
+    ) -> Result<LogTail, ApiError> {
+        match &self.backend {
+            Backend::Http(backend) => {
+                let HttpBackend { http, rest_url, .. } = backend.as_ref();
+                let path = format!("v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log");
+                let url = rest_url.join(&path).map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
+                let range = format!("bytes=-{}", max_bytes.max(1));
+                let (headers, bytes) = match http.get_text(&url, &[("accept", "text/plain"), ("range", &range)]).await {
+                    Ok(answer) => answer,
+                    // 416: the log is empty.
+                    Err(ApiError::Http { status: 416, .. }) => return Ok(LogTail::default()),
+                    Err(ApiError::NotFound { .. }) => {
+                        return Err(ApiError::NotFound {
+                            what: format!("the log of job {job}"),
+                            hint: "it may not have started, or it expired or was deleted".into(),
+                        });
+                    }
+                    Err(e) => return Err(e),
+                };
+                // `Content-Range: bytes 1000-1999/2000`
+                let content_range = headers.get("content-range").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let start = content_range
+                    .strip_prefix("bytes ")
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|a| a.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let total = content_range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
+                let total = total.or(Some(bytes.len() as u64));
+                Ok(LogTail { partial: start > 0, total, bytes })
+            }
+            Backend::Demo(demo) => {
+                let log = demo.job_log(job).ok_or_else(|| ApiError::NotFound {
+                    what: format!("the log of job {job}"),
+                    hint: "the demo organization has logs for the failed jobs of acme/web/1342".into(),
+                })?;
+                let start = log.len().saturating_sub(max_bytes as usize);
+                Ok(LogTail {
+                    bytes: log.as_bytes()[start..].to_vec(),
+                    total: Some(log.len() as u64),
+                    partial: start > 0,
+                })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

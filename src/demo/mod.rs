@@ -21,6 +21,16 @@ pub const FILES: &[(&str, &str)] = &[
     ("ListJobs", include_str!("data/ListJobs.json")),
     ("GetJob", include_str!("data/GetJob.json")),
     ("ListAnnotations", include_str!("data/ListAnnotations.json")),
+    ("GetBuildFailureSummary", include_str!("data/GetBuildFailureSummary.json")),
+];
+
+/// Recorded job logs, by job UUID (raw, as `Accept: text/plain` returns them).
+pub const LOGS: &[(&str, &str)] = &[
+    ("08d58486-29e1-47b4-b951-facf35dafc4d", include_str!("logs/08d58486-29e1-47b4-b951-facf35dafc4d.log")),
+    ("9e4c5858-76f5-4fcd-bc78-e3b028266a51", include_str!("logs/9e4c5858-76f5-4fcd-bc78-e3b028266a51.log")),
+    ("46e537cd-e9cc-406c-8032-90fe629b1f55", include_str!("logs/46e537cd-e9cc-406c-8032-90fe629b1f55.log")),
+    ("4edbb889-e421-43c0-b98e-9e702d357b66", include_str!("logs/4edbb889-e421-43c0-b98e-9e702d357b66.log")),
+    ("5613d482-9633-444e-ae25-26dcc93cf536", include_str!("logs/5613d482-9633-444e-ae25-26dcc93cf536.log")),
 ];
 
 /// The scopes the demo token pretends to have: the read-only set.
@@ -80,6 +90,11 @@ impl Demo {
         self.cases.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
+    /// A recorded job log.
+    pub fn job_log(&self, job: &str) -> Option<&'static str> {
+        LOGS.iter().find(|(uuid, _)| *uuid == job).map(|(_, text)| *text)
+    }
+
     /// The demo token's scopes.
     pub fn access_token(&self) -> AccessToken {
         AccessToken { uuid: None, scopes: DEMO_SCOPES.iter().map(|s| s.to_string()).collect() }
@@ -126,6 +141,7 @@ mod tests {
             "ListJobs" => decode::<list_jobs::ResponseData>(response).map(drop),
             "GetJob" => decode::<get_job::ResponseData>(response).map(drop),
             "ListAnnotations" => decode::<list_annotations::ResponseData>(response).map(drop),
+            "GetBuildFailureSummary" => decode::<get_build_failure_summary::ResponseData>(response).map(drop),
             other => panic!("no decoder for {other}: add the operation to this test"),
         }
     }

@@ -8,6 +8,7 @@ mod context;
 mod jobs;
 mod pipelines;
 pub mod schema;
+mod triage;
 mod user;
 
 pub use context::{Access, Ctx, OrgDefault};
@@ -122,6 +123,7 @@ pub fn catalogue() -> Vec<ToolSpec> {
     all.extend(user::specs());
     all.extend(pipelines::specs());
     all.extend(builds::specs());
+    all.extend(triage::specs());
     all.extend(jobs::specs());
     all.extend(annotations::specs());
     all
@@ -157,6 +159,9 @@ pub async fn call(ctx: &Ctx, name: &str, arguments: Map<String, Value>) -> Resul
         "get_pipeline" => pipelines::get_pipeline(ctx, args::parse("get_pipeline", arguments)?).await,
         "list_builds" => builds::list_builds(ctx, args::parse("list_builds", arguments)?).await,
         "get_build" => builds::get_build(ctx, args::parse("get_build", arguments)?).await,
+        "get_build_failure_summary" => {
+            triage::get_build_failure_summary(ctx, args::parse("get_build_failure_summary", arguments)?).await
+        }
         "list_jobs" => jobs::list_jobs(ctx, args::parse("list_jobs", arguments)?).await,
         "get_job" => jobs::get_job(ctx, args::parse("get_job", arguments)?).await,
         "list_annotations" => annotations::list_annotations(ctx, args::parse("list_annotations", arguments)?).await,

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -80,6 +80,7 @@ impl FakeBuildkite {
         let app = Router::new()
             .route("/graphql", post(graphql))
             .route("/v2/access-token", get(access_token))
+            .route("/v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log", get(job_log))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -246,4 +247,42 @@ fn introspect(query: &str) -> Value {
     let response =
         introspection::partial_execute(&schema, &schema.implementers_map(), &doc, operation, &variables).unwrap();
     serde_json::to_value(response).unwrap()
+}
+
+/// `GET …/jobs/{job}/log` with `Accept: text/plain`: the recorded log, honouring a suffix
+/// `Range: bytes=-N` with 206 and `Content-Range`, as Buildkite does (416 for an empty log).
+async fn job_log(
+    State(shared): State<Arc<Shared>>,
+    Path((_org, _pipeline, _build, job)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    shared.rest_requests.fetch_add(1, Ordering::SeqCst);
+    shared.operations.lock().unwrap().push(format!("log {job}"));
+    let fault = shared.rest_fault.lock().unwrap().clone();
+    if let Some(fault) = fault
+        && let Some(response) = apply(fault).await
+    {
+        return response;
+    }
+    if !authorized(&headers) {
+        return rest_error(401, "Authentication required. Please supply a valid API Access Token");
+    }
+    let Some(log) = shared.demo.job_log(&job) else {
+        return rest_error(404, "No job found");
+    };
+    let bytes = log.as_bytes();
+    let suffix = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.strip_prefix("bytes=-"))
+        .and_then(|n| n.parse::<usize>().ok());
+    match suffix {
+        Some(_) if bytes.is_empty() => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
+        Some(n) => {
+            let start = bytes.len().saturating_sub(n);
+            let range = format!("bytes {start}-{}/{}", bytes.len() - 1, bytes.len());
+            (StatusCode::PARTIAL_CONTENT, [(header::CONTENT_RANGE, range)], bytes[start..].to_vec()).into_response()
+        }
+        None => (StatusCode::OK, bytes.to_vec()).into_response(),
+    }
 }

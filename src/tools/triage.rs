@@ -1,0 +1,250 @@
+//! `get_build_failure_summary`: why a build failed, in one call. One GraphQL request brings the
+//! failed, timed-out and canceled command jobs, blocked steps and error/warning annotations; then
+//! the end of each failed job's log is fetched with a ranged REST request (logs exist only in
+//! REST) and reduced to the lines that explain the failure.
+
+use super::args::{budget, clamp, lenient_int};
+use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
+use super::pipelines::short_sha;
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ops::{GetBuildFailureSummary, get_build_failure_summary as op};
+use crate::buildkite::{Api, ApiError};
+use crate::logs;
+use crate::render;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Bytes of each failed job's log fetched by default: enough for the failure and its context.
+const LOG_TAIL_BYTES: u64 = 64 * 1024;
+/// Error lines kept per job.
+const ERROR_LINES: usize = 24;
+
+/// Arguments of `get_build_failure_summary`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailureSummaryArgs {
+    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    build: String,
+    /// Pipeline, when build is a bare number.
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Failed jobs to explain from their logs, 1-10 (default 5).
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_jobs: Option<i64>,
+    /// Output budget in tokens (default 4000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![ToolSpec {
+        name: "get_build_failure_summary",
+        toolset: Toolset::Builds,
+        read_only: true,
+        scopes: &["read_builds"],
+        description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
+        schema: input_schema::<FailureSummaryArgs>,
+    }]
+}
+
+/// What a failed job's log says.
+async fn explain(api: Api, org: String, pipeline: String, build: i64, job: String) -> Value {
+    match api.job_log_tail(&org, &pipeline, build, &job, LOG_TAIL_BYTES).await {
+        Ok(tail) if tail.bytes.is_empty() => json!({"log": "empty"}),
+        Ok(tail) => {
+            let lines = logs::clean_lines(&tail.bytes, tail.partial);
+            let errors = logs::error_lines(&lines, ERROR_LINES);
+            json!({
+                "section": logs::failing_section(&lines, &errors),
+                "errors": errors,
+                "log_bytes": tail.total,
+            })
+        }
+        Err(e) => json!({"log_error": e.to_string()}),
+    }
+}
+
+fn job_row(j: &op::FailedJob) -> Map<String, Value> {
+    let mut row = Map::new();
+    row.insert("job".into(), json!(j.uuid));
+    row.insert("label".into(), json!(j.label.as_deref().map(|l| render::clean_text(l, 80))));
+    row.insert("step".into(), json!(j.step.as_ref().and_then(|s| s.key.as_deref()).map(|k| render::clean_text(k, 80))));
+    let state = render::state(&j.state);
+    if state != "finished" {
+        row.insert("state".into(), json!(state));
+    }
+    let exit = j.exit_status.as_deref().map(|e| e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e)));
+    row.insert("exit".into(), json!(exit));
+    let signal = j.signal.as_ref().map(|s| match &j.signal_reason {
+        Some(r) => format!("{s} ({})", render::state(r)),
+        None => s.clone(),
+    });
+    row.insert("signal".into(), json!(signal));
+    row.insert("command".into(), json!(j.command.as_deref().map(|c| render::clean_text(c, 300))));
+    row.insert("agent".into(), json!(j.agent.as_ref().map(|a| render::clean_text(&a.name, 80))));
+    row.insert("run_s".into(), json!(render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref())));
+    row
+}
+
+pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArgs) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid, what } =
+        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+    let max_jobs = clamp(args.max_jobs, 5, 1, 10);
+    // Ask for more than we explain: retried attempts and soft failures are set aside below.
+    let variables = op::Variables { slug, uuid, max_jobs: (max_jobs * 3).min(50) };
+    let data =
+        ctx.api.execute::<GetBuildFailureSummary>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
+    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
+    let (org, pipeline, number) = (b.organization.slug.clone(), b.pipeline.slug.clone(), b.number);
+
+    use op::GetBuildFailureSummaryBuildFailedEdgesNode as Failed;
+    use op::GetBuildFailureSummaryBuildStoppedEdgesNode as Stopped;
+    let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0);
+    let stopped_total = b.stopped.as_ref().map(|f| f.count).unwrap_or(0);
+    let failed: Vec<op::FailedJob> = b
+        .failed
+        .and_then(|f| f.edges)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| match e.node {
+            Some(Failed::JobTypeCommand(j)) => Some(j),
+            _ => None,
+        })
+        .collect();
+    let stopped: Vec<op::FailedJob> = b
+        .stopped
+        .and_then(|f| f.edges)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| match e.node {
+            Some(Stopped::JobTypeCommand(j)) => Some(j),
+            _ => None,
+        })
+        .filter(|j| !j.retried)
+        .collect();
+    let retried = failed.iter().filter(|j| j.retried).count();
+    let (soft, hard): (Vec<_>, Vec<_>) = failed.into_iter().filter(|j| !j.retried).partition(|j| j.soft_failed);
+
+    let mut out = Map::new();
+    out.insert("build".into(), json!(format!("{org}/{pipeline}/{number}")));
+    out.insert("url".into(), json!(b.url));
+    out.insert("state".into(), json!(render::state(&b.state)));
+    out.insert("branch".into(), json!(render::clean_text(&b.branch, 100)));
+    out.insert("commit".into(), json!(short_sha(&b.commit)));
+    out.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 100))));
+    let total = b.total.map(|t| t.count).unwrap_or(0);
+    out.insert(
+        "jobs".into(),
+        json!({"total": total, "failed": hard.len(), "soft_failed": soft.len(), "stopped": stopped.len(), "retried_attempts": retried}),
+    );
+
+    // The logs: one ranged request per explained job, concurrently; only with read_build_logs.
+    let explained: Vec<&op::FailedJob> = hard.iter().chain(stopped.iter()).take(max_jobs as usize).collect();
+    let can_read_logs = match ctx.access.scopes(&ctx.api).await {
+        Ok(scopes) => scopes.iter().any(|s| s == "read_build_logs"),
+        Err(_) => true, // unknown: try, and report per job
+    };
+    let mut explanations: Vec<Value> = vec![Value::Null; explained.len()];
+    if can_read_logs {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, j) in explained.iter().enumerate() {
+            if j.started_at.is_none() {
+                explanations[i] = json!({"log": "none: the job never started"});
+                continue;
+            }
+            let (api, org, pipeline, job) = (ctx.api.clone(), org.clone(), pipeline.clone(), j.uuid.clone());
+            tasks.spawn(async move { (i, explain(api, org, pipeline, number, job).await) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((i, value)) = done {
+                explanations[i] = value;
+            }
+        }
+    } else {
+        out.insert(
+            "logs".into(),
+            json!("not read: the token lacks the scope read_build_logs (add it at https://buildkite.com/user/api-access-tokens)"),
+        );
+    }
+    let mut rows: Vec<Value> = Vec::new();
+    for (j, explanation) in explained.iter().zip(explanations) {
+        let mut row = job_row(j);
+        if let Value::Object(extra) = explanation {
+            row.extend(extra);
+        }
+        rows.push(Value::Object(row));
+    }
+    out.insert("failures".into(), Value::Array(rows));
+    // Hard failures and stopped jobs beyond max_jobs, and soft failures, without their logs.
+    let unexplained: Vec<Value> =
+        hard.iter().chain(stopped.iter()).skip(max_jobs as usize).map(|j| Value::Object(job_row(j))).collect();
+    out.insert("more_failures".into(), json!(unexplained));
+    out.insert("soft_failed".into(), json!(soft.iter().map(|j| Value::Object(job_row(j))).collect::<Vec<_>>()));
+
+    use op::GetBuildFailureSummaryBuildBlockedEdgesNode as Blocked;
+    let blocked: Vec<Value> = b
+        .blocked
+        .and_then(|f| f.edges)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| match e.node {
+            Some(Blocked::JobTypeBlock(j)) => {
+                Some(json!({"job": j.uuid, "label": j.label.as_deref().map(|l| render::clean_text(l, 80))}))
+            }
+            _ => None,
+        })
+        .collect();
+    out.insert("blocked".into(), json!(blocked));
+    let annotations: Vec<Value> = b
+        .annotations
+        .and_then(|a| a.edges)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.node)
+        .map(|a| {
+            json!({
+                "style": a.style.as_ref().map(render::state),
+                "context": render::clean_text(&a.context, 80),
+                "text": a.body.map(|body| render::clean_text(body.text.trim(), 600)),
+            })
+        })
+        .collect();
+    out.insert("annotations".into(), json!(annotations));
+
+    let mut left_out = Vec::new();
+    let listed_failed = hard.len() + soft.len() + retried;
+    if failed_total as usize > listed_failed {
+        left_out.push(format!("{} more failed jobs: list_jobs state=failed", failed_total as usize - listed_failed));
+    }
+    if stopped_total as usize > stopped.len() {
+        left_out.push(format!(
+            "{} more timed-out or canceled jobs: list_jobs state=timed_out,canceled",
+            stopped_total as usize - stopped.len()
+        ));
+    }
+    if !left_out.is_empty() {
+        out.insert("left_out".into(), json!(left_out.join("; ")));
+    }
+    if hard.is_empty() && soft.is_empty() && stopped.is_empty() && failed_total == 0 && stopped_total == 0 {
+        out.insert(
+            "summary".into(),
+            json!(format!(
+                "no failed, timed-out or canceled jobs in this build (state {}){}",
+                render::state(&b.state),
+                if blocked.is_empty() { "" } else { "; it waits on the blocked steps listed" }
+            )),
+        );
+    }
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
+}
