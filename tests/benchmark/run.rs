@@ -22,6 +22,9 @@ const OFFICIAL_TOOLS_LIST_CHARS: usize = 42_900;
 const OFFICIAL_TOOLS_LIST_CHARS_READ_ONLY: usize = 30_700;
 const OFFICIAL_TOOLS: usize = 54;
 
+/// Size of each synthetic failed job's log.
+const LONG_LOG: usize = 2_000_000;
+
 /// The calls measured per tool: (label, tool, arguments).
 fn cases() -> Vec<(&'static str, &'static str, Value)> {
     vec![
@@ -32,6 +35,7 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
         ("list_builds", "list_builds", json!({"pipeline": "acme/web"})),
         ("get_build (failed)", "get_build", json!({"build": "acme/web/1342"})),
         ("get_build (blocked)", "get_build", json!({"build": "acme/web/1343"})),
+        ("get_build_failure_summary (5 failures)", "get_build_failure_summary", json!({"build": "acme/web/1342"})),
         ("list_jobs (524-job build, page of 50)", "list_jobs", json!({"build": "acme/web/1340"})),
         ("list_jobs state=failed (524-job build)", "list_jobs", json!({"build": "acme/web/1340", "state": "failed"})),
         ("get_job", "get_job", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})),
@@ -59,6 +63,7 @@ async fn main() {
     );
     tools_list().await;
     per_tool(calls).await;
+    failure_summary_vs_official().await;
     in_process(calls * 10).await;
     cold_start().await;
     memory().await;
@@ -130,6 +135,68 @@ async fn per_tool(calls: usize) {
     }
     client.stop().await;
     println!();
+}
+
+/// Our failure summary beside the official server's output shape for the same build, built from
+/// the same recorded data: per failed job a minimal projection plus its last 50 log rows as
+/// `{ts, c, rn}` (the official default), and the error/warning annotations. Job fields beyond the
+/// minimal projection and HTML bodies are left out, so the official figure is a lower bound.
+async fn failure_summary_vs_official() {
+    use buildkite_mcp_server::{demo, logs};
+    println!("## get_build_failure_summary beside the official server's shape (acme/web/1342)\n");
+    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())) };
+    let ours =
+        tools::call(&ctx, "get_build_failure_summary", json!({"build": "acme/web/1342"}).as_object().cloned().unwrap())
+            .await
+            .unwrap();
+    let data = demo::Demo::load().graphql("GetBuildFailureSummary", &json!({"slug": "acme/web/1342"})).unwrap();
+    let build = &data["data"]["build"];
+    let mut jobs = Vec::new();
+    for group in ["failed", "stopped"] {
+        for edge in build[group]["edges"].as_array().unwrap() {
+            let j = &edge["node"];
+            if j["retried"] == json!(true) || j["softFailed"] == json!(true) {
+                continue;
+            }
+            let uuid = j["uuid"].as_str().unwrap();
+            let rows: Vec<Value> = demo::LOGS
+                .iter()
+                .find(|(u, _)| *u == uuid)
+                .map(|(_, log)| {
+                    let lines = logs::clean_lines(log.as_bytes(), false);
+                    let start = lines.len().saturating_sub(50);
+                    lines[start..]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| json!({"ts": 1_795_169_802_123u64 + i as u64 * 937, "c": c, "rn": start + i}))
+                        .collect()
+                })
+                .unwrap_or_default();
+            jobs.push(json!({
+                "id": uuid, "name": j["label"], "state": j["state"], "command": j["command"],
+                "exit_status": j["exitStatus"], "soft_failed": j["softFailed"],
+                "web_url": format!("{}#{uuid}", build["url"].as_str().unwrap()),
+                "log_tail": rows, "log_total_rows": 900,
+            }));
+        }
+    }
+    let official = json!({
+        "build": {"number": build["number"], "state": build["state"], "branch": build["branch"], "commit": build["commit"],
+                  "message": build["message"], "web_url": build["url"], "job_state_counts": {"total": build["total"]["count"]}},
+        "jobs": jobs,
+        "annotations": build["annotations"]["edges"].as_array().unwrap().iter().map(|e| json!({
+            "context": e["node"]["context"], "style": e["node"]["style"], "body_html": e["node"]["body"]["text"]})).collect::<Vec<_>>(),
+    });
+    // The official server prints one element per line, without indentation.
+    let official_text =
+        serde_json::to_string_pretty(&official).unwrap().lines().map(str::trim_start).collect::<Vec<_>>().join("\n");
+    println!("| output | tokens | bytes |\n|---|---:|---:|");
+    println!("| ours (error lines of each failed job, 4k budget) | {} | {} |", tokens(&ours), ours.len());
+    println!(
+        "| official shape, derived lower bound (last 50 log rows per failed job) | {} | {} |\n",
+        tokens(&official_text),
+        official_text.len()
+    );
 }
 
 async fn in_process(calls: usize) {
@@ -264,16 +331,19 @@ async fn memory() {
 async fn large_org(calls: usize) {
     println!("## Synthetic large organisation: output stays flat as the organisation grows\n");
     println!("N pipelines (and N builds in the pipeline); builds of 1,000 jobs, 40 of them failed.\n");
+    println!("Every failed job's log is {:.1} MB; the summary fetches a 64 KiB tail of each.\n", LONG_LOG as f64 / 1e6);
     println!("| N | call | output tokens | bytes | p50 |\n|---:|---|---:|---:|---:|");
     for n in [100usize, 1_000, 10_000] {
         let fake = FakeBuildkite::start().await;
         fake.set_responder(support::synthetic::responder(n, 1_000));
+        fake.set_any_log(support::synthetic::long_log(LONG_LOG));
         let client = connect(Some(&fake), &[], &[]).await;
         for (label, tool, args) in [
             ("list_pipelines", "list_pipelines", json!({})),
             ("list_pipelines first=100", "list_pipelines", json!({"first": 100})),
             ("list_builds", "list_builds", json!({"pipeline": "acme/service-00001"})),
             ("get_build", "get_build", json!({"build": "acme/service-00001/1000"})),
+            ("get_build_failure_summary", "get_build_failure_summary", json!({"build": "acme/service-00001/1000"})),
         ] {
             let text = client.ok(tool, args.clone()).await;
             let mut samples = Vec::new();
@@ -286,5 +356,16 @@ async fn large_org(calls: usize) {
         }
         client.stop().await;
     }
-    println!("\nThe failure summary tool does not exist yet (issue 3), so it has no row here.");
+    let fake = FakeBuildkite::start().await;
+    fake.set_responder(support::synthetic::responder(10, 1_000));
+    fake.set_any_log(support::synthetic::long_log(LONG_LOG));
+    let client = connect(Some(&fake), &[], &[]).await;
+    let before = fake.log_bytes_sent();
+    client.ok("get_build_failure_summary", json!({"build": "acme/service-00001/1000"})).await;
+    println!(
+        "\nLog bytes transferred for one failure summary (5 jobs explained): {} KiB of {:.1} MB logs.",
+        (fake.log_bytes_sent() - before) / 1024,
+        5.0 * LONG_LOG as f64 / 1e6
+    );
+    client.stop().await;
 }

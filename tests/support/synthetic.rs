@@ -94,6 +94,46 @@ pub fn responder(pipelines: usize, jobs: usize) -> Responder {
             }
             Some(json!({"data": {"build": build}}))
         }
+        "GetBuildFailureSummary" => {
+            let failed = jobs / 25;
+            let shown = vars["maxJobs"].as_u64().unwrap_or(15) as usize;
+            let edges: Vec<Value> = (0..failed.min(shown))
+                .map(|i| {
+                    json!({"node": {"__typename": "JobTypeCommand", "uuid": format!("0190b1a2-0000-4000-8000-{i:012}"),
+                    "label": format!(":rspec: RSpec {}/{}", i + 1, failed), "command": "bin/ci/rspec", "state": "FINISHED",
+                    "exitStatus": "1", "signal": null, "signalReason": null, "softFailed": false, "retried": false,
+                    "startedAt": "2026-11-20T10:16:00Z", "finishedAt": "2026-11-20T10:24:00Z",
+                    "step": {"key": "rspec"}, "agent": {"name": format!("ci-agent-{i}")}}})
+                })
+                .collect();
+            Some(json!({"data": {"build": {
+                "number": 1000, "url": "https://buildkite.com/acme/service-00001/builds/1000", "state": "FAILED",
+                "branch": "main", "commit": sha(1000), "message": "Change number 1000",
+                "pipeline": {"slug": "service-00001"}, "organization": {"slug": "acme"},
+                "total": {"count": jobs},
+                "failed": {"count": failed, "edges": edges},
+                "stopped": {"count": 0, "edges": []},
+                "blocked": {"count": 0, "edges": []},
+                "annotations": {"count": 1, "edges": [
+                    {"node": {"context": "rspec", "style": "ERROR", "body": {"text": format!("{failed} examples failed")}}}]}
+            }}}))
+        }
         _ => None,
     })
+}
+
+/// A long job log (about `bytes` bytes) that fails at its end, like a big test run.
+pub fn long_log(bytes: usize) -> String {
+    let mut log = String::with_capacity(bytes + 1024);
+    let mut i = 0u64;
+    while log.len() < bytes {
+        log.push_str(&format!(
+            "\u{1b}_bk;t={}\u{7}  \u{1b}[32m.\u{1b}[0m spec/models/thing_{i}_spec.rb passes example {i}\n",
+            1_795_169_802_000u64 + i
+        ));
+        i += 1;
+    }
+    log.push_str("  1) Thing returns the right value\n     Failure/Error: expect(thing.value).to eq(42)\n       expected: 42\n            got: 41\n");
+    log.push_str(&format!("{i} examples, 1 failure\n🚨 Error: The command exited with status 1\n"));
+    log
 }
