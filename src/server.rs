@@ -108,7 +108,12 @@ impl Server {
             .clone()
     }
 
-    async fn run(&self, name: &str, arguments: rmcp::model::JsonObject) -> Result<String, ToolError> {
+    async fn run(
+        &self,
+        name: &str,
+        arguments: rmcp::model::JsonObject,
+        progress: &tools::Progress,
+    ) -> Result<String, ToolError> {
         let enabled = self.enabled().await;
         match enabled.disabled.get(name) {
             Some(Disabled::Scopes(missing)) => {
@@ -131,7 +136,7 @@ impl Server {
             }
             None => {}
         }
-        tools::call(&self.inner.ctx, name, arguments).await
+        tools::call(&self.inner.ctx, name, arguments, progress).await
     }
 }
 
@@ -158,14 +163,15 @@ impl ServerHandler for Server {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         if !self.inner.specs.iter().any(|s| s.name == name) {
             return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
         }
         let started = std::time::Instant::now();
-        let result = self.run(&name, request.arguments.unwrap_or_default()).await;
+        let progress = tools::Progress::new(context.meta.get_progress_token(), context.peer.clone());
+        let result = self.run(&name, request.arguments.unwrap_or_default(), &progress).await;
         let elapsed_ms = started.elapsed().as_millis();
         Ok(match result {
             Ok(text) => {

@@ -10,7 +10,7 @@ use support::fake::{FakeBuildkite, Fault, TOKEN};
 use support::{check_budgets, connect, pretty, snapshots, tokens};
 
 /// Every tool of this build.
-const ALL_TOOLS: usize = 9;
+const ALL_TOOLS: usize = 10;
 
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
@@ -101,6 +101,8 @@ async fn every_tool_answers_with_one_graphql_request_and_matches_its_snapshot() 
         ),
         ("failure_summary_passed", "get_build_failure_summary", json!({"build": "acme/web/1341"})),
         ("failure_summary_blocked", "get_build_failure_summary", json!({"build": "acme/web/1343"})),
+        ("wait_for_build_finished", "wait_for_build", json!({"build": "acme/web/1342"})),
+        ("wait_for_build_blocked", "wait_for_build", json!({"build": "acme/web/1343"})),
     ];
     let mut outputs = Vec::new();
     for (snapshot, tool, args) in cases {
@@ -297,7 +299,7 @@ async fn toolsets_and_read_only_filter_the_tool_list() {
     let client = connect(Some(&fake), &[("BUILDKITE_TOOLSETS", "user,builds")], &["--read-only"]).await;
     let names: Vec<String> =
         client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(names, ["current_user", "list_builds", "get_build", "get_build_failure_summary"]);
+    assert_eq!(names, ["current_user", "list_builds", "get_build", "get_build_failure_summary", "wait_for_build"]);
     let message = client.err("list_pipelines", json!({})).await;
     assert!(message.contains("toolset that is not enabled"), "{message}");
     client.stop().await;
@@ -460,5 +462,77 @@ async fn the_failure_summary_explains_each_failure_from_its_log() {
     let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
     assert_eq!(fake.rest_requests(), r0, "no log was fetched");
     assert!(text.contains("lacks the scope read_build_logs"), "{text}");
+    client.stop().await;
+}
+
+/// Counts the progress notifications a client receives.
+#[derive(Clone, Default)]
+struct ProgressCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl rmcp::ClientHandler for ProgressCounter {
+    async fn on_progress(
+        &self,
+        _params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A build that is running when the wait starts and passes two polls later: the wait answers with
+/// the final state, and the client that gave a progress token hears how it went meanwhile.
+#[tokio::test]
+async fn wait_for_build_reports_progress_until_the_build_settles() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    let fake = FakeBuildkite::start().await;
+    let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = polls.clone();
+    fake.set_responder(Box::new(move |operation, _vars| {
+        if operation != "GetBuildState" {
+            return None;
+        }
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (state, finished, done_at) =
+            if n < 2 { ("RUNNING", n as i64 * 20, Value::Null) } else { ("PASSED", 60, json!("2026-11-20T10:29:51Z")) };
+        Some(json!({"data": {"build": {"number": 88, "state": state, "blockedState": null,
+            "startedAt": "2026-11-20T10:15:40Z", "finishedAt": done_at,
+            "pipeline": {"slug": "api"}, "organization": {"slug": "acme"},
+            "total": {"count": 60}, "finished": {"count": finished}, "running": {"count": 60 - finished}}}}))
+    }));
+    let counter = ProgressCounter::default();
+    let cmd = support::command(Some(&fake), &[]).configure(|_| {});
+    let (transport, _stderr) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let client = counter.clone().serve(transport).await.unwrap();
+    let mut params = rmcp::model::CallToolRequestParams::new("wait_for_build")
+        .with_arguments(json!({"build": "acme/api/88", "timeout_s": 20}).as_object().cloned().unwrap());
+    params.meta = Some(rmcp::model::RequestMetaObject::with_progress_token(rmcp::model::ProgressToken(
+        rmcp::model::NumberOrString::String("wait-1".into()),
+    )));
+    let result = client.call_tool(params).await.unwrap();
+    let text = match &result.content[0] {
+        rmcp::model::ContentBlock::Text(t) => t.text.clone(),
+        other => panic!("{other:?}"),
+    };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["state"], json!("passed"), "{text}");
+    assert_eq!(v["finished"], json!(true), "{text}");
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 3, "polled until it settled");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 2, "one progress notification per running poll");
+    let _ = client.cancel().await;
+}
+
+#[tokio::test]
+async fn a_wait_that_times_out_says_how_to_keep_waiting() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let started = std::time::Instant::now();
+    let text = client.ok("wait_for_build", json!({"build": "acme/api/88", "timeout_s": 2})).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "bounded by timeout_s");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["finished"], json!(false), "{text}");
+    assert_eq!(v["state"], json!("running"));
+    assert!(v["next"].as_str().unwrap().contains("call wait_for_build again"), "{text}");
     client.stop().await;
 }

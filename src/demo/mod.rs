@@ -22,6 +22,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("GetJob", include_str!("data/GetJob.json")),
     ("ListAnnotations", include_str!("data/ListAnnotations.json")),
     ("GetBuildFailureSummary", include_str!("data/GetBuildFailureSummary.json")),
+    ("GetBuildState", include_str!("data/GetBuildState.json")),
 ];
 
 /// Recorded job logs, by job UUID (raw, as `Accept: text/plain` returns them).
@@ -142,6 +143,7 @@ mod tests {
             "GetJob" => decode::<get_job::ResponseData>(response).map(drop),
             "ListAnnotations" => decode::<list_annotations::ResponseData>(response).map(drop),
             "GetBuildFailureSummary" => decode::<get_build_failure_summary::ResponseData>(response).map(drop),
+            "GetBuildState" => decode::<get_build_state::ResponseData>(response).map(drop),
             other => panic!("no decoder for {other}: add the operation to this test"),
         }
     }

@@ -10,6 +10,7 @@ mod pipelines;
 pub mod schema;
 mod triage;
 mod user;
+mod wait;
 
 pub use context::{Access, Ctx, OrgDefault};
 
@@ -124,6 +125,7 @@ pub fn catalogue() -> Vec<ToolSpec> {
     all.extend(pipelines::specs());
     all.extend(builds::specs());
     all.extend(triage::specs());
+    all.extend(wait::specs());
     all.extend(jobs::specs());
     all.extend(annotations::specs());
     all
@@ -151,8 +153,41 @@ pub enum ToolError {
     Unknown(String),
 }
 
+/// Where a long-running tool reports progress: the client's progress token and the connection,
+/// when the client gave a token; otherwise reports go nowhere.
+#[derive(Clone, Default)]
+pub struct Progress {
+    target: Option<(rmcp::model::ProgressToken, rmcp::Peer<rmcp::RoleServer>)>,
+}
+
+impl Progress {
+    /// Reports to `peer` under `token`, if there is a token.
+    pub fn new(token: Option<rmcp::model::ProgressToken>, peer: rmcp::Peer<rmcp::RoleServer>) -> Self {
+        Progress { target: token.map(|t| (t, peer)) }
+    }
+
+    /// Sends one `notifications/progress`; a failure to send is only logged.
+    pub async fn report(&self, progress: f64, total: Option<f64>, message: String) {
+        let Some((token, peer)) = &self.target else {
+            return;
+        };
+        let mut param = rmcp::model::ProgressNotificationParam::new(token.clone(), progress).with_message(message);
+        if let Some(total) = total {
+            param = param.with_total(total);
+        }
+        if let Err(e) = peer.notify_progress(param).await {
+            tracing::debug!("progress notification not sent: {e}");
+        }
+    }
+}
+
 /// Runs the named tool with its JSON arguments and returns the rendered output.
-pub async fn call(ctx: &Ctx, name: &str, arguments: Map<String, Value>) -> Result<String, ToolError> {
+pub async fn call(
+    ctx: &Ctx,
+    name: &str,
+    arguments: Map<String, Value>,
+    progress: &Progress,
+) -> Result<String, ToolError> {
     match name {
         "current_user" => user::current_user(ctx, args::parse("current_user", arguments)?).await,
         "list_pipelines" => pipelines::list_pipelines(ctx, args::parse("list_pipelines", arguments)?).await,
@@ -162,6 +197,7 @@ pub async fn call(ctx: &Ctx, name: &str, arguments: Map<String, Value>) -> Resul
         "get_build_failure_summary" => {
             triage::get_build_failure_summary(ctx, args::parse("get_build_failure_summary", arguments)?).await
         }
+        "wait_for_build" => wait::wait_for_build(ctx, args::parse("wait_for_build", arguments)?, progress).await,
         "list_jobs" => jobs::list_jobs(ctx, args::parse("list_jobs", arguments)?).await,
         "get_job" => jobs::get_job(ctx, args::parse("get_job", arguments)?).await,
         "list_annotations" => annotations::list_annotations(ctx, args::parse("list_annotations", arguments)?).await,

@@ -145,10 +145,14 @@ async fn failure_summary_vs_official() {
     use buildkite_mcp_server::{demo, logs};
     println!("## get_build_failure_summary beside the official server's shape (acme/web/1342)\n");
     let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())) };
-    let ours =
-        tools::call(&ctx, "get_build_failure_summary", json!({"build": "acme/web/1342"}).as_object().cloned().unwrap())
-            .await
-            .unwrap();
+    let ours = tools::call(
+        &ctx,
+        "get_build_failure_summary",
+        json!({"build": "acme/web/1342"}).as_object().cloned().unwrap(),
+        &tools::Progress::default(),
+    )
+    .await
+    .unwrap();
     let data = demo::Demo::load().graphql("GetBuildFailureSummary", &json!({"slug": "acme/web/1342"})).unwrap();
     let build = &data["data"]["build"];
     let mut jobs = Vec::new();
@@ -208,11 +212,11 @@ async fn in_process(calls: usize) {
     let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())) };
     for (label, tool, args) in cases() {
         let map: Map<String, Value> = args.as_object().cloned().unwrap_or_default();
-        tools::call(&ctx, tool, map.clone()).await.unwrap();
+        tools::call(&ctx, tool, map.clone(), &tools::Progress::default()).await.unwrap();
         let mut samples = Vec::with_capacity(calls);
         for _ in 0..calls {
             let start = Instant::now();
-            let out = tools::call(&ctx, tool, map.clone()).await.unwrap();
+            let out = tools::call(&ctx, tool, map.clone(), &tools::Progress::default()).await.unwrap();
             samples.push(start.elapsed());
             std::hint::black_box(out);
         }

@@ -1,0 +1,123 @@
+//! `wait_for_build`: waits, within one call, for a build to settle, polling a cheap query with a
+//! growing interval and sending MCP progress notifications when the client asked for them.
+
+use super::args::{clamp, lenient_int};
+use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
+use super::schema::input_schema;
+use super::{Ctx, Progress, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ops::{GetBuildState, get_build_state};
+use crate::render;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
+
+/// The longest wait in one call: well inside the usual 60 s client time-out.
+const MAX_WAIT_S: i64 = 50;
+/// Polls back off from 1 s to this.
+const MAX_POLL: Duration = Duration::from_secs(10);
+
+/// Arguments of `wait_for_build`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitArgs {
+    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    build: String,
+    /// Pipeline, when build is a bare number.
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Seconds to wait in this call, 1-50 (default 30).
+    #[serde(default, deserialize_with = "lenient_int")]
+    timeout_s: Option<i64>,
+    /// Output budget (unused: the answer is small).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    #[allow(dead_code)]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![ToolSpec {
+        name: "wait_for_build",
+        toolset: Toolset::Builds,
+        read_only: true,
+        scopes: &["read_builds"],
+        description: "Wait up to 50 s for a build to finish or block, with progress; returns its final state, or the current one and how to keep waiting.",
+        schema: input_schema::<WaitArgs>,
+    }]
+}
+
+/// States a build rests in: finished, or waiting for a person.
+fn settled(state: &str) -> bool {
+    matches!(state, "passed" | "failed" | "canceled" | "skipped" | "not_run" | "blocked")
+}
+
+fn count<T>(c: Option<T>, f: impl Fn(T) -> i64) -> i64 {
+    c.map(f).unwrap_or(0)
+}
+
+pub(super) async fn wait_for_build(ctx: &Ctx, args: WaitArgs, progress: &Progress) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid, what } =
+        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+    let limit = Duration::from_secs(clamp(args.timeout_s, 30, 1, MAX_WAIT_S) as u64);
+    let started = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let variables = get_build_state::Variables { slug: slug.clone(), uuid: uuid.clone() };
+        let data = ctx.api.execute::<GetBuildState>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
+        let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
+        let state = render::state(&b.state);
+        let (total, finished, running) =
+            (count(b.total, |c| c.count), count(b.finished, |c| c.count), count(b.running, |c| c.count));
+        let waited = started.elapsed();
+        let done = settled(&state);
+        if done || waited + Duration::from_millis(200) >= limit {
+            let mut out = Map::new();
+            out.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+            out.insert("state".into(), json!(state));
+            if state == "blocked" {
+                out.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
+            }
+            out.insert("finished".into(), json!(done && state != "blocked"));
+            out.insert("waited_s".into(), json!(waited.as_secs()));
+            out.insert(
+                "run_s".into(),
+                json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())),
+            );
+            out.insert("jobs".into(), json!({"total": total, "finished": finished, "running": running}));
+            let next = match state.as_str() {
+                "blocked" => "it waits for someone to unblock it: list_jobs state=blocked shows the step",
+                "failed" => "get_build_failure_summary explains the failures",
+                s if settled(s) => "get_build shows the details",
+                _ => "still running: call wait_for_build again to keep waiting",
+            };
+            out.insert("next".into(), json!(next));
+            return Ok(render::to_json(&render::compact(Value::Object(out))));
+        }
+        progress
+            .report(finished as f64, Some(total as f64), format!("{what} is {state}: {finished}/{total} jobs done"))
+            .await;
+        tokio::time::sleep(delay.min(limit.saturating_sub(waited))).await;
+        delay = (delay * 2).min(MAX_POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocked_and_finished_states_settle_running_ones_do_not() {
+        for s in ["passed", "failed", "canceled", "blocked", "not_run", "skipped"] {
+            assert!(settled(s), "{s}");
+        }
+        for s in ["running", "scheduled", "creating", "failing", "canceling"] {
+            assert!(!settled(s), "{s}");
+        }
+    }
+}
