@@ -451,7 +451,7 @@ async fn the_failure_summary_explains_each_failure_from_its_log() {
         assert!(errors.iter().any(|e| e.contains(error)), "{label}: `{error}` not among {errors:#?}");
     }
     assert!(tokens(&text) <= 4_000, "{} tokens", tokens(&text));
-    assert!(!text.contains("bk;t=") && !text.contains('\u{1b}'), "log markers leaked");
+    assert!(!text.contains("bk;t=") && !text.contains("\\u001b"), "log markers or escapes leaked");
     client.stop().await;
 
     // Without read_build_logs the summary still answers, says which scope is missing, reads no log.
@@ -534,5 +534,46 @@ async fn a_wait_that_times_out_says_how_to_keep_waiting() {
     assert_eq!(v["finished"], json!(false), "{text}");
     assert_eq!(v["state"], json!("running"));
     assert!(v["next"].as_str().unwrap().contains("call wait_for_build again"), "{text}");
+    client.stop().await;
+}
+
+/// A job in both the failed and the stopped lists appears once (and its log is read once); a
+/// retried stopped job is not counted as left out; blocked steps and annotations past the page say so.
+#[tokio::test]
+async fn the_failure_summary_neither_repeats_nor_silently_drops_jobs() {
+    let fake = FakeBuildkite::start().await;
+    let job = |uuid: &str, state: &str, retried: bool| {
+        json!({"node": {"__typename": "JobTypeCommand", "uuid": uuid, "label": format!("job {uuid}"), "command": "make",
+            "state": state, "exitStatus": "1", "signal": null, "signalReason": null, "softFailed": false, "retried": retried,
+            "startedAt": "2026-11-20T10:16:00Z", "finishedAt": "2026-11-20T10:20:00Z", "step": {"key": "k"}, "agent": {"name": "a"}}})
+    };
+    let (a, b, c) = (
+        "00000000-0000-4000-8000-00000000000a",
+        "00000000-0000-4000-8000-00000000000b",
+        "00000000-0000-4000-8000-00000000000c",
+    );
+    let blocked: Vec<Value> = (0..5)
+        .map(|i| json!({"node": {"__typename": "JobTypeBlock", "uuid": format!("00000000-0000-4000-8000-0000000001{i:02}"), "label": "Go?"}}))
+        .collect();
+    let response = json!({"data": {"build": {
+        "number": 7, "url": "https://buildkite.com/acme/web/builds/7", "state": "FAILED", "branch": "main",
+        "commit": "0123456789abcdef0123456789abcdef01234567", "message": "m",
+        "pipeline": {"slug": "web"}, "organization": {"slug": "acme"}, "total": {"count": 10},
+        "failed": {"count": 1, "edges": [job(a, "TIMED_OUT", false)]},
+        "stopped": {"count": 3, "edges": [job(a, "TIMED_OUT", false), job(b, "CANCELED", true), job(c, "CANCELED", false)]},
+        "blocked": {"count": 9, "edges": blocked},
+        "annotations": {"count": 0, "edges": []}}}});
+    fake.set_responder(Box::new(move |op, _| (op == "GetBuildFailureSummary").then(|| response.clone())));
+    let client = connect(Some(&fake), &[], &[]).await;
+    client.ok("current_user", json!({})).await;
+    let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/7"})).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let jobs: Vec<&str> = v["failures"].as_array().unwrap().iter().map(|f| f["job"].as_str().unwrap()).collect();
+    assert_eq!(jobs, [a, c], "{text}");
+    let logs_read = fake.operations().iter().filter(|o| o.starts_with("log ")).count();
+    assert_eq!(logs_read, 2, "one log read per job shown");
+    let left_out = v["left_out"].as_str().unwrap();
+    assert!(!left_out.contains("timed-out or canceled"), "all stopped jobs were fetched: {left_out}");
+    assert!(left_out.contains("4 more blocked steps"), "{left_out}");
     client.stop().await;
 }

@@ -82,36 +82,49 @@ impl Api {
                 let HttpBackend { http, rest_url, .. } = backend.as_ref();
                 let path = format!("v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log");
                 let url = rest_url.join(&path).map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
-                let range = format!("bytes=-{}", max_bytes.max(1));
-                let (headers, bytes) = match http.get_text(&url, &[("accept", "text/plain"), ("range", &range)]).await {
-                    Ok(answer) => answer,
-                    // 416: the log is empty.
-                    Err(ApiError::Http { status: 416, .. }) => return Ok(LogTail::default()),
-                    Err(ApiError::NotFound { .. }) => {
-                        return Err(ApiError::NotFound {
-                            what: format!("the log of job {job}"),
-                            hint: "it may not have started, or it expired or was deleted".into(),
-                        });
-                    }
-                    Err(e) => return Err(e),
-                };
-                // `Content-Range: bytes 1000-1999/2000`
+                // One byte more than asked: when the tail starts exactly at a line start, that byte is
+                // the previous line's `\n` and no whole line is lost when the partial first one is dropped.
+                let range = format!("bytes=-{}", max_bytes.max(1) + 1);
+                let (headers, mut bytes) =
+                    match http.get_text(&url, &[("accept", "text/plain"), ("range", &range)]).await {
+                        Ok(answer) => answer,
+                        // 416: the log is empty.
+                        Err(ApiError::Http { status: 416, .. }) => return Ok(LogTail::default()),
+                        Err(ApiError::NotFound { .. }) => {
+                            return Err(ApiError::NotFound {
+                                what: format!("the log of job {job}"),
+                                hint: "it may not have started, or it expired or was deleted".into(),
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    };
+                // `Content-Range: bytes 1000-1999/2000` (the total may be `*`, unknown).
                 let content_range = headers.get("content-range").and_then(|v| v.to_str().ok()).unwrap_or("");
                 let start = content_range
                     .strip_prefix("bytes ")
                     .and_then(|r| r.split('-').next())
                     .and_then(|a| a.parse::<u64>().ok())
                     .unwrap_or(0);
-                let total = content_range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
-                let total = total.or(Some(bytes.len() as u64));
-                Ok(LogTail { partial: start > 0, total, bytes })
+                let mut total = content_range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
+                let mut partial = start > 0;
+                if content_range.is_empty() {
+                    // A whole body (the Range was ignored): it is the whole log.
+                    total = Some(bytes.len() as u64);
+                }
+                let keep = max_bytes.max(1) as usize + 1;
+                if bytes.len() > keep {
+                    // Never hold more than the tail asked for, whatever the server sent.
+                    bytes.drain(..bytes.len() - keep);
+                    partial = true;
+                }
+                Ok(LogTail { partial, total, bytes })
             }
             Backend::Demo(demo) => {
                 let log = demo.job_log(job).ok_or_else(|| ApiError::NotFound {
                     what: format!("the log of job {job}"),
                     hint: "the demo organization has logs for the failed jobs of acme/web/1342".into(),
                 })?;
-                let start = log.len().saturating_sub(max_bytes as usize);
+                let start = log.len().saturating_sub(max_bytes as usize + 1);
                 Ok(LogTail {
                     bytes: log.as_bytes()[start..].to_vec(),
                     total: Some(log.len() as u64),

@@ -174,7 +174,7 @@ fn outcome<S: serde::Serialize>(state: &S, passed: bool, soft_failed: bool) -> S
 }
 
 /// An exit status as a number when it is one.
-fn exit_code(exit: Option<&str>) -> Value {
+pub(super) fn exit_code(exit: Option<&str>) -> Value {
     match exit {
         Some(e) => e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e)),
         None => Value::Null,
@@ -188,7 +188,7 @@ fn parallel(index: Option<i64>, total: Option<i64>) -> Option<String> {
     }
 }
 
-fn label(l: Option<&str>) -> Option<String> {
+pub(super) fn label(l: Option<&str>) -> Option<String> {
     l.map(|l| render::clean_text(l, 80))
 }
 
@@ -353,7 +353,7 @@ pub(super) async fn get_job(ctx: &Ctx, args: GetJobArgs) -> Result<String, ToolE
                 "signal": signal,
                 "command": j.command.as_deref().map(|c| render::clean_text(c, 2_000)),
                 "agent": j.agent.map(|a| json!({"name": render::clean_text(&a.name, 80), "host": a.hostname.as_deref().map(|h| render::clean_text(h, 80))})),
-                "queue": j.cluster_queue.map(|q| q.key),
+                "queue": j.cluster_queue.map(|q| render::clean_text(&q.key, 80)),
                 "rules": j.agent_query_rules.map(|r| r.into_iter().map(|x| render::clean_text(&x, 80)).collect::<Vec<_>>()),
                 "created": j.created_at.as_deref().map(render::timestamp),
                 "wait_s": render::seconds_between(j.runnable_at.as_deref().or(j.created_at.as_deref()), j.started_at.as_deref()),

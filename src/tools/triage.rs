@@ -74,14 +74,13 @@ async fn explain(api: Api, org: String, pipeline: String, build: i64, job: Strin
 fn job_row(j: &op::FailedJob) -> Map<String, Value> {
     let mut row = Map::new();
     row.insert("job".into(), json!(j.uuid));
-    row.insert("label".into(), json!(j.label.as_deref().map(|l| render::clean_text(l, 80))));
+    row.insert("label".into(), json!(super::jobs::label(j.label.as_deref())));
     row.insert("step".into(), json!(j.step.as_ref().and_then(|s| s.key.as_deref()).map(|k| render::clean_text(k, 80))));
     let state = render::state(&j.state);
     if state != "finished" {
         row.insert("state".into(), json!(state));
     }
-    let exit = j.exit_status.as_deref().map(|e| e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e)));
-    row.insert("exit".into(), json!(exit));
+    row.insert("exit".into(), super::jobs::exit_code(j.exit_status.as_deref()));
     let signal = j.signal.as_ref().map(|s| match &j.signal_reason {
         Some(r) => format!("{s} ({})", render::state(r)),
         None => s.clone(),
@@ -119,7 +118,7 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
             _ => None,
         })
         .collect();
-    let stopped: Vec<op::FailedJob> = b
+    let stopped_fetched: Vec<op::FailedJob> = b
         .stopped
         .and_then(|f| f.edges)
         .unwrap_or_default()
@@ -129,8 +128,12 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
             Some(Stopped::JobTypeCommand(j)) => Some(j),
             _ => None,
         })
-        .filter(|j| !j.retried)
         .collect();
+    let stopped_seen = stopped_fetched.len();
+    // Whether `passed: false` also matches timed-out or canceled jobs is not documented: never
+    // show (or fetch the log of) one job twice.
+    let stopped: Vec<op::FailedJob> =
+        stopped_fetched.into_iter().filter(|j| !j.retried && !failed.iter().any(|f| f.uuid == j.uuid)).collect();
     let retried = failed.iter().filter(|j| j.retried).count();
     let (soft, hard): (Vec<_>, Vec<_>) = failed.into_iter().filter(|j| !j.retried).partition(|j| j.soft_failed);
 
@@ -191,6 +194,8 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
     out.insert("soft_failed".into(), json!(soft.iter().map(|j| Value::Object(job_row(j))).collect::<Vec<_>>()));
 
     use op::GetBuildFailureSummaryBuildBlockedEdgesNode as Blocked;
+    let blocked_total = b.blocked.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
+    let annotations_total = b.annotations.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
     let blocked: Vec<Value> = b
         .blocked
         .and_then(|f| f.edges)
@@ -227,10 +232,19 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
     if failed_total as usize > listed_failed {
         left_out.push(format!("{} more failed jobs: list_jobs state=failed", failed_total as usize - listed_failed));
     }
-    if stopped_total as usize > stopped.len() {
+    if stopped_total as usize > stopped_seen {
         left_out.push(format!(
             "{} more timed-out or canceled jobs: list_jobs state=timed_out,canceled",
-            stopped_total as usize - stopped.len()
+            stopped_total as usize - stopped_seen
+        ));
+    }
+    if blocked_total > blocked.len() {
+        left_out.push(format!("{} more blocked steps: list_jobs state=blocked", blocked_total - blocked.len()));
+    }
+    if annotations_total > annotations.len() {
+        left_out.push(format!(
+            "{} more error/warning annotations: list_annotations style=error,warning",
+            annotations_total - annotations.len()
         ));
     }
     if !left_out.is_empty() {

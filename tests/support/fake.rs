@@ -292,6 +292,7 @@ async fn job_log(
         .and_then(|r| r.strip_prefix("bytes=-"))
         .and_then(|n| n.parse::<usize>().ok());
     match suffix {
+        Some(0) => rest_error(400, "Invalid range"),
         Some(_) if bytes.is_empty() => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
         Some(n) => {
             let start = bytes.len().saturating_sub(n);
