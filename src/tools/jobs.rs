@@ -192,6 +192,15 @@ pub(super) fn label(l: Option<&str>) -> Option<String> {
     l.map(|l| render::clean_text(l, 80))
 }
 
+/// A job's signal with the agent's reason, e.g. `SIGTERM (agent_stop)`.
+pub(super) fn signal<R: serde::Serialize>(signal: Option<&str>, reason: Option<&R>) -> Option<String> {
+    let signal = render::clean_text(signal?, 40);
+    Some(match reason {
+        Some(r) => format!("{signal} ({})", render::state(r)),
+        None => signal,
+    })
+}
+
 /// A command job's label, and its parallel position unless the label already says it
 /// (`RSpec 31/400`).
 fn label_and_par(l: Option<&str>, index: Option<i64>, total: Option<i64>) -> (Option<String>, Option<String>) {
@@ -324,10 +333,7 @@ pub(super) async fn get_job(ctx: &Ctx, args: GetJobArgs) -> Result<String, ToolE
         Job::JobTypeCommand(j) => {
             let state = outcome(&j.state, j.passed, j.soft_failed);
             let build = j.build.map(|b| format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number));
-            let signal = j.signal.map(|s| match &j.signal_reason {
-                Some(r) => format!("{s} ({})", render::state(r)),
-                None => s,
-            });
+            let signal = signal(j.signal.as_deref(), j.signal_reason.as_ref());
             use get_job::GetJobJobOnJobTypeCommandRetrySource as Source;
             let retry_of = match j.retry_source {
                 Some(Source::JobTypeCommand(s)) => Some(s.uuid),

@@ -81,11 +81,7 @@ fn job_row(j: &op::FailedJob) -> Map<String, Value> {
         row.insert("state".into(), json!(state));
     }
     row.insert("exit".into(), super::jobs::exit_code(j.exit_status.as_deref()));
-    let signal = j.signal.as_ref().map(|s| match &j.signal_reason {
-        Some(r) => format!("{s} ({})", render::state(r)),
-        None => s.clone(),
-    });
-    row.insert("signal".into(), json!(signal));
+    row.insert("signal".into(), json!(super::jobs::signal(j.signal.as_deref(), j.signal_reason.as_ref())));
     row.insert("command".into(), json!(j.command.as_deref().map(|c| render::clean_text(c, 300))));
     row.insert("agent".into(), json!(j.agent.as_ref().map(|a| render::clean_text(&a.name, 80))));
     row.insert("run_s".into(), json!(render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref())));
