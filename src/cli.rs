@@ -36,7 +36,7 @@ pub struct Global {
     /// REST API base URL.
     #[arg(long, env = "BUILDKITE_API_URL", default_value = DEFAULT_API_URL, global = true)]
     pub api_url: String,
-    /// Toolsets to enable, comma separated: all, user, pipelines, builds, jobs, annotations.
+    /// Toolsets to enable, comma separated: all, user, pipelines, builds, jobs, annotations, artifacts, logs.
     #[arg(long, env = "BUILDKITE_TOOLSETS", default_value = "all", global = true)]
     pub toolsets: String,
     /// Offer only tools that read.
@@ -51,6 +51,15 @@ pub struct Global {
     /// Retries on 429, 5xx and time-outs.
     #[arg(long, env = "BUILDKITE_MAX_RETRIES", default_value_t = 3, global = true)]
     pub max_retries: u32,
+    /// Directory caching finished jobs' logs (default: the user's cache directory).
+    #[arg(long, env = "BUILDKITE_MCP_LOG_CACHE", global = true)]
+    pub log_cache: Option<PathBuf>,
+    /// Largest total size of the log cache, in MiB (least recently used logs are evicted).
+    #[arg(long, env = "BUILDKITE_MCP_LOG_CACHE_MB", default_value_t = 2048, global = true)]
+    pub log_cache_mb: u64,
+    /// Largest log downloaded whole for search and read, in MiB (tails have no limit).
+    #[arg(long, env = "BUILDKITE_MCP_MAX_LOG_MB", default_value_t = 1024, global = true)]
+    pub max_log_mb: u64,
     /// Log level on stderr: error, warn, info, debug, trace.
     #[arg(long, env = "RUST_LOG", default_value = "warn", global = true)]
     pub log_level: String,

@@ -80,7 +80,7 @@ mod serve {
     use super::*;
     use buildkite_mcp_server::buildkite::Api;
     use buildkite_mcp_server::server::{Disabled, Server};
-    use buildkite_mcp_server::tools::{Access, Ctx, OrgDefault, Toolset};
+    use buildkite_mcp_server::tools::{Access, Ctx, LogSettings, OrgDefault, Toolset};
     use rmcp::ServiceExt;
 
     fn build(global: &Global) -> Result<Server> {
@@ -95,7 +95,13 @@ mod serve {
         };
         let org =
             if global.demo { Some(global.org.clone().unwrap_or_else(|| "acme".into())) } else { global.org.clone() };
-        let ctx = Ctx { api, access: Access::default(), org: OrgDefault::new(org) };
+        let mib = 1024 * 1024;
+        let logs = LogSettings::new(
+            global.log_cache.clone(),
+            global.log_cache_mb.saturating_mul(mib),
+            global.max_log_mb.saturating_mul(mib),
+        );
+        let ctx = Ctx { api, access: Access::default(), org: OrgDefault::new(org), logs };
         let read_only = global.read_only || global.demo;
         Ok(Server::new(ctx, toolsets, read_only))
     }

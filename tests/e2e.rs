@@ -10,7 +10,7 @@ use support::fake::{FakeBuildkite, Fault, TOKEN};
 use support::{check_budgets, connect, pretty, snapshots, tokens};
 
 /// Every tool of this build.
-const ALL_TOOLS: usize = 10;
+const ALL_TOOLS: usize = 18;
 
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
@@ -248,8 +248,13 @@ async fn a_token_without_a_scope_hides_its_tools_and_says_which_scope() {
     assert!(message.contains("https://buildkite.com/user/api-access-tokens"), "{message}");
     client.stop().await;
 
-    // The minimum recommended scope set enables every tool of this build.
+    // The minimum recommended scope set enables all but the log and artifact tools; the read-only
+    // recipe enables every tool of this build.
     fake.set_scopes(&["read_builds", "read_pipelines", "read_user", "read_suites"]);
+    let client = connect(Some(&fake), &[], &[]).await;
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), ALL_TOOLS - 6);
+    client.stop().await;
+    fake.set_scopes(support::fake::READ_ONLY_SCOPES);
     let client = connect(Some(&fake), &[], &[]).await;
     assert_eq!(client.service.list_all_tools().await.unwrap().len(), ALL_TOOLS);
     client.stop().await;
@@ -299,7 +304,18 @@ async fn toolsets_and_read_only_filter_the_tool_list() {
     let client = connect(Some(&fake), &[("BUILDKITE_TOOLSETS", "user,builds")], &["--read-only"]).await;
     let names: Vec<String> =
         client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(names, ["current_user", "list_builds", "get_build", "get_build_failure_summary", "wait_for_build"]);
+    assert_eq!(
+        names,
+        [
+            "current_user",
+            "list_builds",
+            "get_build",
+            "compare_builds",
+            "list_step_uploads",
+            "get_build_failure_summary",
+            "wait_for_build"
+        ]
+    );
     let message = client.err("list_pipelines", json!({})).await;
     assert!(message.contains("toolset that is not enabled"), "{message}");
     client.stop().await;

@@ -105,9 +105,43 @@ pub enum ApiError {
         /// Buildkite's message.
         message: String,
     },
+    /// A job log over the size the server will download whole.
+    #[error(
+        "the log of job {job} is {}, over this server's {} limit for downloading a whole log (--max-log-mb / BUILDKITE_MCP_MAX_LOG_MB); tail_log still reads its end",
+        human_bytes(*size),
+        human_bytes(*limit)
+    )]
+    LogTooLarge {
+        /// The job.
+        job: String,
+        /// The log's size (or the bytes received when the download was stopped).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Local disk trouble while caching a log.
+    #[error("could not write the log cache under {dir}: {detail}; set BUILDKITE_MCP_LOG_CACHE to a writable directory")]
+    Cache {
+        /// The cache directory.
+        dir: String,
+        /// What failed.
+        detail: String,
+    },
     /// A thing the demo data does not cover.
     #[error("the demo organization has no data for {0}; try the demo org `acme` and its pipelines (list_pipelines)")]
     DemoGap(String),
+}
+
+/// Bytes as a person reads them: `812 B`, `48.2 KiB`, `1.9 MiB`, `2.0 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 fn seconds(s: Option<u64>) -> String {

@@ -85,7 +85,16 @@ impl Http {
         endpoint: Endpoint,
         idempotent: bool,
     ) -> Result<Vec<u8>, ApiError> {
-        let call = Call { policy, method, url, body, headers: &[("accept", "application/json")], endpoint, idempotent };
+        let call = Call {
+            policy,
+            method,
+            url,
+            body,
+            headers: &[("accept", "application/json")],
+            endpoint,
+            idempotent,
+            bearer: true,
+        };
         self.exchange(call).await.map(|(_, bytes)| bytes)
     }
 
@@ -100,14 +109,74 @@ impl Http {
             headers,
             endpoint: Endpoint::Rest,
             idempotent: true,
+            bearer: true,
         };
         self.exchange(call).await
     }
 
+    /// A GET that carries no token: for pre-signed download URLs on other hosts (artifact storage),
+    /// which must never see the Buildkite token.
+    pub async fn get_anonymous(&self, url: &Url, headers: &[(&str, &str)]) -> Result<(HeaderMap, Vec<u8>), ApiError> {
+        let call = Call {
+            policy: self.policy,
+            method: Method::GET,
+            url,
+            body: None,
+            headers,
+            endpoint: Endpoint::Rest,
+            idempotent: true,
+            bearer: false,
+        };
+        self.exchange(call).await
+    }
+
+    /// A `HEAD` request: the headers of a 2xx answer (e.g. a log's `Content-Length`).
+    pub async fn head(&self, url: &Url) -> Result<HeaderMap, ApiError> {
+        let call = Call {
+            policy: self.policy,
+            method: Method::HEAD,
+            url,
+            body: None,
+            headers: &[],
+            endpoint: Endpoint::Rest,
+            idempotent: true,
+            bearer: true,
+        };
+        self.exchange(call).await.map(|(headers, _)| headers)
+    }
+
+    /// A GET whose successful body is left unread, to be streamed by the caller (a whole job log).
+    /// Retries happen only before the body starts.
+    pub async fn get_stream(&self, url: &Url, headers: &[(&str, &str)]) -> Result<reqwest::Response, ApiError> {
+        let call = Call {
+            policy: self.policy,
+            method: Method::GET,
+            url,
+            body: None,
+            headers,
+            endpoint: Endpoint::Rest,
+            idempotent: true,
+            bearer: true,
+        };
+        match self.exchange_inner(call, true).await? {
+            Answer::Stream(response) => Ok(response),
+            Answer::Body(..) => Err(ApiError::Decode { detail: "expected a streamed answer".into() }),
+        }
+    }
+
     async fn exchange(&self, call: Call<'_>) -> Result<(HeaderMap, Vec<u8>), ApiError> {
-        let Call { policy, method, url, body, headers: extra, endpoint, idempotent } = call;
-        let Some(token) = self.token.as_deref() else {
-            return Err(ApiError::MissingToken);
+        match self.exchange_inner(call, false).await? {
+            Answer::Body(headers, bytes) => Ok((headers, bytes)),
+            Answer::Stream(response) => Ok((response.headers().clone(), Vec::new())),
+        }
+    }
+
+    async fn exchange_inner(&self, call: Call<'_>, stream: bool) -> Result<Answer, ApiError> {
+        let Call { policy, method, url, body, headers: extra, endpoint, idempotent, bearer } = call;
+        let token = match (bearer, self.token.as_deref()) {
+            (true, None) => return Err(ApiError::MissingToken),
+            (true, Some(token)) => Some(token),
+            (false, _) => None,
         };
         let host = url.host_str().unwrap_or("?").to_string();
         let attempts_allowed = if idempotent { policy.max_retries + 1 } else { 1 };
@@ -116,8 +185,10 @@ impl Http {
         loop {
             attempt += 1;
             let last = attempt >= attempts_allowed;
-            let mut request =
-                self.client.request(method.clone(), url.clone()).bearer_auth(token).timeout(policy.timeout);
+            let mut request = self.client.request(method.clone(), url.clone()).timeout(policy.timeout);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
             for (name, value) in extra {
                 request = request.header(*name, *value);
             }
@@ -129,6 +200,7 @@ impl Http {
             let (error, wait): (ApiError, Option<Duration>) = match request.send().await {
                 Err(e) if e.is_timeout() => (timeout.clone(), None),
                 Err(e) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
+                Ok(response) if stream && response.status().is_success() => return Ok(Answer::Stream(response)),
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
@@ -140,7 +212,7 @@ impl Http {
                         }
                         Err(BodyError::Read(e)) if e.is_timeout() => (timeout.clone(), None),
                         Err(BodyError::Read(e)) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
-                        Ok(bytes) if status.is_success() => return Ok((headers, bytes)),
+                        Ok(bytes) if status.is_success() => return Ok(Answer::Body(headers, bytes)),
                         Ok(bytes) => {
                             tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
                             match status {
@@ -170,6 +242,12 @@ impl Http {
     }
 }
 
+/// A successful answer: read whole, or left to stream.
+enum Answer {
+    Body(HeaderMap, Vec<u8>),
+    Stream(reqwest::Response),
+}
+
 /// One request's parts.
 struct Call<'a> {
     policy: RetryPolicy,
@@ -179,6 +257,8 @@ struct Call<'a> {
     headers: &'a [(&'a str, &'a str)],
     endpoint: Endpoint,
     idempotent: bool,
+    /// Whether to send the token (never to another host's pre-signed URL).
+    bearer: bool,
 }
 
 /// The error for a status that is not worth retrying.

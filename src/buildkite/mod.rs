@@ -5,6 +5,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod joblog;
 #[cfg(not(ops_stub))]
 pub mod ops;
 pub mod rest;

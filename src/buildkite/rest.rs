@@ -1,4 +1,6 @@
-//! REST endpoints for what GraphQL lacks. For now: the token's scopes (`GET /v2/access-token`).
+//! REST endpoints for what GraphQL lacks: the token's scopes (`GET /v2/access-token`), job log
+//! tails, organization-wide build lists, build artifact lists, job environments, and artifact
+//! downloads from pre-signed URLs.
 
 use super::error::ApiError;
 use super::http::{Endpoint, RetryPolicy};
@@ -55,6 +57,91 @@ impl Api {
     }
 }
 
+/// One REST JSON answer and the page after it (from the `Link` header), if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestPage {
+    /// The decoded body.
+    pub body: serde_json::Value,
+    /// The `page` number of the next page, when `Link` has `rel="next"`.
+    pub next_page: Option<u32>,
+}
+
+/// The page number of `rel="next"` in a `Link` header.
+pub fn next_page(link: &str) -> Option<u32> {
+    link.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
+        let url = part.split(['<', '>']).nth(1)?;
+        let query = url.split_once('?')?.1;
+        query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|n| n.parse().ok())
+    })
+}
+
+/// What an artifact download returned: at most the bytes asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Download {
+    /// The bytes read.
+    pub bytes: Vec<u8>,
+    /// Whether there was more than was read.
+    pub truncated: bool,
+}
+
+impl Api {
+    /// `GET /v2/{path}?{query}` answered as JSON (`path` has no leading slash).
+    pub async fn rest_json(&self, path: &str, query: &[(&str, String)]) -> Result<RestPage, ApiError> {
+        match &self.backend {
+            Backend::Http(backend) => {
+                let HttpBackend { http, rest_url, .. } = backend.as_ref();
+                let mut url = rest_url
+                    .join(path)
+                    .map_err(|e| ApiError::Decode { detail: format!("bad REST URL {path}: {e}") })?;
+                if !query.is_empty() {
+                    url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+                }
+                let (headers, bytes) = http.get_text(&url, &[("accept", "application/json")]).await?;
+                let body = serde_json::from_slice(&bytes)
+                    .map_err(|e| ApiError::Decode { detail: format!("{}: {e}", url.path()) })?;
+                let next_page = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_page);
+                Ok(RestPage { body, next_page })
+            }
+            Backend::Demo(demo) => {
+                let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                demo.rest(path, &query).ok_or_else(|| ApiError::DemoGap(format!("GET /{path}")))
+            }
+        }
+    }
+
+    /// At most `max_bytes` of a pre-signed download URL (artifact storage). The token is sent only
+    /// when the URL is on the Buildkite REST host itself; other hosts never see it.
+    pub async fn download(&self, url: &str, max_bytes: u64) -> Result<Download, ApiError> {
+        let bad = |e: String| ApiError::Decode { detail: format!("bad download URL: {e}") };
+        match &self.backend {
+            Backend::Http(backend) => {
+                let HttpBackend { http, rest_url, .. } = backend.as_ref();
+                let url = reqwest::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+                if !matches!(url.scheme(), "https" | "http") {
+                    return Err(bad(format!("scheme {} is not http(s)", url.scheme())));
+                }
+                // A first-bytes range keeps the transfer bounded when the store honours it.
+                let range = format!("bytes=0-{max_bytes}");
+                let headers = [("range", range.as_str())];
+                let same_host = url.origin() == rest_url.origin();
+                let (_, mut bytes) = if same_host {
+                    http.get_text(&url, &headers).await?
+                } else {
+                    http.get_anonymous(&url, &headers).await?
+                };
+                let truncated = bytes.len() as u64 > max_bytes;
+                bytes.truncate(max_bytes as usize);
+                Ok(Download { bytes, truncated })
+            }
+            Backend::Demo(demo) => {
+                let text = demo.download(url).ok_or_else(|| ApiError::DemoGap(format!("the download {url}")))?;
+                let truncated = text.len() as u64 > max_bytes;
+                Ok(Download { bytes: text.as_bytes()[..text.len().min(max_bytes as usize)].to_vec(), truncated })
+            }
+        }
+    }
+}
+
 /// The end of a job's log, as fetched with a suffix `Range`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogTail {
@@ -77,11 +164,16 @@ impl Api {
         job: &str,
         max_bytes: u64,
     ) -> Result<LogTail, ApiError> {
+        let path = format!("v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log");
+        self.log_tail_at(&path, job, max_bytes).await
+    }
+
+    /// The last `max_bytes` of the log at `path` (one suffix-`Range` GET).
+    pub(super) async fn log_tail_at(&self, path: &str, job: &str, max_bytes: u64) -> Result<LogTail, ApiError> {
         match &self.backend {
             Backend::Http(backend) => {
                 let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let path = format!("v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log");
-                let url = rest_url.join(&path).map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
+                let url = rest_url.join(path).map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
                 // One byte more than asked: when the tail starts exactly at a line start, that byte is
                 // the previous line's `\n` and no whole line is lost when the partial first one is dropped.
                 let range = format!("bytes=-{}", max_bytes.max(1) + 1);
@@ -138,6 +230,14 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_page_reads_the_link_header() {
+        let link = r#"<https://api.buildkite.com/v2/organizations/acme/builds?page=3&per_page=20>; rel="next", <https://api.buildkite.com/v2/organizations/acme/builds?page=9&per_page=20>; rel="last""#;
+        assert_eq!(next_page(link), Some(3));
+        assert_eq!(next_page(r#"<https://x/v2/b?page=1>; rel="prev""#), None);
+        assert_eq!(next_page(""), None);
+    }
 
     #[test]
     fn scope_recipes_nest() {

@@ -23,7 +23,16 @@ pub const FILES: &[(&str, &str)] = &[
     ("ListAnnotations", include_str!("data/ListAnnotations.json")),
     ("GetBuildFailureSummary", include_str!("data/GetBuildFailureSummary.json")),
     ("GetBuildState", include_str!("data/GetBuildState.json")),
+    ("ListJobArtifacts", include_str!("data/ListJobArtifacts.json")),
+    ("GetArtifact", include_str!("data/GetArtifact.json")),
+    ("GetStepUploads", include_str!("data/GetStepUploads.json")),
+    ("CompareBuilds", include_str!("data/CompareBuilds.json")),
+    ("FindMember", include_str!("data/FindMember.json")),
+    ("GetJobForLog", include_str!("data/GetJobForLog.json")),
 ];
+
+/// Recorded REST answers and artifact downloads (`data/rest.json`).
+pub const REST: &str = include_str!("data/rest.json");
 
 /// Recorded job logs, by job UUID (raw, as `Accept: text/plain` returns them).
 pub const LOGS: &[(&str, &str)] = &[
@@ -52,10 +61,44 @@ struct File {
     cases: Vec<Case>,
 }
 
+/// One recorded REST answer: the first route whose path is equal and whose `query` entries all
+/// appear in the request answers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Route {
+    /// The path under the REST base, without a leading slash (`v2/organizations/acme/builds`).
+    pub path: String,
+    /// Query parameters that must be present with these values.
+    #[serde(default)]
+    pub query: Map<String, Value>,
+    /// The JSON body.
+    pub body: Value,
+    /// The page a `Link: rel="next"` header names.
+    #[serde(default)]
+    pub next_page: Option<u32>,
+}
+
+/// A recorded artifact download.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stored {
+    /// The pre-signed URL as GraphQL gives it.
+    pub url: String,
+    /// Its content.
+    pub body: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RestFile {
+    #[serde(default)]
+    routes: Vec<Route>,
+    #[serde(default)]
+    downloads: Vec<Stored>,
+}
+
 /// Recorded answers by operation name.
 #[derive(Debug, Default)]
 pub struct Demo {
     cases: HashMap<String, Vec<Case>>,
+    rest: RestFile,
 }
 
 impl Demo {
@@ -67,7 +110,32 @@ impl Demo {
                 tracing::error!(operation = name, "demo data does not parse: {e}");
             }
         }
+        match serde_json::from_str(REST) {
+            Ok(rest) => demo.rest = rest,
+            Err(e) => tracing::error!("demo REST data does not parse: {e}"),
+        }
         demo
+    }
+
+    /// The recorded REST answer for `path` (no leading slash) with `query`.
+    pub fn rest(&self, path: &str, query: &[(String, String)]) -> Option<crate::buildkite::rest::RestPage> {
+        let path = path.trim_start_matches('/');
+        self.rest
+            .routes
+            .iter()
+            .find(|r| {
+                r.path == path
+                    && r.query.iter().all(|(k, v)| {
+                        let want = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                        query.iter().any(|(qk, qv)| qk == k && *qv == want)
+                    })
+            })
+            .map(|r| crate::buildkite::rest::RestPage { body: r.body.clone(), next_page: r.next_page })
+    }
+
+    /// A recorded artifact download by its URL.
+    pub fn download(&self, url: &str) -> Option<&str> {
+        self.rest.downloads.iter().find(|d| d.url == url).map(|d| d.body.as_str())
     }
 
     /// Adds (or replaces) the cases of one operation from a fixture text.
@@ -144,6 +212,12 @@ mod tests {
             "ListAnnotations" => decode::<list_annotations::ResponseData>(response).map(drop),
             "GetBuildFailureSummary" => decode::<get_build_failure_summary::ResponseData>(response).map(drop),
             "GetBuildState" => decode::<get_build_state::ResponseData>(response).map(drop),
+            "ListJobArtifacts" => decode::<list_job_artifacts::ResponseData>(response).map(drop),
+            "GetArtifact" => decode::<get_artifact::ResponseData>(response).map(drop),
+            "GetStepUploads" => decode::<get_step_uploads::ResponseData>(response).map(drop),
+            "CompareBuilds" => decode::<compare_builds::ResponseData>(response).map(drop),
+            "FindMember" => decode::<find_member::ResponseData>(response).map(drop),
+            "GetJobForLog" => decode::<get_job_for_log::ResponseData>(response).map(drop),
             other => panic!("no decoder for {other}: add the operation to this test"),
         }
     }

@@ -2,6 +2,9 @@
 //! the last frame of carriage-return progress bars, long lines cut), and a digest of the lines that
 //! explain a failure.
 
+pub mod search;
+pub mod store;
+
 use crate::render::clean_text;
 
 /// Longest log line kept, in characters.

@@ -18,9 +18,9 @@ const BODY_CHARS: usize = 1_500;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListAnnotationsArgs {
-    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    // Build URL, org/pipeline/number, UUID, or a number with pipeline. (documented once, in the server instructions)
     build: String,
-    /// Pipeline, when build is a bare number.
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
     /// Organization slug.
@@ -31,10 +31,10 @@ pub struct ListAnnotationsArgs {
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
     style: Option<Vec<String>>,
-    /// Page size, 1-50 (default 10).
+    // Page size 1-50, default 10 (documented once, in the server instructions).
     #[serde(default, deserialize_with = "lenient_int")]
     first: Option<i64>,
-    /// next.after from the previous page.
+    // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
     after: Option<String>,
     /// Output budget in tokens (default 3000).

@@ -40,6 +40,16 @@ pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::
     }
 }
 
+/// An optional string also given as a number (`3` for `"3"`).
+pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!("expected a string or a number, got {other}"))),
+    }
+}
+
 /// A list given as a JSON array of strings or one comma-separated string.
 pub fn lenient_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     let items: Vec<String> = match Option::<Value>::deserialize(d)? {

@@ -1,6 +1,7 @@
 //! `list_builds` and `get_build`.
 
 use super::args::{budget, clamp, lenient_int, lenient_list};
+use super::context::non_blank;
 use super::pipelines::short_sha;
 use super::schema::input_schema;
 use super::{Ctx, ToolError, ToolSpec, Toolset};
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Build states accepted by `state`, lower-case.
-const BUILD_STATES: &[&str] = &[
+pub(super) const BUILD_STATES: &[&str] = &[
     "blocked",
     "canceled",
     "canceling",
@@ -31,49 +32,56 @@ const BUILD_STATES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListBuildsArgs {
-    /// Pipeline URL, org/pipeline or slug.
-    pipeline: String,
+    /// Omit for the whole organization.
+    #[serde(default)]
+    pub(super) pipeline: Option<String>,
     /// Organization slug, when pipeline is a bare slug.
     #[schemars(skip)]
     #[serde(default)]
-    org: Option<String>,
-    /// Branches, comma separated; %default is the pipeline's default branch.
+    pub(super) org: Option<String>,
+    /// Comma separated; %default is the default branch.
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
-    branch: Option<Vec<String>>,
-    /// States, comma separated: passed, failed, running, blocked, canceled, scheduled, finished...
+    pub(super) branch: Option<Vec<String>>,
+    /// Comma separated: passed, failed, running, blocked, canceled, scheduled, finished...
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
-    state: Option<Vec<String>>,
-    /// Commit SHAs, comma separated (full SHA).
+    pub(super) state: Option<Vec<String>>,
+    /// Full SHAs, comma separated.
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
-    commit: Option<Vec<String>>,
-    /// Created at or after, ISO date or time.
+    pub(super) commit: Option<Vec<String>>,
+    // Created at or after (ISO; documented once, in the server instructions).
     #[serde(default)]
-    created_from: Option<String>,
-    /// Created before, ISO date or time.
+    pub(super) created_from: Option<String>,
+    // Created before.
     #[serde(default)]
-    created_to: Option<String>,
-    /// Page size, 1-100 (default 20).
+    pub(super) created_to: Option<String>,
+    // Finished at or after.
+    #[serde(default)]
+    pub(super) finished_from: Option<String>,
+    /// Email, name or user UUID.
+    #[serde(default)]
+    pub(super) creator: Option<String>,
+    // Page size 1-100, default 20 (documented once, in the server instructions).
     #[serde(default, deserialize_with = "lenient_int")]
-    first: Option<i64>,
-    /// next.after from the previous page.
+    pub(super) first: Option<i64>,
+    // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
-    after: Option<String>,
+    pub(super) after: Option<String>,
     /// Output budget in tokens (default 3000).
     #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
+    pub(super) max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_build`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetBuildArgs {
-    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    // Build URL, org/pipeline/number, UUID, or a number with pipeline. (documented once, in the server instructions)
     build: String,
-    /// Pipeline, when build is a bare number.
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
     /// Organization slug, when neither names it.
@@ -96,7 +104,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             toolset: Toolset::Builds,
             read_only: true,
             scopes: &["read_builds"],
-            description: "List a pipeline's builds, newest first; filter by branch, state, commit or creation time.",
+            description: "List builds newest first, of a pipeline or the whole organization; filter by branch, state, commit, creator, creation or finish time.",
             schema: input_schema::<ListBuildsArgs>,
         },
         ToolSpec {
@@ -135,7 +143,7 @@ fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, To
 }
 
 /// An ISO date (`2026-11-20`) or time, as the API's DateTime.
-fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolError> {
+pub(super) fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolError> {
     let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -154,8 +162,14 @@ fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolEr
 }
 
 pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
+    let rest_only = args.creator.as_deref().is_some_and(|c| !c.trim().is_empty())
+        || args.finished_from.as_deref().is_some_and(|c| !c.trim().is_empty());
+    let Some(pipeline_arg) = non_blank(args.pipeline.as_deref()).map(str::to_string).filter(|_| !rest_only) else {
+        // GraphQL has no organization-wide build list and no creator or finish-time filter: REST.
+        return super::builds_rest::list_builds_rest(ctx, args).await;
+    };
     let pipeline: PipelineRef =
-        ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
+        ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(&pipeline_arg, org)).await?;
     let variables = list_builds::Variables {
         pipeline: pipeline.slug(),
         first: clamp(args.first, 20, 1, 100),

@@ -46,6 +46,11 @@ impl OrgDefault {
         OrgDefault { configured: non_blank(configured.as_deref()).map(str::to_string), discovered: OnceCell::new() }
     }
 
+    /// The configured default org, without asking Buildkite.
+    pub fn configured(&self) -> Option<&str> {
+        self.configured.as_deref()
+    }
+
     /// The default org: the configured one, else the only one the token sees (asked once; only a
     /// successful answer is kept, so a passing failure is asked again next time).
     pub async fn get(&self, api: &Api) -> Result<Option<String>, ApiError> {
@@ -98,6 +103,39 @@ impl OrgDefault {
     }
 }
 
+impl Ctx {
+    /// Fails with a clear message when the token's scopes are known and lack `scope` (for an
+    /// option of a tool whose other uses need less); unknown scopes let the call try.
+    pub async fn require_scope(&self, what: &str, scope: &str) -> Result<(), ToolError> {
+        match self.access.scopes(&self.api).await {
+            Ok(granted) if !granted.iter().any(|g| g == scope) => {
+                Err(ApiError::MissingScope { tool: what.to_string(), scope: scope.to_string() }.into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where logs are cached and how big a log may be downloaded whole.
+#[derive(Debug)]
+pub struct LogSettings {
+    /// The on-disk cache of finished jobs' cleaned logs.
+    pub store: crate::logs::store::LogStore,
+    /// Largest log downloaded whole, in bytes.
+    pub max_log_bytes: u64,
+}
+
+impl LogSettings {
+    /// A cache in `dir` (default: the user's cache directory, else the temp directory) capped at
+    /// `cache_bytes`, downloading logs up to `max_log_bytes`.
+    pub fn new(dir: Option<std::path::PathBuf>, cache_bytes: u64, max_log_bytes: u64) -> Self {
+        let dir = dir
+            .or_else(crate::logs::store::LogStore::default_dir)
+            .unwrap_or_else(|| std::env::temp_dir().join("buildkite-mcp-server-logs"));
+        LogSettings { store: crate::logs::store::LogStore::new(dir, cache_bytes), max_log_bytes }
+    }
+}
+
 /// Everything a tool call needs.
 #[derive(Debug)]
 pub struct Ctx {
@@ -107,4 +145,6 @@ pub struct Ctx {
     pub access: Access,
     /// The default organization.
     pub org: OrgDefault,
+    /// The job log cache and limits.
+    pub logs: LogSettings,
 }

@@ -1,6 +1,6 @@
 //! `list_jobs` and `get_job`.
 
-use super::args::{budget, clamp, lenient_int, lenient_list};
+use super::args::{budget, clamp, lenient_bool, lenient_int, lenient_list};
 use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
 use super::schema::input_schema;
 use super::{Ctx, ToolError, ToolSpec, Toolset};
@@ -44,9 +44,9 @@ const JOB_STATES: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListJobsArgs {
-    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    // Build URL, org/pipeline/number, UUID, or a number with pipeline. (documented once, in the server instructions)
     build: String,
-    /// Pipeline, when build is a bare number.
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
     /// Organization slug.
@@ -65,10 +65,10 @@ pub struct ListJobsArgs {
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
     step: Option<Vec<String>>,
-    /// Page size, 1-100 (default 50).
+    // Page size 1-100, default 50 (documented once, in the server instructions).
     #[serde(default, deserialize_with = "lenient_int")]
     first: Option<i64>,
-    /// next.after from the previous page.
+    // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
     after: Option<String>,
     /// Output budget in tokens (default 3000).
@@ -81,17 +81,79 @@ pub struct ListJobsArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetJobArgs {
-    /// Job UUID, or a build URL ending in #job-uuid.
+    // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
     job: String,
     /// Organization slug (not needed: a job UUID is global).
     #[schemars(skip)]
     #[serde(default)]
     #[allow(dead_code)]
     org: Option<String>,
+    /// Also its runtime environment, BUILDKITE_* included (needs token scope read_job_env).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    env: Option<bool>,
     /// Output budget in tokens (default 2000).
     #[schemars(skip)]
     #[serde(default, deserialize_with = "lenient_int")]
     max_tokens: Option<i64>,
+}
+
+/// Name parts that mark an environment variable as a secret, whose value is never shown (the
+/// agent's own redaction list, plus common spellings).
+const SECRET_NAME_PARTS: &[&str] =
+    &["PASSWORD", "SECRET", "TOKEN", "ACCESS_KEY", "PRIVATE_KEY", "CONNECTION_STRING", "API_KEY", "CREDENTIAL"];
+
+/// Whether a variable's value must be redacted.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
+}
+
+/// `scheme://user:password@host…` with the password replaced (connection strings in env vars).
+pub fn redact_url_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:[redacted]@{host}{}", &rest[authority_end..])
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// A job's runtime environment from REST, sorted, secrets redacted, values capped.
+async fn job_env(ctx: &Ctx, org: &str, uuid: &str) -> Result<Value, ToolError> {
+    ctx.require_scope("get_job with env", "read_job_env").await?;
+    let what = format!("the environment of job {uuid}");
+    let answer = ctx
+        .api
+        .rest_json(&format!("v2/organizations/{org}/jobs/{uuid}/env"), &[])
+        .await
+        .map_err(|e| e.or_not_found(&what, "a job that has not started has no environment yet"))?;
+    let mut vars: Vec<(String, String)> = answer
+        .body
+        .get("env")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    vars.sort();
+    let mut out = Map::new();
+    for (k, v) in vars {
+        let value = if is_secret_name(&k) {
+            "[redacted]".to_string()
+        } else {
+            render::clean_text(&redact_url_password(&v), 300)
+        };
+        out.insert(render::clean_text(&k, 100), json!(value));
+    }
+    Ok(Value::Object(out))
 }
 
 pub(super) fn specs() -> Vec<ToolSpec> {
@@ -163,7 +225,7 @@ fn job_types(kinds: Vec<String>) -> Result<Vec<list_jobs::JobTypes>, ToolError> 
 }
 
 /// A finished command job's outcome as people say it; other states lower-case.
-fn outcome<S: serde::Serialize>(state: &S, passed: bool, soft_failed: bool) -> String {
+pub(super) fn outcome<S: serde::Serialize>(state: &S, passed: bool, soft_failed: bool) -> String {
     let state = render::state(state);
     match (state.as_str(), passed, soft_failed) {
         ("finished", true, _) => "passed".into(),
@@ -329,8 +391,10 @@ pub(super) async fn get_job(ctx: &Ctx, args: GetJobArgs) -> Result<String, ToolE
         .map_err(|e| e.or_not_found(&what, hint))?;
     let job = data.job.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
     use get_job::GetJobJob as Job;
-    let out = match job {
+    let mut env_org = None;
+    let mut out = match job {
         Job::JobTypeCommand(j) => {
+            env_org = j.build.as_ref().map(|b| b.organization.slug.clone());
             let state = outcome(&j.state, j.passed, j.soft_failed);
             let build = j.build.map(|b| format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number));
             let signal = signal(j.signal.as_deref(), j.signal_reason.as_ref());
@@ -404,12 +468,37 @@ pub(super) async fn get_job(ctx: &Ctx, args: GetJobArgs) -> Result<String, ToolE
             });
         }
     };
+    if args.env == Some(true) {
+        let org = env_org.ok_or_else(|| ToolError::Args {
+            tool: "get_job",
+            detail: format!("job {uuid} is not a command job, so it has no environment"),
+        })?;
+        let env = job_env(ctx, &org, &uuid).await?;
+        if let Value::Object(map) = &mut out {
+            map.insert("env".into(), env);
+        }
+    }
     Ok(render::render_object(out, budget(args.max_tokens, 2_000)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_looking_variables_are_redacted_by_name() {
+        for name in
+            ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "db_password", "NPM_API_KEY", "BUILDKITE_AGENT_ACCESS_TOKEN"]
+        {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["BUILDKITE_BRANCH", "PATH", "RAILS_ENV"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+        assert_eq!(redact_url_password("postgres://app:s3cret@db:5432/x"), "postgres://app:[redacted]@db:5432/x");
+        assert_eq!(redact_url_password("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(redact_url_password("plain"), "plain");
+    }
 
     #[test]
     fn failed_and_passed_are_outcome_filters_and_do_not_mix_with_states() {

@@ -3,16 +3,21 @@
 
 mod annotations;
 mod args;
+mod artifacts;
 mod builds;
+mod builds_rest;
+mod compare;
 mod context;
 mod jobs;
+mod logs;
 mod pipelines;
 pub mod schema;
 mod triage;
+mod uploads;
 mod user;
 mod wait;
 
-pub use context::{Access, Ctx, OrgDefault};
+pub use context::{Access, Ctx, LogSettings, OrgDefault};
 
 use crate::buildkite::ApiError;
 use crate::buildkite::ids::IdError;
@@ -34,12 +39,23 @@ pub enum Toolset {
     Jobs,
     /// Annotations.
     Annotations,
+    /// Build artifacts.
+    Artifacts,
+    /// Job logs.
+    Logs,
 }
 
 impl Toolset {
     /// Every toolset, in display order.
-    pub const ALL: [Toolset; 5] =
-        [Toolset::User, Toolset::Pipelines, Toolset::Builds, Toolset::Jobs, Toolset::Annotations];
+    pub const ALL: [Toolset; 7] = [
+        Toolset::User,
+        Toolset::Pipelines,
+        Toolset::Builds,
+        Toolset::Jobs,
+        Toolset::Logs,
+        Toolset::Annotations,
+        Toolset::Artifacts,
+    ];
 
     /// The name used by `--toolsets`.
     pub fn name(self) -> &'static str {
@@ -49,6 +65,8 @@ impl Toolset {
             Toolset::Builds => "builds",
             Toolset::Jobs => "jobs",
             Toolset::Annotations => "annotations",
+            Toolset::Artifacts => "artifacts",
+            Toolset::Logs => "logs",
         }
     }
 
@@ -124,10 +142,14 @@ pub fn catalogue() -> Vec<ToolSpec> {
     all.extend(user::specs());
     all.extend(pipelines::specs());
     all.extend(builds::specs());
+    all.extend(compare::specs());
+    all.extend(uploads::specs());
     all.extend(triage::specs());
     all.extend(wait::specs());
     all.extend(jobs::specs());
+    all.extend(logs::specs());
     all.extend(annotations::specs());
+    all.extend(artifacts::specs());
     all
 }
 
@@ -201,6 +223,14 @@ pub async fn call(
         "list_jobs" => jobs::list_jobs(ctx, args::parse("list_jobs", arguments)?).await,
         "get_job" => jobs::get_job(ctx, args::parse("get_job", arguments)?).await,
         "list_annotations" => annotations::list_annotations(ctx, args::parse("list_annotations", arguments)?).await,
+        "compare_builds" => compare::compare_builds(ctx, args::parse("compare_builds", arguments)?).await,
+        "list_step_uploads" => uploads::list_step_uploads(ctx, args::parse("list_step_uploads", arguments)?).await,
+        "log_digest" => logs::log_digest(ctx, args::parse("log_digest", arguments)?).await,
+        "tail_log" => logs::tail_log(ctx, args::parse("tail_log", arguments)?).await,
+        "search_log" => logs::search_log(ctx, args::parse("search_log", arguments)?).await,
+        "read_log" => logs::read_log(ctx, args::parse("read_log", arguments)?).await,
+        "list_artifacts" => artifacts::list_artifacts(ctx, args::parse("list_artifacts", arguments)?).await,
+        "get_artifact" => artifacts::get_artifact(ctx, args::parse("get_artifact", arguments)?).await,
         other => Err(ToolError::Unknown(other.to_string())),
     }
 }

@@ -29,10 +29,10 @@ pub struct ListPipelinesArgs {
     /// Archived pipelines instead of active ones.
     #[serde(default, deserialize_with = "lenient_bool")]
     archived: Option<bool>,
-    /// Page size, 1-100 (default 25).
+    // Page size 1-100, default 25 (documented once, in the server instructions).
     #[serde(default, deserialize_with = "lenient_int")]
     first: Option<i64>,
-    /// next.after from the previous page.
+    // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
     after: Option<String>,
     /// Output budget in tokens (default 3000).
@@ -45,7 +45,7 @@ pub struct ListPipelinesArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetPipelineArgs {
-    /// Pipeline URL, org/pipeline or slug.
+    // Pipeline URL, org/pipeline or slug. (documented once, in the server instructions)
     pipeline: String,
     /// Organization slug, when pipeline is a bare slug.
     #[schemars(skip)]

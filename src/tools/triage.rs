@@ -25,9 +25,9 @@ const ERROR_LINES: usize = 24;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailureSummaryArgs {
-    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    // Build URL, org/pipeline/number, UUID, or a number with pipeline. (documented once, in the server instructions)
     build: String,
-    /// Pipeline, when build is a bare number.
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
     /// Organization slug.

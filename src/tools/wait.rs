@@ -22,9 +22,9 @@ const MAX_POLL: Duration = Duration::from_secs(10);
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitArgs {
-    /// Build URL, org/pipeline/number, UUID, or a number with pipeline.
+    // Build URL, org/pipeline/number, UUID, or a number with pipeline. (documented once, in the server instructions)
     build: String,
-    /// Pipeline, when build is a bare number.
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
     /// Organization slug.

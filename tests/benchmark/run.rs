@@ -8,8 +8,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod logs;
+
 use buildkite_mcp_server::buildkite::Api;
-use buildkite_mcp_server::tools::{self, Access, Ctx, OrgDefault};
+use buildkite_mcp_server::tools::{self, Access, Ctx, LogSettings, OrgDefault};
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
 use support::fake::FakeBuildkite;
@@ -43,12 +45,12 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+pub(crate) fn percentile(samples: &mut [Duration], p: usize) -> Duration {
     samples.sort_unstable();
     samples[(samples.len() * p / 100).min(samples.len() - 1)]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -61,6 +63,12 @@ async fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
+    // `cargo bench --bench benchmark -- logs` runs only the job-log section (it generates 1 GB).
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    if only.iter().any(|a| a == "logs") {
+        logs::run().await;
+        return;
+    }
     tools_list().await;
     per_tool(calls).await;
     failure_summary_vs_official().await;
@@ -144,7 +152,8 @@ async fn per_tool(calls: usize) {
 async fn failure_summary_vs_official() {
     use buildkite_mcp_server::{demo, logs};
     println!("## get_build_failure_summary beside the official server's shape (acme/web/1342)\n");
-    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())) };
+    let logs = LogSettings::new(Some(std::env::temp_dir().join("bk-mcp-bench-logs")), 1 << 30, 1 << 30);
+    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())), logs };
     let ours = tools::call(
         &ctx,
         "get_build_failure_summary",
@@ -209,7 +218,8 @@ async fn in_process(calls: usize) {
         "Argument parsing, identifier parsing, variables, decoding into generated types, reshaping and rendering.\n"
     );
     println!("| call | p50 | p99 |\n|---|---:|---:|");
-    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())) };
+    let logs = LogSettings::new(Some(std::env::temp_dir().join("bk-mcp-bench-logs")), 1 << 30, 1 << 30);
+    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())), logs };
     for (label, tool, args) in cases() {
         let map: Map<String, Value> = args.as_object().cloned().unwrap_or_default();
         tools::call(&ctx, tool, map.clone(), &tools::Progress::default()).await.unwrap();
@@ -226,7 +236,7 @@ async fn in_process(calls: usize) {
 }
 
 /// A server process spoken to in raw JSON-RPC lines.
-struct Raw {
+pub(crate) struct Raw {
     child: Child,
     stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
@@ -235,7 +245,13 @@ struct Raw {
 
 impl Raw {
     fn spawn(fake: Option<&FakeBuildkite>, args: &[&str]) -> Raw {
-        let mut child = support::command(fake, &[("RUST_LOG", "warn")])
+        Raw::spawn_with(fake, args, &[])
+    }
+
+    fn spawn_with(fake: Option<&FakeBuildkite>, args: &[&str], env: &[(&str, &str)]) -> Raw {
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        env.push(("RUST_LOG", "warn"));
+        let mut child = support::command(fake, &env)
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

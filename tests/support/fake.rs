@@ -31,6 +31,15 @@ pub enum Fault {
     GraphQLErrors(&'static str),
 }
 
+/// A log too big to hold in memory: a file on disk, or `size` bytes of generated lines.
+#[derive(Debug, Clone)]
+pub enum BigLog {
+    /// Served from this file.
+    File(std::path::PathBuf),
+    /// Generated on the fly (only its size matters: a server must refuse it).
+    Synthetic(u64),
+}
+
 /// Answers an operation from code instead of fixtures (synthetic organisations).
 pub type Responder = Box<dyn Fn(&str, &Value) -> Option<Value> + Send + Sync>;
 
@@ -39,6 +48,8 @@ struct Shared {
     demo: Demo,
     responder: Mutex<Option<Arc<Responder>>>,
     any_log: Mutex<Option<Arc<String>>>,
+    /// Logs served from outside memory (large benchmark logs), by job UUID.
+    big_logs: Mutex<std::collections::HashMap<String, BigLog>>,
     graphql_fault: Mutex<Option<(Fault, Option<usize>)>>,
     rest_fault: Mutex<Option<Fault>>,
     scopes: Mutex<Vec<String>>,
@@ -47,7 +58,15 @@ struct Shared {
     log_bytes: AtomicUsize,
     operations: Mutex<Vec<String>>,
     user_agents: Mutex<Vec<String>>,
+    /// Downloads that arrived carrying an Authorization header (a leaked token).
+    leaked_downloads: AtomicUsize,
+    /// The fake's own base URL, for rewriting recorded download URLs.
+    base: Mutex<String>,
 }
+
+/// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
+/// `localhost` (another origin than the API's 127.0.0.1, as a storage host would be).
+const DOWNLOAD_HOST: &str = "https://artifacts.invalid/";
 
 /// A running fake. Dropping it stops nothing (the test process ends it).
 #[derive(Clone)]
@@ -83,9 +102,14 @@ impl FakeBuildkite {
             .route("/graphql", post(graphql))
             .route("/v2/access-token", get(access_token))
             .route("/v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log", get(job_log))
+            .route("/v2/organizations/{org}/jobs/{job}/log", get(org_job_log))
+            .route("/v2/{*path}", get(rest_route))
+            .route("/_downloads/{*path}", get(download))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        *shared.base.lock().unwrap() =
+            format!("http://localhost:{}/_downloads/", listener.local_addr().unwrap().port());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -117,6 +141,11 @@ impl FakeBuildkite {
         *self.shared.any_log.lock().unwrap() = Some(Arc::new(log));
     }
 
+    /// Serves `log` for job `uuid` from disk or generated (logs too large for memory).
+    pub fn set_big_log(&self, uuid: &str, log: BigLog) {
+        self.shared.big_logs.lock().unwrap().insert(uuid.to_string(), log);
+    }
+
     /// Log bytes sent so far (the size of every log response body).
     pub fn log_bytes_sent(&self) -> usize {
         self.shared.log_bytes.load(Ordering::SeqCst)
@@ -141,6 +170,11 @@ impl FakeBuildkite {
     /// REST requests received so far.
     pub fn rest_requests(&self) -> usize {
         self.shared.rest_requests.load(Ordering::SeqCst)
+    }
+
+    /// Artifact downloads that carried an Authorization header.
+    pub fn leaked_downloads(&self) -> usize {
+        self.shared.leaked_downloads.load(Ordering::SeqCst)
     }
 
     /// Operation names received, in order.
@@ -226,7 +260,10 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         return axum::Json(response).into_response();
     }
     match shared.demo.graphql(&name, &request["variables"]) {
-        Some(response) => axum::Json(response).into_response(),
+        Some(response) => {
+            let text = response.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
+            ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+        }
         None => axum::Json(json!({"data": null, "errors": [{"message": format!("fake: no fixture for {name}")}]}))
             .into_response(),
     }
@@ -261,15 +298,33 @@ fn introspect(query: &str) -> Value {
     serde_json::to_value(response).unwrap()
 }
 
-/// `GET …/jobs/{job}/log` with `Accept: text/plain`: the recorded log, honouring a suffix
-/// `Range: bytes=-N` with 206 and `Content-Range`, as Buildkite does (416 for an empty log).
+/// `GET …/jobs/{job}/log` (pipeline-scoped route).
 async fn job_log(
     State(shared): State<Arc<Shared>>,
     Path((_org, _pipeline, _build, job)): Path<(String, String, String, String)>,
+    method: axum::http::Method,
     headers: HeaderMap,
 ) -> Response {
+    serve_log(shared, job, method, headers).await
+}
+
+/// `GET` or `HEAD /v2/organizations/{org}/jobs/{job}/log` (organization-scoped route).
+async fn org_job_log(
+    State(shared): State<Arc<Shared>>,
+    Path((_org, job)): Path<(String, String)>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    serve_log(shared, job, method, headers).await
+}
+
+/// A job log with `Accept: text/plain`, honouring a suffix `Range: bytes=-N` with 206 and
+/// `Content-Range` as Buildkite does (416 for an empty log, 400 for other ranges); `HEAD` gives
+/// the size. Large logs stream from disk (or are generated) in chunks.
+async fn serve_log(shared: Arc<Shared>, job: String, method: axum::http::Method, headers: HeaderMap) -> Response {
     shared.rest_requests.fetch_add(1, Ordering::SeqCst);
-    shared.operations.lock().unwrap().push(format!("log {job}"));
+    let verb = if method == axum::http::Method::HEAD { "head" } else { "log" };
+    shared.operations.lock().unwrap().push(format!("{verb} {job}"));
     let fault = shared.rest_fault.lock().unwrap().clone();
     if let Some(fault) = fault
         && let Some(response) = apply(fault).await
@@ -279,6 +334,37 @@ async fn job_log(
     if !authorized(&headers) {
         return rest_error(401, "Authentication required. Please supply a valid API Access Token");
     }
+    let suffix = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.strip_prefix("bytes=-"))
+        .and_then(|n| n.parse::<u64>().ok());
+    if headers.get(header::RANGE).is_some() && suffix.is_none() {
+        return rest_error(400, "Invalid range: only suffix ranges are supported");
+    }
+    let big = shared.big_logs.lock().unwrap().get(&job).cloned();
+    if let Some(big) = big {
+        let size = match &big {
+            BigLog::File(path) => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            BigLog::Synthetic(size) => *size,
+        };
+        let (status, start) = match suffix {
+            Some(0) => return rest_error(400, "Invalid range"),
+            Some(_) if size == 0 => return StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
+            Some(n) => (StatusCode::PARTIAL_CONTENT, size.saturating_sub(n)),
+            None => (StatusCode::OK, 0),
+        };
+        let length = size - start;
+        // Bytes are counted as they are sent, so a client that stops reading is seen to stop.
+        let counter = (method != axum::http::Method::HEAD).then(|| shared.clone());
+        let body = big_body(big, start, length, counter);
+        let mut response = (status, [(header::CONTENT_LENGTH, length.to_string())], body).into_response();
+        if status == StatusCode::PARTIAL_CONTENT {
+            let range = format!("bytes {start}-{}/{size}", size - 1);
+            response.headers_mut().insert(header::CONTENT_RANGE, range.parse().unwrap());
+        }
+        return response;
+    }
     let any = shared.any_log.lock().unwrap().clone();
     let log: String = match (shared.demo.job_log(&job), any) {
         (Some(log), _) => log.to_string(),
@@ -286,23 +372,152 @@ async fn job_log(
         (None, None) => return rest_error(404, "No job found"),
     };
     let bytes = log.as_bytes();
-    let suffix = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.strip_prefix("bytes=-"))
-        .and_then(|n| n.parse::<usize>().ok());
+    let counted = |n: usize| {
+        if method != axum::http::Method::HEAD {
+            shared.log_bytes.fetch_add(n, Ordering::SeqCst);
+        }
+    };
     match suffix {
         Some(0) => rest_error(400, "Invalid range"),
         Some(_) if bytes.is_empty() => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
         Some(n) => {
-            let start = bytes.len().saturating_sub(n);
+            let start = bytes.len().saturating_sub(n as usize);
             let range = format!("bytes {start}-{}/{}", bytes.len() - 1, bytes.len());
-            shared.log_bytes.fetch_add(bytes.len() - start, Ordering::SeqCst);
+            counted(bytes.len() - start);
             (StatusCode::PARTIAL_CONTENT, [(header::CONTENT_RANGE, range)], bytes[start..].to_vec()).into_response()
         }
         None => {
-            shared.log_bytes.fetch_add(bytes.len(), Ordering::SeqCst);
+            counted(bytes.len());
             (StatusCode::OK, bytes.to_vec()).into_response()
         }
+    }
+}
+
+/// `length` bytes of a big log from `start`, in 256 KiB chunks.
+fn big_body(log: BigLog, start: u64, length: u64, counter: Option<Arc<Shared>>) -> axum::body::Body {
+    use std::io::{Read, Seek, SeekFrom};
+    const CHUNK: u64 = 256 * 1024;
+    let file = match &log {
+        BigLog::File(path) => std::fs::File::open(path).ok().map(|mut f| {
+            f.seek(SeekFrom::Start(start)).unwrap();
+            f
+        }),
+        BigLog::Synthetic(_) => None,
+    };
+    let line = b"2026-11-20 10:16:03 generated line of a very large log, padding padding padding\n";
+    let stream = futures_util::stream::unfold((file, length), move |(mut file, left)| {
+        let counter = counter.clone();
+        async move {
+            if left == 0 {
+                return None;
+            }
+            if let Some(shared) = &counter {
+                shared.log_bytes.fetch_add(left.min(CHUNK) as usize, Ordering::SeqCst);
+            }
+            let n = left.min(CHUNK) as usize;
+            let mut buf = vec![0u8; n];
+            match file.as_mut() {
+                Some(f) => f.read_exact(&mut buf).ok()?,
+                None => {
+                    for (i, b) in buf.iter_mut().enumerate() {
+                        *b = line[i % line.len()];
+                    }
+                }
+            }
+            Some((Ok::<_, std::io::Error>(Bytes::from(buf)), (file, left - n as u64)))
+        }
+    });
+    axum::body::Body::from_stream(stream)
+}
+
+/// Any other `GET /v2/…`: the recorded REST answers of the demo organization, with a `Link` header
+/// when there is a next page.
+async fn rest_route(
+    State(shared): State<Arc<Shared>>,
+    Path(path): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    shared.rest_requests.fetch_add(1, Ordering::SeqCst);
+    shared.operations.lock().unwrap().push(format!("GET /v2/{path}"));
+    let fault = shared.rest_fault.lock().unwrap().clone();
+    if let Some(fault) = fault
+        && let Some(response) = apply(fault).await
+    {
+        return response;
+    }
+    if !authorized(&headers) {
+        return rest_error(401, "Authentication required. Please supply a valid API Access Token");
+    }
+    let pairs: Vec<(String, String)> = url_pairs(query.as_deref().unwrap_or(""));
+    match shared.demo.rest(&format!("v2/{path}"), &pairs) {
+        Some(page) => {
+            let body = page.body.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
+            let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Some(next) = page.next_page {
+                let link = format!("<https://api.buildkite.com/v2/{path}?page={next}&per_page=30>; rel=\"next\"");
+                response.headers_mut().insert(header::LINK, link.parse().unwrap());
+            }
+            response
+        }
+        None => rest_error(404, "Not Found"),
+    }
+}
+
+/// Decodes `a=1&b%5B%5D=x` into pairs.
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A pre-signed artifact download: served without any token (a storage host ignores it; the fake
+/// counts one that arrives, since the server must never send the Buildkite token elsewhere).
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    Path(path): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        shared.leaked_downloads.fetch_add(1, Ordering::SeqCst);
+    }
+    shared.operations.lock().unwrap().push(format!("download {path}"));
+    let url = match query {
+        Some(q) => format!("{DOWNLOAD_HOST}{path}?{q}"),
+        None => format!("{DOWNLOAD_HOST}{path}"),
+    };
+    match shared.demo.download(&url) {
+        Some(body) => (StatusCode::OK, body.to_string()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -42,6 +42,8 @@ pub fn command(fake: Option<&FakeBuildkite>, env: &[(&str, &str)]) -> Command {
             .env("BUILDKITE_ORGANIZATION", "acme");
     }
     cmd.env("RUST_LOG", "debug").env("BUILDKITE_MAX_RETRIES", "2").env("BUILDKITE_TIMEOUT", "5");
+    // Each server gets its own empty log cache, never the user's.
+    cmd.env("BUILDKITE_MCP_LOG_CACHE", fresh_dir("log-cache"));
     for (k, v) in env {
         if v.is_empty() {
             cmd.env_remove(k);
@@ -50,6 +52,16 @@ pub fn command(fake: Option<&FakeBuildkite>, env: &[(&str, &str)]) -> Command {
         }
     }
     cmd
+}
+
+/// A new empty directory under the system temp dir, unique to this process and call.
+pub fn fresh_dir(what: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("bk-mcp-test-{what}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
 }
 
 /// Spawns the binary with `args` and connects an MCP client over stdio.

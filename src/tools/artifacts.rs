@@ -1,0 +1,390 @@
+//! `list_artifacts` (a job's through GraphQL, a build's through REST, which lists them in one paged
+//! request) and `get_artifact` (metadata, a short-lived download URL, small text inline).
+
+use super::args::{budget, clamp, lenient_int};
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ids::{self, BuildRef};
+use crate::buildkite::ops::{GetArtifact, ListJobArtifacts, get_artifact, list_job_artifacts};
+use crate::render::{self, Page};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Default and largest inline size for `get_artifact`, in bytes.
+const INLINE_DEFAULT: i64 = 8 * 1024;
+const INLINE_MAX: i64 = 64 * 1024;
+
+/// Arguments of `list_artifacts`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArtifactsArgs {
+    /// All its jobs' artifacts.
+    #[serde(default)]
+    build: Option<String>,
+    /// One job's artifacts.
+    #[serde(default)]
+    job: Option<String>,
+    /// Glob, e.g. *.xml
+    #[serde(default)]
+    path: Option<String>,
+    // Page of a build's artifacts (next.after; 100 per page).
+    #[serde(default)]
+    after: Option<String>,
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `get_artifact`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetArtifactArgs {
+    /// Artifact UUID or its URL.
+    artifact: String,
+    /// Inline a text artifact up to this many bytes (default 8192, max 65536; 0 = never).
+    #[serde(default, deserialize_with = "lenient_int")]
+    inline_bytes: Option<i64>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    #[allow(dead_code)]
+    org: Option<String>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "list_artifacts",
+            toolset: Toolset::Artifacts,
+            read_only: true,
+            scopes: &["read_artifacts"],
+            description: "List a build's or a job's artifacts (id, path, size, type), optionally by path glob.",
+            schema: input_schema::<ListArtifactsArgs>,
+        },
+        ToolSpec {
+            name: "get_artifact",
+            toolset: Toolset::Artifacts,
+            read_only: true,
+            scopes: &["read_artifacts"],
+            description: "One artifact: metadata, a download URL valid for minutes, and its content inline when it is small text.",
+            schema: input_schema::<GetArtifactArgs>,
+        },
+    ]
+}
+
+fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
+    ToolError::Args { tool, detail: detail.into() }
+}
+
+/// Whether `path` matches `glob`, where `*` matches any run of characters and `?` one.
+pub fn glob_match(glob: &str, path: &str) -> bool {
+    let (g, p): (Vec<char>, Vec<char>) = (glob.chars().collect(), path.chars().collect());
+    let (mut gi, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while pi < p.len() {
+        if gi < g.len() && (g[gi] == '?' || g[gi] == p[pi]) {
+            gi += 1;
+            pi += 1;
+        } else if gi < g.len() && g[gi] == '*' {
+            star = Some((gi, pi));
+            gi += 1;
+        } else if let Some((sg, sp)) = star {
+            gi = sg + 1;
+            pi = sp + 1;
+            star = Some((sg, sp + 1));
+        } else {
+            return false;
+        }
+    }
+    g[gi..].iter().all(|c| *c == '*')
+}
+
+/// One artifact row: what a model needs to pick one, without repeating what the listing says.
+fn row(id: &str, path: &str, size: i64, mime: &str, state: &str) -> Value {
+    let mime = (mime != "application/octet-stream" && !mime.is_empty()).then(|| render::clean_text(mime, 60));
+    json!({
+        "id": id,
+        "path": render::clean_text(path, 300),
+        "size": size,
+        "mime": mime,
+        "state": (!state.eq_ignore_ascii_case("finished")).then(|| state.to_ascii_lowercase()),
+    })
+}
+
+pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result<String, ToolError> {
+    let tool = "list_artifacts";
+    let budget = budget(args.max_tokens, 3_000);
+    let glob = super::context::non_blank(args.path.as_deref()).map(str::to_string);
+    match (super::context::non_blank(args.job.as_deref()), super::context::non_blank(args.build.as_deref())) {
+        (Some(job), _) => {
+            let uuid = ids::parse_job(job).ok_or_else(|| {
+                args_error(tool, format!("`{job}` is not a job: pass a job UUID or a URL ending in #<job uuid>"))
+            })?;
+            let what = format!("job {uuid}");
+            let hint = "check the UUID with list_jobs on its build";
+            let variables = list_job_artifacts::Variables { uuid: uuid.clone(), first: 100, path: glob.clone() };
+            let data = ctx.api.execute::<ListJobArtifacts>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+            use list_job_artifacts::ListJobArtifactsJob as Job;
+            let job = match data.job {
+                Some(Job::JobTypeCommand(j)) => j,
+                Some(_) => {
+                    return Err(args_error(tool, format!("{what} is not a command job, so it has no artifacts")));
+                }
+                None => return Err(ApiError::NotFound { what, hint: hint.into() }.into()),
+            };
+            let conn = job.artifacts;
+            let total = conn.as_ref().map(|c| c.count).unwrap_or(0);
+            let rows: Vec<Value> = conn
+                .and_then(|c| c.edges)
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.node)
+                .map(|a| row(&a.uuid, &a.path, a.size, &a.mime_type, &a.state))
+                .collect();
+            let mut head = Map::new();
+            head.insert("job".into(), json!(job.uuid));
+            if let Some(b) = job.build {
+                head.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+            }
+            head.insert("label".into(), json!(job.label.as_deref().map(|l| render::clean_text(l, 120))));
+            if let Some(g) = &glob {
+                head.insert("path".into(), json!(g));
+            }
+            let more = (total as usize > rows.len())
+                .then(|| json!({"note": "only the first 100 are listed: narrow with path"}));
+            if let Some(more) = more {
+                head.insert("more".into(), more);
+            }
+            let mut page = Page::new(total, None);
+            page.cursors = vec![None; rows.len()];
+            page.rows = rows;
+            Ok(render::render_page(head, "artifacts", page, budget))
+        }
+        (None, Some(build)) => {
+            let build = ctx
+                .org
+                .with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_build(build, args.pipeline.as_deref(), org))
+                .await?;
+            let BuildRef::Number { pipeline, number } = build else {
+                return Err(args_error(
+                    tool,
+                    "a build UUID cannot list artifacts: pass the build URL or org/pipeline/number",
+                ));
+            };
+            let page =
+                match super::context::non_blank(args.after.as_deref()) {
+                    None => 1,
+                    Some(a) => a.parse::<i64>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+                        args_error(tool, format!("after `{a}` is not a page number: pass next.after"))
+                    })?,
+                };
+            let path =
+                format!("v2/organizations/{}/pipelines/{}/builds/{number}/artifacts", pipeline.org, pipeline.pipeline);
+            let what = format!("build {}/{number}", pipeline.slug());
+            let answer = ctx
+                .api
+                .rest_json(&path, &[("per_page", "100".into()), ("page", page.to_string())])
+                .await
+                .map_err(|e| e.or_not_found(&what, super::builds::BUILD_HINT))?;
+            let items = answer.body.as_array().cloned().unwrap_or_default();
+            let listed = items.len();
+            // Grouped by job: the job UUID is said once, not on every row.
+            let mut by_job: Map<String, Value> = Map::new();
+            let mut shown = 0;
+            for a in &items {
+                let text = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("");
+                let path = text("path");
+                if glob.as_deref().is_some_and(|g| !glob_match(g, path)) {
+                    continue;
+                }
+                shown += 1;
+                let size = a.get("file_size").and_then(Value::as_i64).unwrap_or(0);
+                let r = row(text("id"), path, size, text("mime_type"), text("state"));
+                let job = text("job_id");
+                let entry = by_job.entry(job.to_string()).or_insert_with(|| json!([]));
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(r);
+                }
+            }
+            let mut out = Map::new();
+            out.insert("build".into(), json!(format!("{}/{number}", pipeline.slug())));
+            if let Some(g) = &glob {
+                out.insert("path".into(), json!(g));
+                out.insert("matched".into(), json!(shown));
+                out.insert("of".into(), json!(listed));
+            } else {
+                out.insert("count".into(), json!(listed));
+            }
+            out.insert("by_job".into(), Value::Object(by_job));
+            if let Some(next) = answer.next_page {
+                out.insert("next".into(), json!({"after": next.to_string()}));
+            }
+            Ok(render::render_object(Value::Object(out), budget))
+        }
+        (None, None) => {
+            Err(args_error(tool, "pass `build` (a build URL or org/pipeline/number) or `job` (a job UUID)"))
+        }
+    }
+}
+
+/// Whether a MIME type or file name says the content is text.
+fn looks_textual(mime: &str, path: &str) -> bool {
+    let mime = mime.to_ascii_lowercase();
+    if mime.starts_with("text/") {
+        return true;
+    }
+    let text_mimes = ["json", "xml", "yaml", "javascript", "x-sh", "toml", "csv", "sql"];
+    if mime.starts_with("application/") && text_mimes.iter().any(|t| mime.contains(t)) {
+        return true;
+    }
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    ["txt", "log", "json", "xml", "yml", "yaml", "md", "csv", "tsv", "html", "toml", "ini", "out", "diff", "patch"]
+        .contains(&ext.as_str())
+}
+
+/// An artifact UUID from a UUID or a URL containing `/artifacts/<uuid>`.
+fn parse_artifact(input: &str) -> Option<String> {
+    let input = input.trim();
+    let is_uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if is_uuid(input) {
+        return Some(input.to_ascii_lowercase());
+    }
+    let mut parts = input.split(['/', '?', '#']);
+    while let Some(part) = parts.next() {
+        if part == "artifacts" {
+            return parts.next().filter(|p| is_uuid(p)).map(str::to_ascii_lowercase);
+        }
+    }
+    None
+}
+
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+pub(super) async fn get_artifact(ctx: &Ctx, args: GetArtifactArgs) -> Result<String, ToolError> {
+    let tool = "get_artifact";
+    let uuid = parse_artifact(&args.artifact).ok_or_else(|| {
+        args_error(
+            tool,
+            format!("`{}` is not an artifact: pass its UUID (list_artifacts lists them)", args.artifact.trim()),
+        )
+    })?;
+    let what = format!("artifact {uuid}");
+    let hint = "list_artifacts lists a build's or a job's artifacts";
+    let data = ctx
+        .api
+        .execute::<GetArtifact>(get_artifact::Variables { uuid: uuid.clone() })
+        .await
+        .map_err(|e| e.or_not_found(&what, hint))?;
+    let a = data.artifact.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let cap = clamp(args.inline_bytes, INLINE_DEFAULT, 0, INLINE_MAX);
+    let mut out = Map::new();
+    out.insert("id".into(), json!(a.uuid));
+    out.insert("path".into(), json!(render::clean_text(&a.path, 300)));
+    out.insert("size".into(), json!(a.size));
+    out.insert("mime".into(), json!(render::clean_text(&a.mime_type, 80)));
+    if !a.state.eq_ignore_ascii_case("finished") {
+        out.insert("state".into(), json!(a.state.to_ascii_lowercase()));
+    }
+    out.insert("sha256".into(), json!(a.sha256sum));
+    out.insert("expires".into(), json!(a.expires_at.as_deref().map(render::timestamp)));
+    if let Some(job) = &a.job {
+        out.insert("job".into(), json!(job.uuid));
+        if let Some(b) = &job.build {
+            out.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+        }
+    }
+    let usable = a.state.eq_ignore_ascii_case("finished");
+    if usable {
+        out.insert("download_url".into(), json!(a.download_url));
+        out.insert("url_valid".into(), json!("10 min"));
+    }
+    let inline = if !usable {
+        Err(format!("the artifact is {}, so it cannot be downloaded", a.state.to_ascii_lowercase()))
+    } else if !looks_textual(&a.mime_type, &a.path) {
+        Err("binary content is never inlined: download it from download_url".to_string())
+    } else if cap == 0 {
+        Err("inline_bytes is 0".to_string())
+    } else if a.size > cap {
+        Err(format!(
+            "{} is over the inline cap of {}: download it from download_url (or raise inline_bytes up to {})",
+            human_size(a.size),
+            human_size(cap),
+            human_size(INLINE_MAX)
+        ))
+    } else {
+        Ok(())
+    };
+    match inline {
+        Ok(()) => {
+            let got = ctx.api.download(&a.download_url, cap as u64).await?;
+            if got.bytes.contains(&0) || std::str::from_utf8(&got.bytes).is_err() && !got.truncated {
+                out.insert("inline".into(), json!("not inlined: the content is binary"));
+            } else {
+                let text = String::from_utf8_lossy(&got.bytes);
+                out.insert("content".into(), json!(render::clean_text(&text, cap as usize)));
+                if got.truncated {
+                    out.insert("cut".into(), json!(format!("content cut at {}", human_size(cap))));
+                }
+            }
+        }
+        Err(why) => {
+            out.insert("inline".into(), json!(format!("not inlined: {why}")));
+        }
+    }
+    Ok(render::render_object(Value::Object(out), 4_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_buildkite_paths() {
+        assert!(glob_match("coverage/*", "coverage/index.html"));
+        assert!(glob_match("*.xml", "tmp/junit/rspec-1.xml"));
+        assert!(glob_match("log/?.txt", "log/a.txt"));
+        assert!(!glob_match("*.xml", "tmp/junit/rspec-1.xml.gz"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("a", "b"));
+    }
+
+    #[test]
+    fn artifact_ids_come_from_uuids_and_urls() {
+        let id = "0191f5b2-7a2e-4b1f-9c3d-5e6f7a8b9c0d";
+        assert_eq!(parse_artifact(id).as_deref(), Some(id));
+        assert_eq!(
+            parse_artifact(&format!(
+                "https://buildkite.com/organizations/acme/pipelines/web/builds/1/jobs/x/artifacts/{id}"
+            ))
+            .as_deref(),
+            Some(id)
+        );
+        assert_eq!(parse_artifact("coverage.xml"), None);
+    }
+
+    #[test]
+    fn text_is_told_from_binary_by_type_and_name() {
+        assert!(looks_textual("text/plain", "a"));
+        assert!(looks_textual("application/json", "a"));
+        assert!(looks_textual("application/octet-stream", "log/test.log"));
+        assert!(!looks_textual("image/png", "shot.png"));
+        assert!(!looks_textual("application/gzip", "pkg.tar.gz"));
+    }
+}

@@ -1,0 +1,305 @@
+//! `compare_builds`: what changed between a build and a base (by default the last passed build of
+//! the same pipeline and branch): steps that newly fail or were fixed, steps added or removed,
+//! duration changes, and the commit range.
+
+use super::args::{budget, lenient_int};
+use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ops::{CompareBuilds, compare_builds as op};
+use crate::render;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Recent passed builds searched for the default base.
+const CANDIDATES: i64 = 50;
+/// Command jobs compared per build.
+const JOBS: i64 = 500;
+/// A step's duration change worth reporting: at least this many seconds and this fraction.
+const MIN_DELTA_S: i64 = 30;
+const MIN_DELTA_FRACTION: f64 = 0.25;
+/// Rows per list.
+const ROWS: usize = 15;
+
+/// Arguments of `compare_builds`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompareBuildsArgs {
+    // Build URL or org/pipeline/number. (documented once, in the server instructions)
+    build: String,
+    /// Base build (URL, org/pipeline/number or a number in the same pipeline); default: the last passed build of the same branch.
+    #[serde(default)]
+    base: Option<String>,
+    // Pipeline, when build is a bare number. (documented once, in the server instructions)
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![ToolSpec {
+        name: "compare_builds",
+        toolset: Toolset::Builds,
+        read_only: true,
+        scopes: &["read_builds"],
+        description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, slower steps, commit range.",
+        schema: input_schema::<CompareBuildsArgs>,
+    }]
+}
+
+type Build = op::CompareSide;
+
+/// One step's outcome in one build: parallel jobs and retries folded.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StepOutcome {
+    /// Any current (not replaced) job of the step failed, soft failures excepted.
+    pub failed: bool,
+    /// Longest run of its jobs, in seconds.
+    pub run_s: Option<i64>,
+    /// The label to show.
+    pub label: String,
+}
+
+/// Steps of a build by key (the step key, else the label), folded as [`StepOutcome`].
+fn steps(build: &Build) -> BTreeMap<String, StepOutcome> {
+    use op::CompareSideJobsEdgesNode as Job;
+    let mut out: BTreeMap<String, StepOutcome> = BTreeMap::new();
+    let jobs = build.jobs.as_ref().and_then(|j| j.edges.as_ref());
+    for node in jobs.into_iter().flatten().flatten().filter_map(|e| e.node.as_ref()) {
+        let Job::JobTypeCommand(j) = node else { continue };
+        if j.retried {
+            continue; // replaced by a later attempt
+        }
+        let label = render::clean_text(j.label.as_deref().unwrap_or("(unnamed)"), 80);
+        let key = j.step.as_ref().and_then(|s| s.key.clone()).unwrap_or_else(|| strip_parallel(&label));
+        let entry =
+            out.entry(key).or_insert_with(|| StepOutcome { label: strip_parallel(&label), ..Default::default() });
+        let outcome = super::jobs::outcome(&j.state, j.passed, j.soft_failed);
+        if matches!(outcome.as_str(), "failed" | "timed_out" | "expired") {
+            entry.failed = true;
+        }
+        let run = render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref());
+        entry.run_s = entry.run_s.max(run);
+    }
+    out
+}
+
+/// `rspec 3/8` → `rspec`: parallel jobs share a step.
+fn strip_parallel(label: &str) -> String {
+    match label.rsplit_once(' ') {
+        Some((head, tail))
+            if tail.split_once('/').is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok()) =>
+        {
+            head.to_string()
+        }
+        _ => label.to_string(),
+    }
+}
+
+/// A web link comparing two commits, for GitHub, GitLab and Bitbucket repositories.
+pub fn compare_url(repository: &str, base: &str, head: &str) -> Option<String> {
+    let repo = repository.trim().trim_end_matches(".git");
+    let web = if let Some(rest) = repo.strip_prefix("git@") {
+        let (host, path) = rest.split_once(':')?;
+        format!("https://{host}/{path}")
+    } else if let Some(rest) = repo.strip_prefix("ssh://git@") {
+        format!("https://{}", rest.replacen(':', "/", 1))
+    } else if repo.starts_with("https://") {
+        repo.to_string()
+    } else {
+        return None;
+    };
+    if web.contains("github.com/") {
+        Some(format!("{web}/compare/{base}...{head}"))
+    } else if web.contains("gitlab.com/") {
+        Some(format!("{web}/-/compare/{base}...{head}"))
+    } else if web.contains("bitbucket.org/") {
+        Some(format!("{web}/branches/compare/{head}%0D{base}"))
+    } else {
+        None
+    }
+}
+
+fn describe(b: &Build, slug_prefix: &str) -> String {
+    format!("{slug_prefix}/{} {}", b.number, render::state(&b.state))
+}
+
+/// The comparison of two builds, as the model reads it.
+pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str) -> Value {
+    let (h, b) = (steps(head), steps(base));
+    let mut newly_failing = Vec::new();
+    let mut still_failing = Vec::new();
+    let mut fixed = Vec::new();
+    let mut added = Vec::new();
+    let mut changes: Vec<(i64, Value)> = Vec::new();
+    for (key, now) in &h {
+        match b.get(key) {
+            None => added.push(now.label.clone()),
+            Some(before) => {
+                match (before.failed, now.failed) {
+                    (false, true) => newly_failing.push(now.label.clone()),
+                    (true, true) => still_failing.push(now.label.clone()),
+                    (true, false) => fixed.push(now.label.clone()),
+                    (false, false) => {}
+                }
+                if let (Some(a), Some(c)) = (before.run_s, now.run_s) {
+                    let delta = c - a;
+                    if delta.abs() >= MIN_DELTA_S && (delta.abs() as f64) >= MIN_DELTA_FRACTION * a.max(1) as f64 {
+                        changes.push((delta, json!({"step": now.label, "base_s": a, "head_s": c})));
+                    }
+                }
+            }
+        }
+    }
+    let removed: Vec<String> = b.iter().filter(|(k, _)| !h.contains_key(*k)).map(|(_, s)| s.label.clone()).collect();
+    changes.sort_by_key(|(d, _)| -d.abs());
+    let total = |x: &Build| render::seconds_between(x.started_at.as_deref(), x.finished_at.as_deref());
+    let repo = head.pipeline.repository.as_ref().map(|r| r.url.as_str()).unwrap_or("");
+    let same_commit = head.commit == base.commit;
+    let mut out = Map::new();
+    out.insert("head".into(), json!(describe(head, slug_prefix)));
+    out.insert("base".into(), json!(format!("{} ({base_reason})", describe(base, slug_prefix))));
+    out.insert(
+        "commits".into(),
+        json!(if same_commit {
+            format!("same commit {}", super::pipelines::short_sha(&head.commit))
+        } else {
+            format!("{}..{}", super::pipelines::short_sha(&base.commit), super::pipelines::short_sha(&head.commit))
+        }),
+    );
+    if !same_commit {
+        out.insert("compare_url".into(), json!(compare_url(repo, &base.commit, &head.commit)));
+    }
+    if head.branch != base.branch {
+        out.insert("branches".into(), json!(format!("{} vs {}", base.branch, head.branch)));
+    }
+    let list = |v: Vec<String>| {
+        let n = v.len();
+        let mut shown: Vec<Value> = v.into_iter().take(ROWS).map(Value::String).collect();
+        if n > ROWS {
+            shown.push(json!(format!("… {} more", n - ROWS)));
+        }
+        shown
+    };
+    out.insert("newly_failing".into(), json!(list(newly_failing)));
+    out.insert("still_failing".into(), json!(list(still_failing)));
+    out.insert("fixed".into(), json!(list(fixed)));
+    out.insert("added".into(), json!(list(added)));
+    out.insert("removed".into(), json!(list(removed)));
+    out.insert(
+        "duration_s".into(),
+        json!({"base": total(base), "head": total(head), "delta": total(head).zip(total(base)).map(|(a, b)| a - b)}),
+    );
+    let n = changes.len();
+    let mut timing: Vec<Value> = changes.into_iter().take(ROWS).map(|(_, v)| v).collect();
+    if n > ROWS {
+        timing.push(json!(format!("… {} more", n - ROWS)));
+    }
+    out.insert("timing_changes".into(), Value::Array(timing));
+    let counts = |x: &Build| x.jobs.as_ref().map(|j| j.count).unwrap_or(0);
+    if counts(head) > JOBS || counts(base) > JOBS {
+        out.insert("note".into(), json!(format!("compared the first {JOBS} command jobs of each build")));
+    }
+    Value::Object(out)
+}
+
+/// One request: the head, and the base too when it is named.
+async fn fetch(ctx: &Ctx, head: (&str, &str), base: Option<(&str, &str)>) -> Result<(Build, Option<Build>), ToolError> {
+    let variables = op::Variables {
+        head: head.0.to_string(),
+        base: base.map(|b| b.0).unwrap_or(head.0).to_string(),
+        with_base: base.is_some(),
+        jobs: JOBS,
+        candidates: CANDIDATES,
+    };
+    let data = ctx.api.execute::<CompareBuilds>(variables).await.map_err(|e| e.or_not_found(head.1, BUILD_HINT))?;
+    let h = data.head.ok_or_else(|| ApiError::NotFound { what: head.1.to_string(), hint: BUILD_HINT.into() })?;
+    let b = match base {
+        Some((_, what)) => {
+            Some(data.base.ok_or_else(|| ApiError::NotFound { what: what.to_string(), hint: BUILD_HINT.into() })?)
+        }
+        None => None,
+    };
+    Ok((h, b))
+}
+
+pub(super) async fn compare_builds(ctx: &Ctx, args: CompareBuildsArgs) -> Result<String, ToolError> {
+    let need_slug = || ToolError::Args {
+        tool: "compare_builds",
+        detail: "pass builds as URLs or org/pipeline/number (a build UUID is not enough here)".into(),
+    };
+    let BuildLookup { slug, what, .. } =
+        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+    let slug = slug.ok_or_else(need_slug)?;
+    let prefix = slug.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+    let budget = budget(args.max_tokens, 3_000);
+    if let Some(base_arg) = super::context::non_blank(args.base.as_deref()) {
+        // A bare number means the same pipeline.
+        let base_lookup = lookup_build(ctx, base_arg, Some(&prefix), args.org.as_deref()).await?;
+        let base_slug = base_lookup.slug.ok_or_else(need_slug)?;
+        let (head, base) = fetch(ctx, (&slug, &what), Some((&base_slug, &base_lookup.what))).await?;
+        let base = base.ok_or_else(need_slug)?;
+        let base_prefix = base_slug.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+        let reason = if base_prefix == prefix { "given".to_string() } else { format!("given, pipeline {base_prefix}") };
+        return Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget));
+    }
+    // The default base needs the head's branch first: a second request.
+    let (head, _) = fetch(ctx, (&slug, &what), None).await?;
+    let candidates = head.pipeline.builds.as_ref().and_then(|b| b.edges.as_ref());
+    let base_number = candidates
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.node.as_ref())
+        .find(|b| b.branch == head.branch && b.number < head.number)
+        .map(|b| b.number);
+    let Some(number) = base_number else {
+        return Err(ToolError::Args {
+            tool: "compare_builds",
+            detail: format!(
+                "no passed build of branch `{}` before #{} among the pipeline's last {CANDIDATES} passed builds: pass `base`",
+                render::clean_text(&head.branch, 100),
+                head.number
+            ),
+        });
+    };
+    let base_slug = format!("{prefix}/{number}");
+    let (base, _) = fetch(ctx, (&base_slug, &format!("build {base_slug}")), None).await?;
+    let reason = format!("last passed on {}", render::clean_text(&head.branch, 100));
+    Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_urls_for_common_hosts() {
+        assert_eq!(
+            compare_url("git@github.com:acme/web.git", "aaa", "bbb").as_deref(),
+            Some("https://github.com/acme/web/compare/aaa...bbb")
+        );
+        assert_eq!(
+            compare_url("https://gitlab.com/acme/web.git", "aaa", "bbb").as_deref(),
+            Some("https://gitlab.com/acme/web/-/compare/aaa...bbb")
+        );
+        assert_eq!(compare_url("file:///tmp/repo", "a", "b"), None);
+    }
+
+    #[test]
+    fn parallel_suffixes_fold_into_one_step() {
+        assert_eq!(strip_parallel(":rspec: RSpec 3/8"), ":rspec: RSpec");
+        assert_eq!(strip_parallel("Deploy to 2/3 regions now"), "Deploy to 2/3 regions now");
+        assert_eq!(strip_parallel("lint"), "lint");
+    }
+}

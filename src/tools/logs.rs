@@ -1,0 +1,636 @@
+//! The job log tools: `tail_log`, `search_log`, `read_log` and `log_digest`. Search, read and the
+//! digest work on a cleaned copy cached on disk (finished jobs only; a running job's log is fetched
+//! into a temporary copy each time); the tail of a log that is not cached is one suffix-`Range`
+//! request, so its transfer never grows with the log. Every call checks that the token may read the
+//! log before a cached copy is used.
+
+use super::args::{budget, clamp, lenient_bool, lenient_int, lenient_string};
+use super::context::non_blank;
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::error::human_bytes;
+use crate::buildkite::ids::{self, BuildRef};
+use crate::buildkite::ops::{GetJobForLog, get_job_for_log};
+use crate::logs::search::{self, SearchQuery};
+use crate::logs::store::{CachedLog, Line, collapse_runs};
+use crate::render;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Identical consecutive lines folded into one row from this many.
+const MIN_RUN: usize = 3;
+/// Sections listed in an outline.
+const OUTLINE_SECTIONS: usize = 60;
+
+/// The job a log tool works on (shared by every log tool's arguments).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TailLogArgs {
+    // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
+    job: String,
+    /// Default 30, max 500.
+    #[serde(default, deserialize_with = "lenient_int")]
+    lines: Option<i64>,
+    /// Show times.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    times: Option<bool>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `search_log`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchLogArgs {
+    // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
+    job: String,
+    /// Regex, e.g. error|failed.
+    pattern: String,
+    // Match case (default: ignore case, as the tool description says).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    case_sensitive: Option<bool>,
+    /// Lines around each match: N, or before,after (default 2).
+    #[serde(default, deserialize_with = "lenient_string")]
+    context: Option<String>,
+    /// Default 20, max 200; all are counted.
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_matches: Option<i64>,
+    // Show lines that do not match.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    invert: Option<bool>,
+    // Start at this line (next.from_line).
+    #[serde(default, deserialize_with = "lenient_int")]
+    from_line: Option<i64>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `read_log`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadLogArgs {
+    // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
+    job: String,
+    // First line to read (1-based).
+    #[serde(default, deserialize_with = "lenient_int")]
+    from_line: Option<i64>,
+    /// Outline number or title words.
+    #[serde(default)]
+    section: Option<String>,
+    /// Default 100, max 500.
+    #[serde(default, deserialize_with = "lenient_int")]
+    lines: Option<i64>,
+    /// Show times.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    times: Option<bool>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 4000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `log_digest`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogDigestArgs {
+    // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
+    job: String,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 2000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+const SCOPES: &[&str] = &["read_build_logs", "read_builds"];
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "log_digest",
+            toolset: Toolset::Logs,
+            read_only: true,
+            scopes: SCOPES,
+            description: "Why a job failed, from its whole log: the failing section, error lines with context, and the last lines. Start here for a failed job.",
+            schema: input_schema::<LogDigestArgs>,
+        },
+        ToolSpec {
+            name: "tail_log",
+            toolset: Toolset::Logs,
+            read_only: true,
+            scopes: SCOPES,
+            description: "The last lines of a job's log, cleaned (no ANSI or timestamps; repeated lines folded).",
+            schema: input_schema::<TailLogArgs>,
+        },
+        ToolSpec {
+            name: "search_log",
+            toolset: Toolset::Logs,
+            read_only: true,
+            scopes: SCOPES,
+            description: "Regex search of a job's log (ignoring case unless case_sensitive), grep style: n:match, n-context; counts all matches.",
+            schema: input_schema::<SearchLogArgs>,
+        },
+        ToolSpec {
+            name: "read_log",
+            toolset: Toolset::Logs,
+            read_only: true,
+            scopes: SCOPES,
+            description: "Read a job's log: without from_line or section, its outline (size, sections with line ranges); else those lines.",
+            schema: input_schema::<ReadLogArgs>,
+        },
+    ]
+}
+
+/// A job named by UUID or URL, with the organization when the URL says it.
+struct JobId {
+    uuid: String,
+    org: Option<String>,
+}
+
+fn job_id(tool: &'static str, input: &str, org: Option<&str>) -> Result<JobId, ToolError> {
+    let uuid = ids::parse_job(input).ok_or_else(|| ToolError::Args {
+        tool,
+        detail: format!(
+            "`{}` is not a job: pass a job UUID, or a build URL ending in #<job uuid> (list_jobs lists a build's jobs)",
+            input.trim()
+        ),
+    })?;
+    let from_url = match ids::parse_build(input, None, None) {
+        Ok(BuildRef::Number { pipeline, .. }) => Some(pipeline.org),
+        _ => None,
+    };
+    Ok(JobId { uuid, org: from_url.or_else(|| non_blank(org).map(str::to_string)) })
+}
+
+/// A log ready to read, and how it was obtained.
+struct Obtained {
+    log: Arc<CachedLog>,
+    uuid: String,
+    /// Whether the copy came from the cache (else it was downloaded now).
+    cached: bool,
+    /// Whether it is kept (a finished job's log) or temporary (a running job's).
+    kept: bool,
+}
+
+/// The job's log as a cached copy: from the cache after an access check, else downloaded whole
+/// (streamed through the cleaner to disk) and kept when the job has finished.
+async fn obtain(ctx: &Ctx, tool: &'static str, id: JobId) -> Result<Obtained, ToolError> {
+    let JobId { uuid, org } = id;
+    let store = &ctx.logs.store;
+    if let Some(log) = store.open(&uuid) {
+        let org = match org.or_else(|| ctx.org.configured().map(str::to_string)) {
+            Some(org) => org,
+            None => job_place(ctx, &uuid).await?.0,
+        };
+        // The cache never outlives access: one HEAD per call.
+        ctx.api.job_log_size(&org, &uuid).await?;
+        return Ok(Obtained { log: Arc::new(log), uuid, cached: true, kept: true });
+    }
+    let (org, finished) = job_place(ctx, &uuid).await?;
+    let mut writer = store.writer(&uuid).map_err(|e| cache_error(ctx, e))?;
+    let mut failure: Option<std::io::Error> = None;
+    let mut sink = |chunk: &[u8]| -> std::io::Result<()> {
+        writer.push(chunk).inspect_err(|e| failure = Some(std::io::Error::new(e.kind(), e.to_string())))
+    };
+    let fetched = ctx.api.job_log_stream(&org, &uuid, ctx.logs.max_log_bytes, &mut sink).await;
+    if let Some(e) = failure {
+        return Err(cache_error(ctx, e));
+    }
+    fetched?;
+    let log = writer.finish(finished).map_err(|e| cache_error(ctx, e))?;
+    tracing::debug!(tool, job = %uuid, lines = log.meta().lines, kept = finished, "log downloaded");
+    Ok(Obtained { log: Arc::new(log), uuid, cached: false, kept: finished })
+}
+
+fn cache_error(ctx: &Ctx, e: std::io::Error) -> ToolError {
+    ApiError::Cache { dir: ctx.logs.store.dir().display().to_string(), detail: e.to_string() }.into()
+}
+
+/// Where a job lives (its organization) and whether it has finished; one GraphQL request.
+async fn job_place(ctx: &Ctx, uuid: &str) -> Result<(String, bool), ToolError> {
+    let what = format!("job {uuid}");
+    let hint = "check the UUID with list_jobs on its build";
+    let data = ctx
+        .api
+        .execute::<GetJobForLog>(get_job_for_log::Variables { uuid: uuid.to_string() })
+        .await
+        .map_err(|e| e.or_not_found(&what, hint))?;
+    use get_job_for_log::GetJobForLogJob as Job;
+    match data.job {
+        Some(Job::JobTypeCommand(j)) => {
+            let org = j
+                .build
+                .map(|b| b.organization.slug)
+                .ok_or_else(|| ApiError::NotFound { what: format!("the build of job {uuid}"), hint: hint.into() })?;
+            let state = render::state(&j.state);
+            let finished = j.finished_at.is_some()
+                && !matches!(state.as_str(), "running" | "assigned" | "accepted" | "scheduled" | "canceling");
+            Ok((org, finished))
+        }
+        Some(_) => Err(ToolError::Args {
+            tool: "this log tool",
+            detail: format!("job {uuid} is not a command job (a wait, block or trigger step), so it has no log"),
+        }),
+        None => Err(ApiError::NotFound { what, hint: hint.into() }.into()),
+    }
+}
+
+/// Runs blocking file work (search, reads) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
+) -> Result<T, ToolError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ToolError::Args { tool: "log", detail: format!("worker failed: {e}") })?
+}
+
+fn io_error(e: std::io::Error) -> ToolError {
+    ApiError::Cache { dir: "the log cache".into(), detail: e.to_string() }.into()
+}
+
+/// `hh:mm:ss` (UTC) of a timestamp in milliseconds.
+fn clock(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Lines grep style: `12:text` (`sep` `:`) or `12-text` for context; runs of identical lines folded
+/// into `12:text (×40, to 51)`.
+fn render_lines(lines: Vec<Line>, sep: char, times: bool) -> Vec<Value> {
+    collapse_runs(lines, MIN_RUN)
+        .into_iter()
+        .map(|(line, count)| {
+            let time = match (times, line.ts) {
+                (true, Some(ts)) => format!("[{}] ", clock(ts)),
+                _ => String::new(),
+            };
+            let mut text = format!("{}{sep}{time}{}", line.number, line.text);
+            if count > 1 {
+                text.push_str(&format!(" (×{count}, to {})", line.number + count as u64 - 1));
+            }
+            Value::String(text)
+        })
+        .collect()
+}
+
+fn head(o: &Obtained) -> Map<String, Value> {
+    let mut head = Map::new();
+    head.insert("job".into(), json!(o.uuid));
+    head.insert("lines".into(), json!(o.log.meta().lines));
+    head.insert("size".into(), json!(human_bytes(o.log.meta().raw_bytes)));
+    if !o.kept {
+        head.insert("running".into(), json!("the job has not finished: the log may grow"));
+    }
+    head
+}
+
+pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, ToolError> {
+    let tool = "tail_log";
+    let id = job_id(tool, &args.job, args.org.as_deref())?;
+    let count = clamp(args.lines, 30, 1, 500) as usize;
+    let times = args.times == Some(true);
+    let budget = budget(args.max_tokens, 3_000);
+    if ctx.logs.store.open(&id.uuid).is_some() {
+        let o = obtain(ctx, tool, id).await?;
+        let log = o.log.clone();
+        let lines = blocking(move || log.tail(count).map_err(io_error)).await?;
+        let mut out = head(&o);
+        out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
+        return Ok(render::render_object(Value::Object(out), budget));
+    }
+    // Not cached: only the end is fetched, growing the range until it holds enough lines.
+    let org = match id.org.clone() {
+        Some(org) => org,
+        None => ctx.org.resolve(&ctx.api, None).await?,
+    };
+    let mut want = (count as u64 * 160).clamp(16 * 1024, 256 * 1024);
+    let (tail, lines) = loop {
+        let tail = ctx.api.job_log_tail_org(&org, &id.uuid, want).await?;
+        let lines = crate::logs::clean_lines(&tail.bytes, tail.partial);
+        if lines.len() >= count || !tail.partial || want >= 4 * 1024 * 1024 {
+            break (tail, lines);
+        }
+        want *= 4;
+    };
+    let start = lines.len().saturating_sub(count);
+    // Without the start of the log, line numbers are counted back from the end (-1 is the last).
+    let n = lines.len() - start;
+    let rows: Vec<Line> = lines[start..]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Line { number: (n - i) as u64, text: text.clone(), ts: None })
+        .collect();
+    let mut out = Map::new();
+    out.insert("job".into(), json!(id.uuid));
+    out.insert("size".into(), json!(tail.total.map(human_bytes)));
+    out.insert("fetched".into(), json!(human_bytes(tail.bytes.len() as u64)));
+    let log: Vec<Value> = collapse_runs(rows, MIN_RUN)
+        .into_iter()
+        .map(|(line, count)| {
+            let mut text = format!("-{}:{}", line.number, line.text);
+            if count > 1 {
+                text.push_str(&format!(" (×{count})"));
+            }
+            Value::String(text)
+        })
+        .collect();
+    out.insert("log".into(), Value::Array(log));
+    out.insert(
+        "numbers".into(),
+        json!("counted from the end (-1 is the last line); search_log and read_log give line numbers"),
+    );
+    Ok(render::render_object(Value::Object(out), budget))
+}
+
+pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String, ToolError> {
+    let tool = "search_log";
+    let invalid = |detail: String| ToolError::Args { tool, detail };
+    if args.pattern.is_empty() {
+        return Err(invalid("pattern is empty: pass a regular expression such as `error|failed`".into()));
+    }
+    let (before, after) = context_lines(args.context.as_deref()).map_err(invalid)?;
+    let query = SearchQuery {
+        pattern: args.pattern.clone(),
+        case_sensitive: args.case_sensitive == Some(true),
+        invert: args.invert == Some(true),
+        before,
+        after,
+        max_matches: clamp(args.max_matches, 20, 1, 200) as usize,
+        from_line: clamp(args.from_line, 1, 1, i64::MAX) as u64,
+    };
+    // A bad pattern is refused before any request.
+    search::compile(&query).map_err(|e| invalid(e.to_string()))?;
+    let o = obtain(ctx, tool, job_id(tool, &args.job, args.org.as_deref())?).await?;
+    let log = o.log.clone();
+    let q = query.clone();
+    let started = std::time::Instant::now();
+    let result = blocking(move || search::search(&log, &q).map_err(|e| invalid_search(tool, e))).await?;
+    tracing::debug!(tool, ms = started.elapsed().as_secs_f64() * 1000.0, "searched");
+    let mut out = head(&o);
+    out.insert("pattern".into(), json!(args.pattern));
+    if query.from_line > 1 {
+        out.insert("from_line".into(), json!(query.from_line));
+    }
+    out.insert(if query.invert { "non_matching" } else { "matches" }.into(), json!(result.total));
+    let last = result.hits.last().map(|h| h.line.number);
+    let shown = result.hits.len();
+    let blocks: Vec<Value> = result
+        .hits
+        .into_iter()
+        .map(|hit| {
+            let mut block = render_lines(hit.before, '-', false);
+            block.extend(render_lines(vec![hit.line], ':', false));
+            block.extend(render_lines(hit.after, '-', false));
+            if block.len() == 1 { block.remove(0) } else { Value::Array(block) }
+        })
+        .collect();
+    out.insert("hits".into(), Value::Array(blocks));
+    if (shown as u64) < result.total
+        && let Some(last) = last
+    {
+        out.insert("next".into(), json!({"from_line": last + 1}));
+    }
+    if result.total == 0 {
+        out.insert("note".into(), json!(if query.case_sensitive { "no match (case-sensitive)" } else { "no match" }));
+    }
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+}
+
+/// `context`: `N` (before and after), or `B,A`; each at most 20; default 2.
+fn context_lines(context: Option<&str>) -> Result<(usize, usize), String> {
+    let Some(text) = non_blank(context) else {
+        return Ok((2, 2));
+    };
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map(|n| n.min(20))
+            .map_err(|_| format!("context `{text}` is not N or before,after (e.g. 3 or 0,5)"))
+    };
+    match text.split_once(',') {
+        Some((b, a)) => Ok((number(b)?, number(a)?)),
+        None => number(text).map(|n| (n, n)),
+    }
+}
+
+fn invalid_search(tool: &'static str, e: search::SearchError) -> ToolError {
+    match e {
+        search::SearchError::Io(e) => io_error(e),
+        other => ToolError::Args { tool, detail: other.to_string() },
+    }
+}
+
+pub(super) async fn read_log(ctx: &Ctx, args: ReadLogArgs) -> Result<String, ToolError> {
+    let tool = "read_log";
+    let id = job_id(tool, &args.job, args.org.as_deref())?;
+    let count = clamp(args.lines, 100, 1, 500) as usize;
+    let times = args.times == Some(true);
+    let section = non_blank(args.section.as_deref()).map(str::to_string);
+    let from = args.from_line.filter(|n| *n > 0);
+    if args.from_line.is_some_and(|n| n < 1) {
+        return Err(ToolError::Args { tool, detail: "from_line starts at 1".into() });
+    }
+    let o = obtain(ctx, tool, id).await?;
+    let meta = o.log.meta().clone();
+    let mut out = head(&o);
+    let (first, last) = match (&section, from) {
+        (None, None) => {
+            // The outline: where things are, to read next.
+            let rows: Vec<Value> = meta
+                .sections
+                .iter()
+                .enumerate()
+                .take(OUTLINE_SECTIONS)
+                .map(|(i, s)| json!(format!("{} {}-{} {}", i + 1, s.first, s.last, s.title)))
+                .collect();
+            out.insert("sections".into(), json!(meta.sections.len()));
+            out.insert("outline".into(), Value::Array(rows));
+            if meta.sections.len() > OUTLINE_SECTIONS {
+                out.insert("more".into(), json!(format!("{} more sections", meta.sections.len() - OUTLINE_SECTIONS)));
+            }
+            out.insert("read".into(), json!("read_log with section=<number or title words> or from_line"));
+            return Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)));
+        }
+        (Some(wanted), _) => {
+            let by_number =
+                wanted.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| meta.sections.get(i));
+            let lower = wanted.to_lowercase();
+            let by_title = || meta.sections.iter().find(|s| s.title.to_lowercase().contains(&lower));
+            let s = by_number.or_else(by_title).ok_or_else(|| ToolError::Args {
+                tool,
+                detail: format!(
+                    "no section `{wanted}` among the log's {} sections: read_log without section lists them",
+                    meta.sections.len()
+                ),
+            })?;
+            out.insert("section".into(), json!(s.title));
+            let start = from.map(|f| f as u64).unwrap_or(s.first).max(s.first);
+            (start, s.last)
+        }
+        (None, Some(f)) => (f as u64, meta.lines),
+    };
+    if first > meta.lines {
+        return Err(ToolError::Args {
+            tool,
+            detail: format!("line {first} is past the end: the log has {} lines", meta.lines),
+        });
+    }
+    let take = ((last - first + 1) as usize).min(count);
+    let log = o.log.clone();
+    let lines = blocking(move || log.read(first, take).map_err(io_error)).await?;
+    let end = first + lines.len() as u64 - 1;
+    out.insert("range".into(), json!(format!("{first}-{end}")));
+    out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
+    if end < last {
+        out.insert("next".into(), json!({"from_line": end + 1}));
+    }
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
+}
+
+/// The regex that finds candidate error lines fast; each candidate is then confirmed by
+/// [`crate::logs::is_error_line`].
+const ERROR_CANDIDATES: &str = r"error|fail|exception|panicked|traceback|✖|✗|✘|●|expected|received|got:|not ok|exited with status|segmentation fault|killed|interrupting|timed out|cannot find|could not|non-zero code|^E   ";
+
+pub(super) async fn log_digest(ctx: &Ctx, args: LogDigestArgs) -> Result<String, ToolError> {
+    let tool = "log_digest";
+    let o = obtain(ctx, tool, job_id(tool, &args.job, args.org.as_deref())?).await?;
+    let log = o.log.clone();
+    let digest = blocking(move || digest(&log).map_err(|e| invalid_search(tool, e))).await?;
+    let mut out = head(&o);
+    if o.cached {
+        out.insert("cached".into(), json!(true));
+    }
+    for (k, v) in digest {
+        out.insert(k, v);
+    }
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 2_000)))
+}
+
+/// Error lines kept by the digest, nearest the end.
+const DIGEST_ERRORS: usize = 24;
+
+/// The failing section, the error lines (nearest the end) with one line before and two after, and
+/// the last lines of the log.
+fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
+    let query = SearchQuery {
+        pattern: ERROR_CANDIDATES.to_string(),
+        case_sensitive: false,
+        invert: false,
+        before: 0,
+        after: 0,
+        max_matches: 5_000,
+        from_line: 1,
+    };
+    let found = search::search(log, &query)?;
+    let errors: Vec<u64> =
+        found.hits.iter().filter(|h| crate::logs::is_error_line(&h.line.text)).map(|h| h.line.number).collect();
+    let total_errors = errors.len();
+    let kept: Vec<u64> = errors[errors.len().saturating_sub(DIGEST_ERRORS)..].to_vec();
+    let meta = log.meta();
+    let mut out = Map::new();
+    let section_of = |n: u64| meta.sections.iter().rev().find(|s| s.first <= n);
+    if let Some(s) = kept.first().and_then(|n| section_of(*n)) {
+        out.insert("failing_section".into(), json!(format!("{}-{} {}", s.first, s.last, s.title)));
+    }
+    // Windows of one line before and two after each kept error line, merged.
+    let mut windows: Vec<(u64, u64)> = Vec::new();
+    for n in &kept {
+        let (a, b) = (n.saturating_sub(1).max(1), (n + 2).min(meta.lines));
+        match windows.last_mut() {
+            Some(w) if a <= w.1 + 1 => w.1 = w.1.max(b),
+            _ => windows.push((a, b)),
+        }
+    }
+    let mut blocks = Vec::new();
+    for (a, b) in windows {
+        let lines = log.read(a, (b - a + 1) as usize)?;
+        let rendered: Vec<Value> = collapse_runs(lines, MIN_RUN)
+            .into_iter()
+            .map(|(l, count)| {
+                let sep = if kept.contains(&l.number) { ':' } else { '-' };
+                let mut text = format!("{}{sep}{}", l.number, l.text);
+                if count > 1 {
+                    text.push_str(&format!(" (×{count})"));
+                }
+                Value::String(text)
+            })
+            .collect();
+        blocks.push(Value::Array(rendered));
+    }
+    if total_errors > kept.len() {
+        out.insert(
+            "earlier_errors".into(),
+            json!(format!("{} more error lines before these: search_log finds them", total_errors - kept.len())),
+        );
+    }
+    if blocks.is_empty() {
+        out.insert("errors".into(), json!("no line looks like an error; the last lines follow"));
+    } else {
+        out.insert("errors".into(), Value::Array(blocks));
+    }
+    // The end says how the job ended (exit status, the agent's summary).
+    let last_kept = kept.last().copied().unwrap_or(0);
+    let tail: Vec<Line> = log.tail(8)?.into_iter().filter(|l| l.number > last_kept + 2 && !l.text.is_empty()).collect();
+    if !tail.is_empty() {
+        out.insert("last_lines".into(), Value::Array(render_lines(tail, ':', false)));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_reads_milliseconds_as_utc_time_of_day() {
+        assert_eq!(clock(1_795_169_802_123), "10:16:42");
+        assert_eq!(clock(0), "00:00:00");
+    }
+
+    #[test]
+    fn runs_fold_into_one_grep_style_row() {
+        let line = |n, t: &str| Line { number: n, text: t.into(), ts: None };
+        let rows = render_lines(vec![line(1, "a"), line(2, "x"), line(3, "x"), line(4, "x"), line(5, "b")], ':', false);
+        assert_eq!(rows, vec![json!("1:a"), json!("2:x (×3, to 4)"), json!("5:b")]);
+    }
+
+    #[test]
+    fn context_takes_one_number_or_before_and_after() {
+        assert_eq!(context_lines(None), Ok((2, 2)));
+        assert_eq!(context_lines(Some("3")), Ok((3, 3)));
+        assert_eq!(context_lines(Some("0, 5")), Ok((0, 5)));
+        assert_eq!(context_lines(Some("99")), Ok((20, 20)));
+        assert!(context_lines(Some("lots")).unwrap_err().contains("not N or before,after"));
+    }
+
+    #[test]
+    fn job_urls_give_the_organization() {
+        let id = job_id("t", "https://buildkite.com/acme/web/builds/1342#08d58486-29e1-47b4-b951-facf35dafc4d", None)
+            .unwrap();
+        assert_eq!(id.uuid, "08d58486-29e1-47b4-b951-facf35dafc4d");
+        assert_eq!(id.org.as_deref(), Some("acme"));
+        assert!(job_id("t", "not-a-job", None).is_err());
+    }
+}
