@@ -116,6 +116,11 @@ impl FakeBuildkite {
         FakeBuildkite { url, shared }
     }
 
+    /// The port the fake listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0)
+    }
+
     /// The GraphQL endpoint.
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.url)
