@@ -345,6 +345,59 @@ fn bulkiest(value: &Value) -> Option<Bulk> {
 }
 
 /// Compact JSON text.
+/// Says each of `keys` once when most rows share a value: the value goes into
+/// `head["unless_shown"][key]` and leaves the rows that have it, so only the exceptions repeat it.
+pub fn hoist_usual(head: &mut Map<String, Value>, rows: &mut [Value], keys: &[&str]) {
+    if rows.len() < 3 {
+        return;
+    }
+    for key in keys {
+        let mut counts: Vec<(Value, usize)> = Vec::new();
+        for row in rows.iter() {
+            let v = row.get(*key).cloned().unwrap_or(Value::Null);
+            match counts.iter_mut().find(|(x, _)| *x == v) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((v, 1)),
+            }
+        }
+        // A row without the key would read as the usual value: then say it on every row.
+        if counts.iter().any(|(v, _)| v.is_null()) {
+            continue;
+        }
+        let Some((usual, n)) = counts.into_iter().max_by_key(|(_, n)| *n) else { continue };
+        if n * 2 <= rows.len() {
+            continue;
+        }
+        for row in rows.iter_mut() {
+            if let Value::Object(map) = row
+                && map.get(*key) == Some(&usual)
+            {
+                map.remove(*key);
+            }
+        }
+        let slot = head.entry("unless_shown").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = slot {
+            map.insert((*key).to_string(), usual);
+        }
+    }
+}
+
+/// How many of `rows` (from the start) fit in `budget` tokens less `reserve` for the rest of the
+/// answer; at least one when there is any.
+pub fn rows_that_fit(rows: &[Value], budget: usize, reserve: usize) -> usize {
+    let room = budget.saturating_sub(reserve);
+    let mut used = 0;
+    rows.iter()
+        .position(|r| {
+            used += estimate_tokens(&r.to_string());
+            used > room
+        })
+        .unwrap_or(rows.len())
+        .max(1)
+        .min(rows.len())
+}
+
+/// Compact JSON text of `value`.
 pub fn to_json(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
 }
@@ -352,6 +405,22 @@ pub fn to_json(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usual_values_are_said_once_and_exceptions_stay() {
+        use serde_json::json;
+        let mut head = Map::new();
+        let mut rows = vec![
+            json!({"n": 1, "v": "3.1"}),
+            json!({"n": 2, "v": "3.1"}),
+            json!({"n": 3, "v": "2.9"}),
+            json!({"n": 4, "v": "3.1", "w": 1}),
+        ];
+        hoist_usual(&mut head, &mut rows, &["v", "n", "w"]);
+        assert_eq!(head["unless_shown"], json!({"v": "3.1"}), "n has no majority value; w is missing from rows");
+        assert_eq!(rows[0], json!({"n": 1}));
+        assert_eq!(rows[2], json!({"n": 3, "v": "2.9"}));
+    }
     use serde_json::json;
 
     #[test]

@@ -197,9 +197,23 @@ mod tests {
         let minimum: Vec<String> =
             ["read_builds", "read_pipelines", "read_user", "read_suites"].iter().map(|s| s.to_string()).collect();
         let e = enabled(&specs, &Toolset::ALL, false, Some(&minimum));
-        // The minimum recipe reaches everything but logs and artifacts, which need their scopes.
+        // The minimum recipe reaches everything but logs, artifacts, agents and clusters.
         let beyond: Vec<&str> = e.disabled.keys().copied().collect();
-        assert_eq!(beyond, ["get_artifact", "list_artifacts", "log_digest", "read_log", "search_log", "tail_log"]);
+        assert_eq!(
+            beyond,
+            [
+                "get_agent",
+                "get_artifact",
+                "get_queue",
+                "list_agents",
+                "list_artifacts",
+                "list_clusters",
+                "log_digest",
+                "read_log",
+                "search_log",
+                "tail_log"
+            ]
+        );
         let read_only: Vec<String> = crate::buildkite::rest::READ_ONLY_SCOPES.iter().map(|s| s.to_string()).collect();
         let e = enabled(&specs, &Toolset::ALL, false, Some(&read_only));
         assert_eq!(e.tools.len(), specs.len(), "the read-only recipe reaches every read tool: {:?}", e.disabled);

@@ -10,7 +10,7 @@ use support::fake::{FakeBuildkite, Fault, TOKEN};
 use support::{check_budgets, connect, pretty, snapshots, tokens};
 
 /// Every tool of this build.
-const ALL_TOOLS: usize = 18;
+const ALL_TOOLS: usize = 27;
 
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
@@ -242,17 +242,17 @@ async fn a_token_without_a_scope_hides_its_tools_and_says_which_scope() {
     let client = connect(Some(&fake), &[], &[]).await;
     let names: Vec<String> =
         client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(names, ["current_user", "list_pipelines", "get_pipeline"]);
+    assert_eq!(names, ["current_user", "list_pipelines", "get_pipeline", "list_schedules"]);
     let message = client.err("get_build", json!({"build": "acme/web/1342"})).await;
     assert!(message.contains("get_build needs the token scope read_builds"), "{message}");
     assert!(message.contains("https://buildkite.com/user/api-access-tokens"), "{message}");
     client.stop().await;
 
-    // The minimum recommended scope set enables all but the log and artifact tools; the read-only
+    // The minimum recommended scope set enables all but the log, artifact, agent and cluster tools; the read-only
     // recipe enables every tool of this build.
     fake.set_scopes(&["read_builds", "read_pipelines", "read_user", "read_suites"]);
     let client = connect(Some(&fake), &[], &[]).await;
-    assert_eq!(client.service.list_all_tools().await.unwrap().len(), ALL_TOOLS - 6);
+    assert_eq!(client.service.list_all_tools().await.unwrap().len(), ALL_TOOLS - 10);
     client.stop().await;
     fake.set_scopes(support::fake::READ_ONLY_SCOPES);
     let client = connect(Some(&fake), &[], &[]).await;
@@ -458,7 +458,9 @@ async fn the_failure_summary_explains_each_failure_from_its_log() {
     let failures = v["failures"].as_array().unwrap();
     let started = failures.iter().filter(|f| f["log"] != json!("none: the job never started")).count();
     assert_eq!(g, 1, "one GraphQL request");
-    assert_eq!(r, started, "one ranged log request per failed job that ran");
+    assert_eq!(r, started + 1, "one ranged log request per failed job that ran, and Test Engine's failed tests");
+    let tests = v["failed_tests"].as_array().unwrap();
+    assert!(tests[0].as_str().unwrap().contains("spec/models/user_spec.rb:42"), "{tests:?}");
     for (label, error) in EXPECTED_ERRORS {
         let job =
             failures.iter().find(|f| f["label"] == json!(label)).unwrap_or_else(|| panic!("{label} missing: {text}"));
@@ -471,7 +473,7 @@ async fn the_failure_summary_explains_each_failure_from_its_log() {
     client.stop().await;
 
     // Without read_build_logs the summary still answers, says which scope is missing, reads no log.
-    fake.set_scopes(&["read_builds", "read_pipelines", "read_user", "read_suites"]);
+    fake.set_scopes(&["read_builds", "read_pipelines", "read_user"]);
     let client = connect(Some(&fake), &[], &[]).await;
     client.ok("current_user", json!({})).await;
     let r0 = fake.rest_requests();
@@ -572,7 +574,7 @@ async fn the_failure_summary_neither_repeats_nor_silently_drops_jobs() {
         .map(|i| json!({"node": {"__typename": "JobTypeBlock", "uuid": format!("00000000-0000-4000-8000-0000000001{i:02}"), "label": "Go?"}}))
         .collect();
     let response = json!({"data": {"build": {
-        "number": 7, "url": "https://buildkite.com/acme/web/builds/7", "state": "FAILED", "branch": "main",
+        "uuid": "0190b1a2-0000-4000-8000-000000000007", "number": 7, "url": "https://buildkite.com/acme/web/builds/7", "state": "FAILED", "branch": "main",
         "commit": "0123456789abcdef0123456789abcdef01234567", "message": "m",
         "pipeline": {"slug": "web"}, "organization": {"slug": "acme"}, "total": {"count": 10},
         "failed": {"count": 1, "edges": [job(a, "TIMED_OUT", false)]},

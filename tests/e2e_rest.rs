@@ -1,7 +1,8 @@
-//! End to end for the tools that reach REST where GraphQL has no field (artifacts of a build, job
-//! environments, organization-wide and creator build lists, job logs), plus compare_builds and
-//! step uploads: through the real binary over stdio, against the fake Buildkite, with the GraphQL
-//! and REST requests of every call counted.
+//! End to end for the tools beyond the first slice: those that reach REST where GraphQL has no
+//! field (artifacts of a build, job environments, organization-wide and creator build lists, job
+//! logs, Test Engine), compare_builds, step uploads, agents, clusters and queues, and schedules:
+//! through the real binary over stdio, against the fake Buildkite, with the GraphQL and REST
+//! requests of every call counted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness code
 
@@ -22,6 +23,13 @@ const GRACE: &str = "5a0c9f7e-2b41-4d8e-9c36-7e1f0b2d4a95";
 const MAIN_UPLOAD: &str = "019da39b-fdf9-4cb6-af41-eda58b791161";
 const RUNNING_JOB: &str = "7a1b2c3d-0000-4000-8000-00000000aaaa";
 const WAIT_JOB: &str = "7a1b2c3d-0000-4000-8000-00000000bbbb";
+const BUSY_AGENT: &str = "3e4e9be6-a8ee-420d-9c74-845195fa7f5b";
+const RSPEC_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tZGMzNmZjOTAtMjI0OC00ZDcwLWFjYTQtYTFhOWY1YjE5Zjcx";
+const MACOS_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tOTM5YWUyMzItNTg4ZS00YmNlLWI3MWUtZDc4YTFkYzAyZTI3";
+const LINUX_CLUSTER: &str = "62f746b4-84e6-4ceb-95bd-447e7184d454";
+const NIGHTLY: &str = "21bade02-6a6a-4768-b2ed-66ffdcc99396";
+const FAILED_RUN: &str = "fdec65fe-7212-4737-b222-d7283ab5a383";
+const FLAKY_TEST: &str = "dafc3cd8-5ec6-49b7-b25f-0fda6c7fb489";
 
 /// Every case: (snapshot, tool, arguments, GraphQL requests, REST requests).
 fn cases() -> Vec<(&'static str, &'static str, Value, usize, usize)> {
@@ -84,6 +92,33 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize, usize)> {
         ("read_log_section", "read_log", json!({"job": RSPEC_JOB, "section": "2", "lines": 30}), 0, 1),
         ("read_log_range", "read_log", json!({"job": RSPEC_JOB, "from_line": 10, "lines": 15, "times": true}), 0, 1),
         ("log_digest_lint", "log_digest", json!({"job": LINT_JOB}), 1, 1),
+        // Agents (GraphQL, a large organization: 342 agents in 3 clusters).
+        ("list_agents", "list_agents", json!({}), 1, 0),
+        ("list_agents_busy", "list_agents", json!({"running": true}), 1, 0),
+        ("list_agents_queue", "list_agents", json!({"queue": "deploy"}), 1, 0),
+        ("list_agents_lost", "list_agents", json!({"queue": "deploy", "state": "lost"}), 1, 0),
+        ("list_agents_page2", "list_agents", json!({"after": "MzA"}), 1, 0),
+        ("get_agent_busy", "get_agent", json!({"agent": BUSY_AGENT}), 1, 0),
+        ("get_agent_by_name", "get_agent", json!({"agent": "ci-agent-i-0e5f6a7b-2"}), 1, 0),
+        ("get_agent_paused", "get_agent", json!({"agent": "paused-agent-1"}), 1, 0),
+        // Clusters and queues: "which queue is backed up?" in one call.
+        ("list_clusters", "list_clusters", json!({}), 1, 0),
+        ("list_clusters_one", "list_clusters", json!({"cluster": LINUX_CLUSTER}), 1, 0),
+        ("get_queue_backed_up", "get_queue", json!({"queue": RSPEC_QUEUE}), 1, 0),
+        ("get_queue_paused", "get_queue", json!({"queue": MACOS_QUEUE}), 1, 0),
+        ("get_queue_by_key", "get_queue", json!({"queue": "rspec"}), 2, 0),
+        // Schedules.
+        ("list_schedules_pipeline", "list_schedules", json!({"pipeline": "acme/web"}), 1, 0),
+        ("list_schedules_org", "list_schedules", json!({}), 1, 0),
+        ("get_schedule", "list_schedules", json!({"pipeline": "acme/web", "schedule": NIGHTLY}), 1, 0),
+        // Test Engine: GraphQL has suites only; runs and tests are REST.
+        ("list_suites", "list_suites", json!({}), 1, 0),
+        ("list_test_runs", "list_test_runs", json!({"suite": "web-rspec"}), 0, 1),
+        ("list_test_runs_build", "list_test_runs", json!({"suite": "web-rspec", "build": "acme/web/1342"}), 1, 1),
+        ("get_test_run", "list_test_runs", json!({"suite": "web-rspec", "run": FAILED_RUN}), 0, 2),
+        ("list_tests_flaky", "list_tests", json!({"suite": "web-rspec", "flaky": true}), 0, 1),
+        ("list_tests_build", "list_tests", json!({"build": "https://buildkite.com/acme/web/builds/1342"}), 1, 1),
+        ("get_test", "get_test", json!({"suite": "web-rspec", "test": FLAKY_TEST}), 0, 1),
     ]
 }
 

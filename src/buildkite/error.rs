@@ -120,7 +120,9 @@ pub enum ApiError {
         limit: u64,
     },
     /// Local disk trouble while caching a log.
-    #[error("could not write the log cache under {dir}: {detail}; set BUILDKITE_MCP_LOG_CACHE to a writable directory")]
+    #[error(
+        "could not use the log cache under {dir}: {detail}; set BUILDKITE_MCP_LOG_CACHE to a private writable directory"
+    )]
     Cache {
         /// The cache directory.
         dir: String,

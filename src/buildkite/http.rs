@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// Largest response body read; anything bigger is refused rather than held in memory.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Longest whole transfer of a streamed body (a 1 GiB log at about 1 MB/s).
+const STREAM_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Longest wait for a rate-limit reset that is worth sleeping through inside one tool call.
 const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
 /// First backoff step; doubles per attempt.
@@ -60,6 +62,11 @@ impl Http {
             .build()
             .map_err(|e| ApiError::Transport { host: "-".into(), detail: e.without_url().to_string() })?;
         Ok(Http { client, token, policy })
+    }
+
+    /// The per-request timeout (for a streamed body: the longest wait for each chunk).
+    pub fn timeout(&self) -> Duration {
+        self.policy.timeout
     }
 
     /// Sends one request (retrying as the policy allows) and returns the body of a 2xx answer.
@@ -185,7 +192,10 @@ impl Http {
         loop {
             attempt += 1;
             let last = attempt >= attempts_allowed;
-            let mut request = self.client.request(method.clone(), url.clone()).timeout(policy.timeout);
+            // A streamed body (a whole log) may take longer than one request's timeout: its reader
+            // times each chunk instead, and this only bounds the whole transfer loosely.
+            let total = if stream { STREAM_TIMEOUT } else { policy.timeout };
+            let mut request = self.client.request(method.clone(), url.clone()).timeout(total);
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }

@@ -41,14 +41,16 @@ impl Api {
     }
 
     /// Downloads the whole log, handing each chunk to `sink` as it arrives (so memory stays flat),
-    /// and stops with [`ApiError::LogTooLarge`] past `max_bytes`. Returns the bytes received.
+    /// and stops with [`ApiError::LogTooLarge`] past `max_bytes`. Each chunk must arrive within
+    /// the request timeout (the whole download may take longer). Returns the bytes received and
+    /// the size Buildkite announced, when it did.
     pub async fn job_log_stream(
         &self,
         org: &str,
         job: &str,
         max_bytes: u64,
         sink: &mut (dyn FnMut(&[u8]) -> std::io::Result<()> + Send),
-    ) -> Result<u64, ApiError> {
+    ) -> Result<(u64, Option<u64>), ApiError> {
         let sink_error =
             |e: std::io::Error| ApiError::Cache { dir: "the cache directory".into(), detail: e.to_string() };
         match &self.backend {
@@ -57,22 +59,24 @@ impl Api {
                 let url = rest_url
                     .join(&log_path(org, job))
                     .map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
+                let idle = http.timeout();
                 let mut response = match http.get_stream(&url, &[("accept", "text/plain")]).await {
                     Ok(r) => r,
                     Err(ApiError::NotFound { .. }) => return Err(not_found(job)),
                     Err(e) => return Err(e),
                 };
-                if let Some(size) = response.content_length().filter(|n| *n > max_bytes) {
+                let expected = response.content_length();
+                if let Some(size) = expected.filter(|n| *n > max_bytes) {
                     return Err(ApiError::LogTooLarge { job: job.to_string(), size, limit: max_bytes });
                 }
+                let stalled = ApiError::Timeout { seconds: idle.as_secs().max(1), attempts: 1 };
                 let mut received = 0u64;
                 loop {
-                    let chunk = match response.chunk().await {
+                    let next = tokio::time::timeout(idle, response.chunk()).await.map_err(|_| stalled.clone())?;
+                    let chunk = match next {
                         Ok(Some(chunk)) => chunk,
                         Ok(None) => break,
-                        Err(e) if e.is_timeout() => {
-                            return Err(ApiError::Timeout { seconds: 0, attempts: 1 });
-                        }
+                        Err(e) if e.is_timeout() => return Err(stalled),
                         Err(e) => {
                             return Err(ApiError::Transport {
                                 host: url.host_str().unwrap_or("?").to_string(),
@@ -86,7 +90,7 @@ impl Api {
                     }
                     sink(&chunk).map_err(sink_error)?;
                 }
-                Ok(received)
+                Ok((received, expected))
             }
             Backend::Demo(demo) => {
                 let log = demo.job_log(job).ok_or_else(|| not_found(job))?;
@@ -98,7 +102,7 @@ impl Api {
                     });
                 }
                 sink(log.as_bytes()).map_err(sink_error)?;
-                Ok(log.len() as u64)
+                Ok((log.len() as u64, Some(log.len() as u64)))
             }
         }
     }

@@ -29,6 +29,14 @@ pub const FILES: &[(&str, &str)] = &[
     ("CompareBuilds", include_str!("data/CompareBuilds.json")),
     ("FindMember", include_str!("data/FindMember.json")),
     ("GetJobForLog", include_str!("data/GetJobForLog.json")),
+    ("ListAgents", include_str!("data/ListAgents.json")),
+    ("GetAgent", include_str!("data/GetAgent.json")),
+    ("ListClusters", include_str!("data/ListClusters.json")),
+    ("GetQueue", include_str!("data/GetQueue.json")),
+    ("ListSchedules", include_str!("data/ListSchedules.json")),
+    ("GetSchedule", include_str!("data/GetSchedule.json")),
+    ("ListSuites", include_str!("data/ListSuites.json")),
+    ("GetBuildUuid", include_str!("data/GetBuildUuid.json")),
 ];
 
 /// Recorded REST answers and artifact downloads (`data/rest.json`).
@@ -218,6 +226,14 @@ mod tests {
             "CompareBuilds" => decode::<compare_builds::ResponseData>(response).map(drop),
             "FindMember" => decode::<find_member::ResponseData>(response).map(drop),
             "GetJobForLog" => decode::<get_job_for_log::ResponseData>(response).map(drop),
+            "ListAgents" => decode::<list_agents::ResponseData>(response).map(drop),
+            "GetAgent" => decode::<get_agent::ResponseData>(response).map(drop),
+            "ListClusters" => decode::<list_clusters::ResponseData>(response).map(drop),
+            "GetQueue" => decode::<get_queue::ResponseData>(response).map(drop),
+            "ListSchedules" => decode::<list_schedules::ResponseData>(response).map(drop),
+            "GetSchedule" => decode::<get_schedule::ResponseData>(response).map(drop),
+            "ListSuites" => decode::<list_suites::ResponseData>(response).map(drop),
+            "GetBuildUuid" => decode::<get_build_uuid::ResponseData>(response).map(drop),
             other => panic!("no decoder for {other}: add the operation to this test"),
         }
     }

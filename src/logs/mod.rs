@@ -95,6 +95,17 @@ const HINTS: [&str; 34] = [
     "--- fail:",                // go test
 ];
 
+/// A regex (case-insensitive use) that finds every line [`is_error_line`] might accept, so a
+/// whole log can be scanned fast and only the candidates checked line by line.
+pub fn error_candidates_pattern() -> String {
+    let mut parts: Vec<String> = HINTS.iter().map(|h| regex::escape(h)).collect();
+    parts.push("^FAIL".into());
+    parts.push("^E   ".into());
+    // eslint rows: `  14:7  error  …`
+    parts.push(r"^\s*\d+:\d+\s+error".into());
+    parts.join("|")
+}
+
 /// Counts of nothing, which are not failures.
 const ZERO_COUNTS: [&str; 4] = ["0 errors", "0 failures", "0 failed", "0 problems"];
 
@@ -256,6 +267,27 @@ mod tests {
         let picked = error_lines(&lines, 30);
         assert!(picked.contains(&"    add_test.go:12: expected 1, got 2".to_string()), "{picked:?}");
         assert_eq!(failing_section(&lines, &picked).as_deref(), Some(":go: Tests"));
+    }
+
+    #[test]
+    fn the_candidate_pattern_finds_every_error_line() {
+        let re = regex::RegexBuilder::new(&error_candidates_pattern())
+            .case_insensitive(true)
+            .multi_line(true)
+            .build()
+            .unwrap();
+        for line in [
+            "fatal: not a git repository",
+            "npm ERR! code ELIFECYCLE",
+            "NoMethodError: undefined method `x' for nil",
+            "FAIL\texample.com/pkg\t0.012s",
+            "E       assert 3 == 4",
+            "  14:7   error    'x' is defined but never used",
+            "🚨 Error: The command exited with status 1",
+        ] {
+            assert!(is_error_line(line), "{line}");
+            assert!(re.is_match(line), "the candidate pattern misses {line}");
+        }
     }
 
     #[test]

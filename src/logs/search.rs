@@ -10,7 +10,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use super::store::{CachedLog, Line};
 
 /// Bytes of the log read at a time.
-const CHUNK: usize = 8 << 20;
+const CHUNK: usize = 2 << 20;
 /// Longest pattern accepted, in bytes.
 const MAX_PATTERN: usize = 4096;
 /// Memory a compiled regex may take.
@@ -43,6 +43,9 @@ pub struct SearchQuery {
     pub max_matches: usize,
     /// First line searched, 1-based (0 reads as 1).
     pub from_line: u64,
+    /// Keep the LAST `max_matches` hits instead of the first (a failure digest wants the errors
+    /// nearest the end); ignored with `invert`.
+    pub keep_last: bool,
 }
 
 /// Why a search failed.
@@ -118,7 +121,9 @@ fn search_in_chunks(log: &CachedLog, q: &SearchQuery, chunk: usize) -> Result<Se
     let mut found = Collector {
         max: q.max_matches.min(MAX_HITS),
         invert: q.invert,
+        keep_last: q.keep_last && !q.invert,
         lines: Vec::new(),
+        last: std::collections::VecDeque::new(),
         matched: 0,
         next_gap: first,
     };
@@ -139,8 +144,12 @@ struct Collector {
     max: usize,
     /// Whether hits are the lines that do not match.
     invert: bool,
+    /// Whether the last hits are kept rather than the first.
+    keep_last: bool,
     /// Line numbers of the hits kept, ascending.
     lines: Vec<u64>,
+    /// With `keep_last`: the latest hits, oldest first, at most `max`.
+    last: std::collections::VecDeque<u64>,
     /// Matching lines seen.
     matched: u64,
     /// With `invert`: the first line not yet known to match or not.
@@ -150,7 +159,7 @@ struct Collector {
 impl Collector {
     /// Whether all hits wanted are kept (from then on, matches are only counted).
     fn full(&self) -> bool {
-        self.lines.len() >= self.max
+        !self.keep_last && self.lines.len() >= self.max
     }
 
     /// Line `line` matches; lines are reported in ascending order. Once full, `line` is ignored.
@@ -162,6 +171,14 @@ impl Collector {
         if self.invert {
             self.keep_gap(line);
             self.next_gap = line + 1;
+        } else if self.keep_last {
+            if self.max == 0 {
+                return;
+            }
+            if self.last.len() == self.max {
+                self.last.pop_front();
+            }
+            self.last.push_back(line);
         } else {
             self.lines.push(line);
         }
@@ -178,6 +195,9 @@ impl Collector {
     fn finish(&mut self, last: u64) {
         if self.invert && !self.full() {
             self.keep_gap(last + 1);
+        }
+        if self.keep_last {
+            self.lines = self.last.drain(..).collect();
         }
     }
 }
@@ -377,6 +397,7 @@ mod tests {
             after: 0,
             max_matches: 100,
             from_line: 1,
+            keep_last: false,
         }
     }
 
@@ -494,6 +515,8 @@ mod tests {
         assert_eq!(lines, [7, 14, 21]);
         assert_eq!(total, 71);
         assert_eq!(found(&log, &SearchQuery { max_matches: 0, ..query("error") }), (vec![], 71));
+        let last = SearchQuery { max_matches: 3, keep_last: true, ..query("error") };
+        assert_eq!(found(&log, &last), (vec![483, 490, 497], 71), "keep_last keeps the hits nearest the end");
     }
 
     #[test]

@@ -43,6 +43,25 @@ pub const MAX_READ_LINES: usize = 10_000;
 /// `MAX_LINE_CHARS` characters plus the cut marker, each at most 4 bytes in UTF-8.
 const MAX_LINE_BYTES: u64 = 4 * (MAX_LINE_CHARS as u64 + 1) + 1;
 
+/// Creates `dir` (and its parents) readable by this user only, as logs may hold private output;
+/// a directory that exists is left as it is, but never a symlink (another user could plant one).
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the cache directory is a symlink"));
+        }
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Distinguishes the temporary directories of writers in one process.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -131,7 +150,7 @@ impl LogStore {
         if !valid_key(key) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid log cache key {key:?}")));
         }
-        fs::create_dir_all(&self.dir)?;
+        create_private_dir(&self.dir)?;
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("{TMP_PREFIX}{}-{n}-{nanos}", std::process::id()));

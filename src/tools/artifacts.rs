@@ -199,20 +199,29 @@ pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result
                 .map_err(|e| e.or_not_found(&what, super::builds::BUILD_HINT))?;
             let items = answer.body.as_array().cloned().unwrap_or_default();
             let listed = items.len();
+            // (job, row) for each artifact the glob keeps.
+            let mut rows: Vec<(String, Value)> = items
+                .iter()
+                .filter_map(|a| {
+                    let text = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("");
+                    let path = text("path");
+                    if glob.as_deref().is_some_and(|g| !glob_match(g, path)) {
+                        return None;
+                    }
+                    let size = a.get("file_size").and_then(Value::as_i64).unwrap_or(0);
+                    Some((text("job_id").to_string(), row(text("id"), path, size, text("mime_type"), text("state"))))
+                })
+                .collect();
+            let matched = rows.len();
+            // Pages are numbered by the API: a cut page would skip rows, so say so instead.
+            let shaped: Vec<Value> = rows.iter().map(|(_, r)| r.clone()).collect();
+            let fit = render::rows_that_fit(&shaped, budget, 300);
+            let cut = rows.len().saturating_sub(fit);
+            rows.truncate(fit);
             // Grouped by job: the job UUID is said once, not on every row.
             let mut by_job: Map<String, Value> = Map::new();
-            let mut shown = 0;
-            for a in &items {
-                let text = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("");
-                let path = text("path");
-                if glob.as_deref().is_some_and(|g| !glob_match(g, path)) {
-                    continue;
-                }
-                shown += 1;
-                let size = a.get("file_size").and_then(Value::as_i64).unwrap_or(0);
-                let r = row(text("id"), path, size, text("mime_type"), text("state"));
-                let job = text("job_id");
-                let entry = by_job.entry(job.to_string()).or_insert_with(|| json!([]));
+            for (job, r) in rows {
+                let entry = by_job.entry(job).or_insert_with(|| json!([]));
                 if let Some(list) = entry.as_array_mut() {
                     list.push(r);
                 }
@@ -221,13 +230,18 @@ pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result
             out.insert("build".into(), json!(format!("{}/{number}", pipeline.slug())));
             if let Some(g) = &glob {
                 out.insert("path".into(), json!(g));
-                out.insert("matched".into(), json!(shown));
+                out.insert("matched".into(), json!(matched));
                 out.insert("of".into(), json!(listed));
             } else {
                 out.insert("count".into(), json!(listed));
             }
             out.insert("by_job".into(), Value::Object(by_job));
-            if let Some(next) = answer.next_page {
+            if cut > 0 {
+                out.insert(
+                    "cut".into(),
+                    json!(format!("{cut} artifacts of this page left out for max_tokens: narrow with path")),
+                );
+            } else if let Some(next) = answer.next_page {
                 out.insert("next".into(), json!({"after": next.to_string()}));
             }
             Ok(render::render_object(Value::Object(out), budget))
@@ -332,18 +346,33 @@ pub(super) async fn get_artifact(ctx: &Ctx, args: GetArtifactArgs) -> Result<Str
         Ok(())
     };
     match inline {
-        Ok(()) => {
-            let got = ctx.api.download(&a.download_url, cap as u64).await?;
-            if got.bytes.contains(&0) || std::str::from_utf8(&got.bytes).is_err() && !got.truncated {
-                out.insert("inline".into(), json!("not inlined: the content is binary"));
-            } else {
-                let text = String::from_utf8_lossy(&got.bytes);
-                out.insert("content".into(), json!(render::clean_text(&text, cap as usize)));
-                if got.truncated {
-                    out.insert("cut".into(), json!(format!("content cut at {}", human_size(cap))));
+        Ok(()) if a.size == 0 => {
+            out.insert("inline".into(), json!("the artifact is empty"));
+        }
+        Ok(()) => match ctx.api.download(&a.download_url, cap as u64).await {
+            // The storage host's refusal is not the token's fault: the metadata still helps.
+            Err(e) => {
+                let why = match e {
+                    ApiError::Unauthorized | ApiError::Forbidden { .. } | ApiError::Http { status: 401 | 403, .. } => {
+                        "the storage host refused the download (the URL may have expired): ask again for a fresh one"
+                            .to_string()
+                    }
+                    other => format!("the download failed: {other}"),
+                };
+                out.insert("inline".into(), json!(format!("not inlined: {why}")));
+            }
+            Ok(got) => {
+                if got.bytes.contains(&0) || std::str::from_utf8(&got.bytes).is_err() && !got.truncated {
+                    out.insert("inline".into(), json!("not inlined: the content is binary"));
+                } else {
+                    let text = String::from_utf8_lossy(&got.bytes);
+                    out.insert("content".into(), json!(render::clean_text(&text, cap as usize)));
+                    if got.truncated {
+                        out.insert("cut".into(), json!(format!("content cut at {}", human_size(cap))));
+                    }
                 }
             }
-        }
+        },
         Err(why) => {
             out.insert("inline".into(), json!(format!("not inlined: {why}")));
         }

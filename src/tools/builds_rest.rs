@@ -182,13 +182,28 @@ pub(super) async fn list_builds_rest(ctx: &Ctx, args: ListBuildsArgs) -> Result<
         .await
         .map_err(|e| e.or_not_found(&what, "check the slug with list_pipelines or current_user"))?;
     let builds = answer.body.as_array().ok_or_else(|| ApiError::Decode { detail: format!("{path}: not a list") })?;
-    let rows: Vec<Value> = builds.iter().map(|b| row(b, pipeline.is_none())).collect();
+    let mut rows: Vec<Value> = builds.iter().map(|b| row(b, pipeline.is_none())).collect();
     head.insert("page".into(), json!(page));
+    let budget = budget(args.max_tokens, 3_000);
+    let fit = render::rows_that_fit(&rows, budget, 200);
+    let cut = fit < rows.len();
+    if cut {
+        // Pages are numbered by the API: continuing after a cut page would skip its rest.
+        head.insert(
+            "cut".into(),
+            json!(format!(
+                "{} of this page's {} builds left out for max_tokens: ask again with first={fit} to page without gaps",
+                rows.len() - fit,
+                rows.len()
+            )),
+        );
+        rows.truncate(fit);
+    }
     head.insert("builds".into(), Value::Array(rows));
-    if let Some(next) = answer.next_page {
+    if let Some(next) = answer.next_page.filter(|_| !cut) {
         head.insert("next".into(), json!({"after": next.to_string()}));
     }
-    Ok(render::render_object(Value::Object(head), budget(args.max_tokens, 3_000)))
+    Ok(render::render_object(Value::Object(head), budget))
 }
 
 #[cfg(test)]

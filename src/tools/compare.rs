@@ -52,7 +52,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         toolset: Toolset::Builds,
         read_only: true,
         scopes: &["read_builds"],
-        description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, slower steps, commit range.",
+        description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, duration changes, commit range.",
         schema: input_schema::<CompareBuildsArgs>,
     }]
 }
@@ -64,6 +64,8 @@ type Build = op::CompareSide;
 pub struct StepOutcome {
     /// Any current (not replaced) job of the step failed, soft failures excepted.
     pub failed: bool,
+    /// Every current job of the step passed (or soft-failed).
+    pub passed: bool,
     /// Longest run of its jobs, in seconds.
     pub run_s: Option<i64>,
     /// The label to show.
@@ -87,6 +89,9 @@ fn steps(build: &Build) -> BTreeMap<String, StepOutcome> {
         let outcome = super::jobs::outcome(&j.state, j.passed, j.soft_failed);
         if matches!(outcome.as_str(), "failed" | "timed_out" | "expired") {
             entry.failed = true;
+        }
+        if !matches!(outcome.as_str(), "passed" | "soft_failed") {
+            entry.passed = false;
         }
         let run = render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref());
         entry.run_s = entry.run_s.max(run);
@@ -149,8 +154,9 @@ pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str)
                 match (before.failed, now.failed) {
                     (false, true) => newly_failing.push(now.label.clone()),
                     (true, true) => still_failing.push(now.label.clone()),
-                    (true, false) => fixed.push(now.label.clone()),
-                    (false, false) => {}
+                    // Fixed only when it passed now, not while it runs or after a cancel.
+                    (true, false) if now.passed => fixed.push(now.label.clone()),
+                    _ => {}
                 }
                 if let (Some(a), Some(c)) = (before.run_s, now.run_s) {
                     let delta = c - a;

@@ -129,9 +129,11 @@ impl LogSettings {
     /// A cache in `dir` (default: the user's cache directory, else the temp directory) capped at
     /// `cache_bytes`, downloading logs up to `max_log_bytes`.
     pub fn new(dir: Option<std::path::PathBuf>, cache_bytes: u64, max_log_bytes: u64) -> Self {
-        let dir = dir
-            .or_else(crate::logs::store::LogStore::default_dir)
-            .unwrap_or_else(|| std::env::temp_dir().join("buildkite-mcp-server-logs"));
+        let dir = dir.or_else(crate::logs::store::LogStore::default_dir).unwrap_or_else(|| {
+            // No home: a per-user directory under the temp dir (created private).
+            let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+            std::env::temp_dir().join(format!("buildkite-mcp-server-logs-{user}"))
+        });
         LogSettings { store: crate::logs::store::LogStore::new(dir, cache_bytes), max_log_bytes }
     }
 }

@@ -200,15 +200,27 @@ async fn obtain(ctx: &Ctx, tool: &'static str, id: JobId) -> Result<Obtained, To
     let JobId { uuid, org } = id;
     let store = &ctx.logs.store;
     if let Some(log) = store.open(&uuid) {
+        // The cache never outlives access: one HEAD per call. A guessed organization (the default
+        // one, for a bare UUID) that does not hold the job is corrected through GraphQL.
+        let guessed = org.is_none();
         let org = match org.or_else(|| ctx.org.configured().map(str::to_string)) {
             Some(org) => org,
-            None => job_place(ctx, &uuid).await?.0,
+            None => job_place(ctx, tool, &uuid).await?.0,
         };
-        // The cache never outlives access: one HEAD per call.
-        ctx.api.job_log_size(&org, &uuid).await?;
+        match ctx.api.job_log_size(&org, &uuid).await {
+            Ok(_) => {}
+            Err(ApiError::NotFound { .. }) if guessed => {
+                let (real, _) = job_place(ctx, tool, &uuid).await?;
+                if real == org {
+                    return Err(log_gone(&uuid));
+                }
+                ctx.api.job_log_size(&real, &uuid).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
         return Ok(Obtained { log: Arc::new(log), uuid, cached: true, kept: true });
     }
-    let (org, finished) = job_place(ctx, &uuid).await?;
+    let (org, finished) = job_place(ctx, tool, &uuid).await?;
     let mut writer = store.writer(&uuid).map_err(|e| cache_error(ctx, e))?;
     let mut failure: Option<std::io::Error> = None;
     let mut sink = |chunk: &[u8]| -> std::io::Result<()> {
@@ -218,10 +230,21 @@ async fn obtain(ctx: &Ctx, tool: &'static str, id: JobId) -> Result<Obtained, To
     if let Some(e) = failure {
         return Err(cache_error(ctx, e));
     }
-    fetched?;
-    let log = writer.finish(finished).map_err(|e| cache_error(ctx, e))?;
-    tracing::debug!(tool, job = %uuid, lines = log.meta().lines, kept = finished, "log downloaded");
+    let (received, expected) = fetched?;
+    // Kept only when finished and whole: a short read is used once, never cached.
+    let whole = expected.is_none_or(|n| n == received);
+    let keep = finished && whole;
+    let log = writer.finish(keep).map_err(|e| cache_error(ctx, e))?;
+    tracing::debug!(tool, job = %uuid, lines = log.meta().lines, kept = keep, received, "log downloaded");
     Ok(Obtained { log: Arc::new(log), uuid, cached: false, kept: finished })
+}
+
+fn log_gone(uuid: &str) -> ToolError {
+    ApiError::NotFound {
+        what: format!("the log of job {uuid}"),
+        hint: "it may have expired or been deleted, or the token lacks read_build_logs".into(),
+    }
+    .into()
 }
 
 fn cache_error(ctx: &Ctx, e: std::io::Error) -> ToolError {
@@ -229,7 +252,7 @@ fn cache_error(ctx: &Ctx, e: std::io::Error) -> ToolError {
 }
 
 /// Where a job lives (its organization) and whether it has finished; one GraphQL request.
-async fn job_place(ctx: &Ctx, uuid: &str) -> Result<(String, bool), ToolError> {
+async fn job_place(ctx: &Ctx, tool: &'static str, uuid: &str) -> Result<(String, bool), ToolError> {
     let what = format!("job {uuid}");
     let hint = "check the UUID with list_jobs on its build";
     let data = ctx
@@ -250,7 +273,7 @@ async fn job_place(ctx: &Ctx, uuid: &str) -> Result<(String, bool), ToolError> {
             Ok((org, finished))
         }
         Some(_) => Err(ToolError::Args {
-            tool: "this log tool",
+            tool,
             detail: format!("job {uuid} is not a command job (a wait, block or trigger step), so it has no log"),
         }),
         None => Err(ApiError::NotFound { what, hint: hint.into() }.into()),
@@ -295,6 +318,41 @@ fn render_lines(lines: Vec<Line>, sep: char, times: bool) -> Vec<Value> {
         .collect()
 }
 
+/// Tokens a rendered line costs, about.
+fn line_tokens(line: &Line) -> usize {
+    render::estimate_tokens(&line.text) + 4
+}
+
+/// How many of `lines` fit in `budget` tokens (less a reserve for the rest of the answer),
+/// counted from the start, or from the end when `from_end` (a tail keeps its last lines).
+fn fitting(lines: &[Line], budget: usize, from_end: bool) -> usize {
+    let room = budget.saturating_sub(250);
+    let mut used = 0;
+    let mut kept = 0;
+    let mut count = |l: &Line| {
+        used += line_tokens(l);
+        if used > room && kept > 0 {
+            return false;
+        }
+        kept += 1;
+        true
+    };
+    if from_end {
+        for l in lines.iter().rev() {
+            if !count(l) {
+                break;
+            }
+        }
+    } else {
+        for l in lines {
+            if !count(l) {
+                break;
+            }
+        }
+    }
+    kept
+}
+
 fn head(o: &Obtained) -> Map<String, Value> {
     let mut head = Map::new();
     head.insert("job".into(), json!(o.uuid));
@@ -315,10 +373,15 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
     if ctx.logs.store.open(&id.uuid).is_some() {
         let o = obtain(ctx, tool, id).await?;
         let log = o.log.clone();
-        let lines = blocking(move || log.tail(count).map_err(io_error)).await?;
+        let mut lines = blocking(move || log.tail(count).map_err(io_error)).await?;
         let mut out = head(&o);
+        let kept = fitting(&lines, budget, true);
+        if kept < lines.len() {
+            out.insert("cut".into(), json!(format!("{} earlier lines left out for max_tokens", lines.len() - kept)));
+            lines.drain(..lines.len() - kept);
+        }
         out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
-        return Ok(render::render_object(Value::Object(out), budget));
+        return Ok(render::to_json(&render::compact(Value::Object(out))));
     }
     // Not cached: only the end is fetched, growing the range until it holds enough lines.
     let org = match id.org.clone() {
@@ -334,22 +397,23 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
         }
         want *= 4;
     };
+    // Without the start of the log there are no line numbers: search_log and read_log give them.
     let start = lines.len().saturating_sub(count);
-    // Without the start of the log, line numbers are counted back from the end (-1 is the last).
-    let n = lines.len() - start;
-    let rows: Vec<Line> = lines[start..]
-        .iter()
-        .enumerate()
-        .map(|(i, text)| Line { number: (n - i) as u64, text: text.clone(), ts: None })
-        .collect();
+    let mut rows: Vec<Line> =
+        lines[start..].iter().map(|text| Line { number: 0, text: text.clone(), ts: None }).collect();
     let mut out = Map::new();
     out.insert("job".into(), json!(id.uuid));
     out.insert("size".into(), json!(tail.total.map(human_bytes)));
     out.insert("fetched".into(), json!(human_bytes(tail.bytes.len() as u64)));
+    let kept = fitting(&rows, budget, true);
+    if kept < rows.len() {
+        out.insert("cut".into(), json!(format!("{} earlier lines left out for max_tokens", rows.len() - kept)));
+        rows.drain(..rows.len() - kept);
+    }
     let log: Vec<Value> = collapse_runs(rows, MIN_RUN)
         .into_iter()
         .map(|(line, count)| {
-            let mut text = format!("-{}:{}", line.number, line.text);
+            let mut text = line.text;
             if count > 1 {
                 text.push_str(&format!(" (×{count})"));
             }
@@ -357,11 +421,8 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
         })
         .collect();
     out.insert("log".into(), Value::Array(log));
-    out.insert(
-        "numbers".into(),
-        json!("counted from the end (-1 is the last line); search_log and read_log give line numbers"),
-    );
-    Ok(render::render_object(Value::Object(out), budget))
+    out.insert("numbers".into(), json!("read_log and search_log number lines"));
+    Ok(render::to_json(&render::compact(Value::Object(out))))
 }
 
 pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String, ToolError> {
@@ -379,6 +440,7 @@ pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String,
         after,
         max_matches: clamp(args.max_matches, 20, 1, 200) as usize,
         from_line: clamp(args.from_line, 1, 1, i64::MAX) as u64,
+        keep_last: false,
     };
     // A bad pattern is refused before any request.
     search::compile(&query).map_err(|e| invalid(e.to_string()))?;
@@ -394,10 +456,26 @@ pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String,
         out.insert("from_line".into(), json!(query.from_line));
     }
     out.insert(if query.invert { "non_matching" } else { "matches" }.into(), json!(result.total));
-    let last = result.hits.last().map(|h| h.line.number);
-    let shown = result.hits.len();
-    let blocks: Vec<Value> = result
-        .hits
+    // Whole hits are kept while they fit the budget; next.from_line continues after the last one.
+    let room = budget(args.max_tokens, 3_000).saturating_sub(250);
+    let mut used = 0;
+    let mut hits = result.hits;
+    let fit = hits
+        .iter()
+        .position(|h| {
+            used += h.before.iter().chain(std::iter::once(&h.line)).chain(&h.after).map(line_tokens).sum::<usize>();
+            used > room
+        })
+        .unwrap_or(hits.len())
+        .max(1)
+        .min(hits.len());
+    if fit < hits.len() {
+        out.insert("cut".into(), json!(format!("{} more hits left out for max_tokens", hits.len() - fit)));
+        hits.truncate(fit);
+    }
+    let last = hits.last().map(|h| h.line.number);
+    let shown = hits.len();
+    let blocks: Vec<Value> = hits
         .into_iter()
         .map(|hit| {
             let mut block = render_lines(hit.before, '-', false);
@@ -415,7 +493,7 @@ pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String,
     if result.total == 0 {
         out.insert("note".into(), json!(if query.case_sensitive { "no match (case-sensitive)" } else { "no match" }));
     }
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+    Ok(render::to_json(&render::compact(Value::Object(out))))
 }
 
 /// `context`: `N` (before and after), or `B,A`; each at most 20; default 2.
@@ -487,6 +565,15 @@ pub(super) async fn read_log(ctx: &Ctx, args: ReadLogArgs) -> Result<String, Too
             })?;
             out.insert("section".into(), json!(s.title));
             let start = from.map(|f| f as u64).unwrap_or(s.first).max(s.first);
+            if start > s.last {
+                return Err(ToolError::Args {
+                    tool,
+                    detail: format!(
+                        "line {start} is past section `{}`, which is lines {}-{}",
+                        s.title, s.first, s.last
+                    ),
+                });
+            }
             (start, s.last)
         }
         (None, Some(f)) => (f as u64, meta.lines),
@@ -499,19 +586,16 @@ pub(super) async fn read_log(ctx: &Ctx, args: ReadLogArgs) -> Result<String, Too
     }
     let take = ((last - first + 1) as usize).min(count);
     let log = o.log.clone();
-    let lines = blocking(move || log.read(first, take).map_err(io_error)).await?;
+    let mut lines = blocking(move || log.read(first, take).map_err(io_error)).await?;
+    lines.truncate(fitting(&lines, budget(args.max_tokens, 4_000), false));
     let end = first + lines.len() as u64 - 1;
     out.insert("range".into(), json!(format!("{first}-{end}")));
     out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
     if end < last {
         out.insert("next".into(), json!({"from_line": end + 1}));
     }
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
+    Ok(render::to_json(&render::compact(Value::Object(out))))
 }
-
-/// The regex that finds candidate error lines fast; each candidate is then confirmed by
-/// [`crate::logs::is_error_line`].
-const ERROR_CANDIDATES: &str = r"error|fail|exception|panicked|traceback|✖|✗|✘|●|expected|received|got:|not ok|exited with status|segmentation fault|killed|interrupting|timed out|cannot find|could not|non-zero code|^E   ";
 
 pub(super) async fn log_digest(ctx: &Ctx, args: LogDigestArgs) -> Result<String, ToolError> {
     let tool = "log_digest";
@@ -534,16 +618,19 @@ const DIGEST_ERRORS: usize = 24;
 /// The failing section, the error lines (nearest the end) with one line before and two after, and
 /// the last lines of the log.
 fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
+    // The candidates nearest the end: that is where runners summarise failures.
     let query = SearchQuery {
-        pattern: ERROR_CANDIDATES.to_string(),
+        pattern: crate::logs::error_candidates_pattern(),
         case_sensitive: false,
         invert: false,
         before: 0,
         after: 0,
-        max_matches: 5_000,
+        max_matches: search::MAX_HITS,
         from_line: 1,
+        keep_last: true,
     };
     let found = search::search(log, &query)?;
+    // Every candidate is counted; only the last MAX_HITS are checked and kept.
     let errors: Vec<u64> =
         found.hits.iter().filter(|h| crate::logs::is_error_line(&h.line.text)).map(|h| h.line.number).collect();
     let total_errors = errors.len();
@@ -579,10 +666,13 @@ fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
             .collect();
         blocks.push(Value::Array(rendered));
     }
-    if total_errors > kept.len() {
+    let unchecked = found.total.saturating_sub(found.hits.len() as u64);
+    if total_errors > kept.len() || unchecked > 0 {
+        let more = total_errors - kept.len();
+        let at_least = if unchecked > 0 { "at least " } else { "" };
         out.insert(
             "earlier_errors".into(),
-            json!(format!("{} more error lines before these: search_log finds them", total_errors - kept.len())),
+            json!(format!("{at_least}{more} more error lines before these: search_log finds them")),
         );
     }
     if blocks.is_empty() {

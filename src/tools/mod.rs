@@ -1,17 +1,21 @@
 //! The tool registry: every tool's name, toolset, read-only flag, required token scopes, description
 //! and input schema, plus dispatch of a call to the tool's function.
 
+mod agents;
 mod annotations;
 mod args;
 mod artifacts;
 mod builds;
 mod builds_rest;
+mod clusters;
 mod compare;
 mod context;
 mod jobs;
 mod logs;
 mod pipelines;
+mod schedules;
 pub mod schema;
+mod test_engine;
 mod triage;
 mod uploads;
 mod user;
@@ -43,11 +47,17 @@ pub enum Toolset {
     Artifacts,
     /// Job logs.
     Logs,
+    /// Agents.
+    Agents,
+    /// Clusters and their queues.
+    Clusters,
+    /// Test Engine suites, runs and tests.
+    Tests,
 }
 
 impl Toolset {
     /// Every toolset, in display order.
-    pub const ALL: [Toolset; 7] = [
+    pub const ALL: [Toolset; 10] = [
         Toolset::User,
         Toolset::Pipelines,
         Toolset::Builds,
@@ -55,6 +65,9 @@ impl Toolset {
         Toolset::Logs,
         Toolset::Annotations,
         Toolset::Artifacts,
+        Toolset::Agents,
+        Toolset::Clusters,
+        Toolset::Tests,
     ];
 
     /// The name used by `--toolsets`.
@@ -67,6 +80,9 @@ impl Toolset {
             Toolset::Annotations => "annotations",
             Toolset::Artifacts => "artifacts",
             Toolset::Logs => "logs",
+            Toolset::Agents => "agents",
+            Toolset::Clusters => "clusters",
+            Toolset::Tests => "tests",
         }
     }
 
@@ -141,6 +157,7 @@ pub fn catalogue() -> Vec<ToolSpec> {
     let mut all = Vec::new();
     all.extend(user::specs());
     all.extend(pipelines::specs());
+    all.extend(schedules::specs());
     all.extend(builds::specs());
     all.extend(compare::specs());
     all.extend(uploads::specs());
@@ -150,6 +167,9 @@ pub fn catalogue() -> Vec<ToolSpec> {
     all.extend(logs::specs());
     all.extend(annotations::specs());
     all.extend(artifacts::specs());
+    all.extend(agents::specs());
+    all.extend(clusters::specs());
+    all.extend(test_engine::specs());
     all
 }
 
@@ -231,6 +251,15 @@ pub async fn call(
         "read_log" => logs::read_log(ctx, args::parse("read_log", arguments)?).await,
         "list_artifacts" => artifacts::list_artifacts(ctx, args::parse("list_artifacts", arguments)?).await,
         "get_artifact" => artifacts::get_artifact(ctx, args::parse("get_artifact", arguments)?).await,
+        "list_schedules" => schedules::list_schedules(ctx, args::parse("list_schedules", arguments)?).await,
+        "list_agents" => agents::list_agents(ctx, args::parse("list_agents", arguments)?).await,
+        "get_agent" => agents::get_agent(ctx, args::parse("get_agent", arguments)?).await,
+        "list_clusters" => clusters::list_clusters(ctx, args::parse("list_clusters", arguments)?).await,
+        "get_queue" => clusters::get_queue(ctx, args::parse("get_queue", arguments)?).await,
+        "list_suites" => test_engine::list_suites(ctx, args::parse("list_suites", arguments)?).await,
+        "list_test_runs" => test_engine::list_test_runs(ctx, args::parse("list_test_runs", arguments)?).await,
+        "list_tests" => test_engine::list_tests(ctx, args::parse("list_tests", arguments)?).await,
+        "get_test" => test_engine::get_test(ctx, args::parse("get_test", arguments)?).await,
         other => Err(ToolError::Unknown(other.to_string())),
     }
 }

@@ -153,7 +153,22 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
         Err(_) => true, // unknown: try, and report per job
     };
     let mut explanations: Vec<Value> = vec![Value::Null; explained.len()];
-    if can_read_logs {
+    // Test Engine's failed tests for the build (one REST request, beside the log tails), when the
+    // build has failures and the token may read suites.
+    let can_read_suites = match ctx.access.scopes(&ctx.api).await {
+        Ok(scopes) => scopes.iter().any(|s| s == "read_suites"),
+        Err(_) => true,
+    };
+    let tests = async {
+        if hard.is_empty() || !can_read_suites {
+            return None;
+        }
+        failed_tests(ctx, &org, &b.uuid).await
+    };
+    let logs = async {
+        if !can_read_logs {
+            return;
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for (i, j) in explained.iter().enumerate() {
             if j.started_at.is_none() {
@@ -168,7 +183,12 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
                 explanations[i] = value;
             }
         }
-    } else {
+    };
+    let (failed_tests, ()) = tokio::join!(tests, logs);
+    if let Some(tests) = failed_tests {
+        out.insert("failed_tests".into(), tests);
+    }
+    if !can_read_logs {
         out.insert(
             "logs".into(),
             json!("not read: the token lacks the scope read_build_logs (add it at https://buildkite.com/user/api-access-tokens)"),
@@ -257,4 +277,45 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
         );
     }
     Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
+}
+
+/// Most failed tests named in the summary.
+const FAILED_TESTS: usize = 10;
+
+/// The build's failed tests as Test Engine knows them (`GET /v2/analytics/organizations/{org}/builds/{uuid}/tests`):
+/// `scope name (location)`, most failures first. `None` when Test Engine has nothing for the build
+/// or cannot be asked: the summary stands without it.
+async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
+    let path = format!("v2/analytics/organizations/{org}/builds/{build_uuid}/tests");
+    let answer = match ctx.api.rest_json(&path, &[("per_page", "100".to_string())]).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::debug!("no Test Engine data for build {build_uuid}: {e}");
+            return None;
+        }
+    };
+    let failures = |t: &Value| t.pointer("/executions/failed").and_then(Value::as_i64).unwrap_or(0);
+    let mut failed: Vec<&Value> = answer.body.as_array()?.iter().filter(|t| failures(t) > 0).collect();
+    if failed.is_empty() {
+        return None;
+    }
+    failed.sort_by_key(|t| -failures(t));
+    let total = failed.len();
+    let mut rows: Vec<Value> = failed
+        .iter()
+        .take(FAILED_TESTS)
+        .map(|t| {
+            let text = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
+            let name = format!("{} {}", text("scope"), text("name"));
+            let mut row = render::clean_text(name.trim(), 200);
+            if !text("location").is_empty() {
+                row.push_str(&format!(" ({})", render::clean_text(text("location"), 160)));
+            }
+            Value::String(row)
+        })
+        .collect();
+    if total > FAILED_TESTS {
+        rows.push(json!(format!("… {} more: list_tests with the build", total - FAILED_TESTS)));
+    }
+    Some(Value::Array(rows))
 }

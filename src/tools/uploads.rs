@@ -139,11 +139,12 @@ pub(super) async fn list_step_uploads(ctx: &Ctx, args: ListStepUploadsArgs) -> R
     let mut out = Map::new();
     out.insert("build".into(), json!(slug));
     out.insert("url".into(), json!(build.url));
-    if uploads.is_empty() {
+    if uploads.is_empty() && jobs <= 100 {
         out.insert("note".into(), json!("no step uploads: the pipeline's steps are all defined in its settings"));
     }
     if jobs > 100 {
-        out.insert("searched".into(), json!(format!("the first 100 of {jobs} command jobs")));
+        // Uploads happen early, so the oldest jobs are the ones searched.
+        out.insert("searched".into(), json!(format!("the 100 oldest of {jobs} command jobs")));
     }
     if wanted.is_none() && !uploads.is_empty() {
         out.insert("more".into(), json!("pass upload=<id> and yaml=true for one upload's YAML"));

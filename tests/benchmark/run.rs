@@ -72,6 +72,7 @@ async fn main() {
     tools_list().await;
     per_tool(calls).await;
     failure_summary_vs_official().await;
+    builds_vs_official().await;
     in_process(calls * 10).await;
     cold_start().await;
     memory().await;
@@ -209,6 +210,80 @@ async fn failure_summary_vs_official() {
         "| official shape, derived lower bound (last 50 log rows per failed job) | {} | {} |\n",
         tokens(&official_text),
         official_text.len()
+    );
+}
+
+/// The official server's text for a JSON value: one element per line, without indentation.
+fn official_text(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap().lines().map(str::trim_start).collect::<Vec<_>>().join("\n")
+}
+
+/// A stable stand-in for a REST UUID the fixtures do not hold (same length as a real one).
+fn fake_uuid(n: u64) -> String {
+    format!("0190{n:04x}-0000-4000-8000-{n:012x}")
+}
+
+/// `list_builds` (a page of acme/web) and `get_build` of the 486-command-job build acme/web/1340,
+/// beside the official server's output shapes (`BuildSummary` rows; `BuildDetail` without jobs),
+/// built from the same recorded data. Fields the fixtures do not hold get same-length stand-ins.
+async fn builds_vs_official() {
+    use buildkite_mcp_server::demo;
+    println!("## list_builds and get_build beside the official server's shapes\n");
+    let logs = LogSettings::new(Some(std::env::temp_dir().join("bk-mcp-bench-logs")), 1 << 30, 1 << 30);
+    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())), logs };
+    let call = |name: &'static str, args: Value| {
+        let ctx = &ctx;
+        async move { tools::call(ctx, name, args.as_object().cloned().unwrap(), &tools::Progress::default()).await.unwrap() }
+    };
+    let demo = demo::Demo::load();
+    // list_builds: the same 10 builds.
+    let ours_list = call("list_builds", json!({"pipeline": "acme/web"})).await;
+    let data = demo.graphql("ListBuilds", &json!({"pipeline": "acme/web"})).unwrap();
+    let rows: Vec<Value> = data["data"]["pipeline"]["builds"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let b = &e["node"];
+            json!({"id": fake_uuid(i as u64), "number": b["number"], "state": b["state"].as_str().unwrap().to_lowercase(),
+                   "branch": b["branch"], "commit": b["commit"], "message": b["message"],
+                   "web_url": format!("https://buildkite.com/acme/web/builds/{}", b["number"]), "created_at": b["createdAt"]})
+        })
+        .collect();
+    let official_list = official_text(&json!(rows));
+    // get_build of the large build.
+    let ours_build = call("get_build", json!({"build": "acme/web/1340"})).await;
+    let data = demo.graphql("GetBuild", &json!({"slug": "acme/web/1340"})).unwrap();
+    let b = &data["data"]["build"];
+    let creator = json!({"id": fake_uuid(99), "name": b["createdBy"]["name"], "email": b["createdBy"]["email"],
+                         "avatar_url": "https://www.gravatar.com/avatar/0123456789abcdef0123456789abcdef", "created_at": "2024-01-01T00:00:00.000Z"});
+    let annotations: Vec<Value> = b["annotations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| json!({"id": fake_uuid(200 + i as u64), "context": e["node"]["context"], "style": e["node"]["style"].as_str().unwrap().to_lowercase(),
+                             "scope": "build", "job_id": null, "priority": 3}))
+        .collect();
+    let official_build = official_text(&json!({
+        "id": b["uuid"], "number": b["number"], "state": b["state"].as_str().unwrap().to_lowercase(), "branch": b["branch"],
+        "commit": b["commit"], "message": b["message"], "web_url": b["url"], "created_at": b["createdAt"],
+        "blocked": false, "author": {"name": b["createdBy"]["name"], "email": b["createdBy"]["email"]},
+        "scheduled_at": b["scheduledAt"], "started_at": b["startedAt"], "finished_at": b["finishedAt"],
+        "meta_data": {}, "creator": creator, "source": "ui", "test_engine": {"runs": []},
+        "annotations": annotations, "annotations_truncated": false,
+    }));
+    println!("| output | ours: tokens | official shape: tokens | what each holds |\n|---|---:|---:|---|");
+    println!(
+        "| `list_builds` acme/web, 10 builds | {} | {} | ours adds creator, source, duration, blocked gate, total and next; official adds REST ids and URLs |",
+        tokens(&ours_list),
+        tokens(&official_list)
+    );
+    println!(
+        "| `get_build` acme/web/1340 (486 command jobs, 14 failed incl. 3 retried, 2 soft) | {} | {} | ours adds job counts by state, each failed job (label, exit, step), soft failures and annotation text; the official has no jobs (a second call, `list_jobs`, at 30 per page, would add them) |\n",
+        tokens(&ours_build),
+        tokens(&official_build)
     );
 }
 

@@ -107,7 +107,7 @@ pub fn responder(pipelines: usize, jobs: usize) -> Responder {
                 })
                 .collect();
             Some(json!({"data": {"build": {
-                "number": 1000, "url": "https://buildkite.com/acme/service-00001/builds/1000", "state": "FAILED",
+                "uuid": "0190b1a2-0000-4000-8000-00000000abcd", "number": 1000, "url": "https://buildkite.com/acme/service-00001/builds/1000", "state": "FAILED",
                 "branch": "main", "commit": sha(1000), "message": "Change number 1000",
                 "pipeline": {"slug": "service-00001"}, "organization": {"slug": "acme"},
                 "total": {"count": jobs},

@@ -1,0 +1,365 @@
+//! `list_agents` and `get_agent`: the organization's agents through GraphQL (which needs no
+//! `read_agents` REST scope), with their queue, state and current job.
+
+use super::args::{budget, clamp, lenient_bool, lenient_int};
+use super::context::non_blank;
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ops::{GetAgent, ListAgents, get_agent, list_agents};
+use crate::render::{self, Page};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Connection states an agent can be in (as Buildkite spells them).
+const STATES: &[&str] = &["connected", "disconnected", "lost", "stopped", "stopping", "never_connected"];
+
+/// Arguments of `list_agents`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListAgentsArgs {
+    /// Name or hostname.
+    #[serde(default)]
+    search: Option<String>,
+    /// Queue key.
+    #[serde(default)]
+    queue: Option<String>,
+    /// Cluster or queue ID (list_clusters).
+    #[serde(default)]
+    cluster: Option<String>,
+    /// Busy (true) or idle (false).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    running: Option<bool>,
+    // Only paused agents.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    paused: Option<bool>,
+    /// connected, lost, disconnected, stopped...
+    #[serde(default)]
+    state: Option<String>,
+    // Page size 1-100, default 30 (documented once, in the server instructions).
+    #[serde(default, deserialize_with = "lenient_int")]
+    first: Option<i64>,
+    // next.after (documented once, in the server instructions).
+    #[serde(default)]
+    after: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `get_agent`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetAgentArgs {
+    /// Agent name or UUID.
+    agent: String,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 2000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "list_agents",
+            toolset: Toolset::Agents,
+            read_only: true,
+            scopes: &["read_organizations"],
+            description: "List agents: state, queue, version, current job; filter by name, queue, cluster, busy, paused or state.",
+            schema: input_schema::<ListAgentsArgs>,
+        },
+        ToolSpec {
+            name: "get_agent",
+            toolset: Toolset::Agents,
+            read_only: true,
+            scopes: &["read_organizations"],
+            description: "One agent by name or UUID: host, version, tags, queue, pause, current job and build, heartbeat, recent jobs.",
+            schema: input_schema::<GetAgentArgs>,
+        },
+    ]
+}
+
+fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
+    ToolError::Args { tool, detail: detail.into() }
+}
+
+/// Whether `s` is a UUID.
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// `pipeline/number` of a job's build.
+fn build_of(pipeline: &str, number: i64) -> String {
+    format!("{pipeline}/{number}")
+}
+
+pub(super) async fn list_agents(ctx: &Ctx, args: ListAgentsArgs) -> Result<String, ToolError> {
+    let tool = "list_agents";
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let state = non_blank(args.state.as_deref()).map(str::to_ascii_lowercase);
+    if let Some(s) = &state
+        && !STATES.contains(&s.as_str())
+    {
+        return Err(args_error(tool, format!("unknown state `{s}`: use {}", STATES.join(", "))));
+    }
+    // A cluster-queue ID and a cluster ID look alike: a queue's decodes to `ClusterQueue-…`.
+    let (cluster, cluster_queue) = match non_blank(args.cluster.as_deref()) {
+        None => (None, None),
+        Some(id) if is_queue_id(id) => (None, Some(vec![id.to_string()])),
+        Some(id) => (Some(id.to_string()), None),
+    };
+    let variables = list_agents::Variables {
+        org: org.clone(),
+        first: clamp(args.first, 30, 1, 100),
+        after: non_blank(args.after.as_deref()).map(str::to_string),
+        search: non_blank(args.search.as_deref()).map(str::to_string),
+        meta_data: non_blank(args.queue.as_deref()).map(|q| vec![format!("queue={q}")]),
+        cluster,
+        cluster_queue,
+        is_running_job: args.running,
+        paused: args.paused.filter(|p| *p),
+    };
+    let what = format!("organization `{org}`");
+    let data =
+        ctx.api.execute::<ListAgents>(variables).await.map_err(|e| {
+            e.or_not_found(&what, "check the slug with current_user, and a cluster ID with list_clusters")
+        })?;
+    let agents = data
+        .organization
+        .and_then(|o| o.agents)
+        .ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: "check the slug with current_user".into() })?;
+    let next = agents.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(agents.count, next);
+    let mut skipped = 0;
+    use list_agents::ListAgentsOrganizationAgentsEdgesNodeJob as Job;
+    for edge in agents.edges.unwrap_or_default().into_iter().flatten() {
+        let Some(a) = edge.node else { continue };
+        let connection = a.connection_state.to_ascii_lowercase();
+        if state.as_deref().is_some_and(|s| s != connection) {
+            skipped += 1;
+            continue;
+        }
+        let queue = a.cluster_queue.as_ref().map(|q| q.key.clone()).or_else(|| queue_tag(a.meta_data.as_deref()));
+        let job = match a.job {
+            Some(Job::JobTypeCommand(j)) => Some(json!({
+                "job": j.uuid,
+                "label": j.label.as_deref().map(|l| render::clean_text(l, 60)),
+                "build": j.build.map(|b| build_of(&b.pipeline.slug, b.number)),
+            })),
+            _ => None,
+        };
+        // No UUID: get_agent takes the name.
+        page.rows.push(json!({
+            "name": render::clean_text(&a.name, 80),
+            "state": connection,
+            "queue": queue,
+            "paused": a.paused.then_some(true),
+            "version": a.version,
+            "job": job,
+        }));
+        page.cursors.push(Some(edge.cursor));
+    }
+    let mut head = Map::new();
+    head.insert("org".into(), json!(org));
+    if skipped > 0 {
+        head.insert(
+            "filtered".into(),
+            json!(format!("{skipped} agents of this page are not {}", state.unwrap_or_default())),
+        );
+    }
+    render::hoist_usual(&mut head, &mut page.rows, &["state", "version", "queue"]);
+    Ok(render::render_page(head, "agents", page, budget(args.max_tokens, 3_000)))
+}
+
+/// Whether a GraphQL ID names a cluster queue (base64 of `ClusterQueue-…`).
+pub(super) fn is_queue_id(id: &str) -> bool {
+    decode_base64(id).is_some_and(|d| d.starts_with(b"ClusterQueue"))
+}
+
+/// Standard base64 (GraphQL node IDs), or `None`.
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.trim_end_matches('=').bytes() {
+        acc = (acc << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The `queue=` tag of an agent's metadata.
+fn queue_tag(meta: Option<&[String]>) -> Option<String> {
+    meta?.iter().find_map(|m| m.strip_prefix("queue=").map(str::to_string))
+}
+
+pub(super) async fn get_agent(ctx: &Ctx, args: GetAgentArgs) -> Result<String, ToolError> {
+    let tool = "get_agent";
+    let wanted = args.agent.trim();
+    if wanted.is_empty() {
+        return Err(args_error(tool, "pass the agent's name or UUID (list_agents lists them)"));
+    }
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let by_uuid = is_uuid(wanted);
+    let variables = get_agent::Variables {
+        slug: if by_uuid { format!("{org}/{}", wanted.to_ascii_lowercase()) } else { format!("{org}/-") },
+        org: org.clone(),
+        search: (!by_uuid).then(|| wanted.to_string()),
+        by_slug: by_uuid,
+    };
+    let what = format!("agent `{wanted}` in `{org}`");
+    let hint = "list_agents with search finds agents by name";
+    let data = ctx.api.execute::<GetAgent>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let agent = if by_uuid {
+        data.agent
+    } else {
+        let found: Vec<get_agent::AgentDetail> = data
+            .organization
+            .and_then(|o| o.agents)
+            .and_then(|a| a.edges)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.node)
+            .collect();
+        let exact = found.iter().position(|a| a.name.eq_ignore_ascii_case(wanted));
+        match (exact, found.len()) {
+            (Some(i), _) => found.into_iter().nth(i),
+            (None, 1) => found.into_iter().next(),
+            (None, 0) => None,
+            (None, _) => {
+                let names: Vec<String> = found.iter().map(|a| render::clean_text(&a.name, 60)).collect();
+                return Err(args_error(
+                    tool,
+                    format!("`{wanted}` matches several agents ({}): pass the full name or UUID", names.join(", ")),
+                ));
+            }
+        }
+    };
+    let a = agent.ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?;
+    Ok(render::render_object(reshape(a), budget(args.max_tokens, 2_000)))
+}
+
+fn reshape(a: get_agent::AgentDetail) -> Value {
+    use get_agent::{AgentDetailJob as Current, AgentDetailJobsEdgesNode as Recent};
+    let connection = a.connection_state.to_ascii_lowercase();
+    let mut out = Map::new();
+    out.insert("name".into(), json!(render::clean_text(&a.name, 80)));
+    out.insert("id".into(), json!(a.uuid));
+    out.insert("state".into(), json!(connection));
+    let since = match connection.as_str() {
+        "lost" => a.lost_at.as_deref(),
+        "disconnected" | "stopped" => a.disconnected_at.as_deref(),
+        _ => a.connected_at.as_deref(),
+    };
+    out.insert("since".into(), json!(since.map(render::timestamp)));
+    out.insert("heartbeat".into(), json!(a.heartbeat_at.as_deref().map(render::timestamp)));
+    if let Some(q) = &a.cluster_queue {
+        out.insert("queue".into(), json!(q.key));
+        out.insert("queue_id".into(), json!(q.id));
+        out.insert("cluster".into(), json!(q.cluster.as_ref().map(|c| render::clean_text(&c.name, 60))));
+    }
+    out.insert("host".into(), json!(a.hostname.as_deref().map(|h| render::clean_text(h, 80))));
+    out.insert("ip".into(), json!(a.ip_address));
+    out.insert("os".into(), json!(a.operating_system.map(|o| render::clean_text(&o.name, 60))));
+    let mut version = a.version.clone().unwrap_or_default();
+    if a.version_has_known_issues {
+        version.push_str(" (has known issues: upgrade)");
+    } else if a.is_deprecated {
+        version.push_str(" (deprecated: upgrade)");
+    }
+    out.insert("version".into(), json!(version));
+    out.insert("priority".into(), json!(a.priority.filter(|p| *p != 0)));
+    let tags: Vec<String> = a.meta_data.unwrap_or_default().iter().map(|m| render::clean_text(m, 120)).collect();
+    out.insert("tags".into(), json!(tags));
+    if a.paused {
+        out.insert(
+            "paused".into(),
+            json!({
+                "at": a.paused_at.as_deref().map(render::timestamp),
+                "by": a.paused_by.map(|u| render::clean_text(&u.name, 60)),
+                "note": a.paused_note.as_deref().map(|n| render::clean_text(n, 300)),
+                "timeout_min": Some(a.paused_timeout_in_minutes).filter(|m| *m > 0),
+            }),
+        );
+    }
+    if let Some(Current::JobTypeCommand(j)) = a.job {
+        out.insert(
+            "job".into(),
+            json!({
+                "job": j.uuid,
+                "label": j.label.as_deref().map(|l| render::clean_text(l, 80)),
+                "state": render::state(&j.state),
+                "started": j.started_at.as_deref().map(render::timestamp),
+                "build": j.build.as_ref().map(|b| build_of(&b.pipeline.slug, b.number)),
+                "build_state": j.build.as_ref().map(|b| render::state(&b.state)),
+            }),
+        );
+    } else if a.is_running_job {
+        out.insert("job".into(), json!("running a job this token cannot see"));
+    }
+    let recent: Vec<Value> = a
+        .jobs
+        .and_then(|j| j.edges)
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.node)
+        .filter_map(|n| match n {
+            Recent::JobTypeCommand(j) => Some(json!({
+                "job": j.uuid,
+                "label": j.label.as_deref().map(|l| render::clean_text(l, 60)),
+                "state": super::jobs::outcome(&j.state, j.passed, false),
+                "build": j.build.map(|b| build_of(&b.pipeline.slug, b.number)),
+                "finished": j.finished_at.as_deref().map(render::timestamp),
+            })),
+            _ => None,
+        })
+        .collect();
+    out.insert("recent_jobs".into(), Value::Array(recent));
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_ids_are_told_from_cluster_ids() {
+        // base64("ClusterQueue---0191") and base64("Cluster---0191")
+        assert!(is_queue_id("Q2x1c3RlclF1ZXVlLS0tMDE5MQ=="));
+        assert!(!is_queue_id("Q2x1c3Rlci0tLTAxOTE="));
+        assert!(!is_queue_id("not base64!"));
+    }
+
+    #[test]
+    fn the_queue_tag_comes_from_metadata() {
+        let meta = vec!["aws:instance-type=c6i.2xlarge".to_string(), "queue=rspec".to_string()];
+        assert_eq!(queue_tag(Some(&meta)).as_deref(), Some("rspec"));
+        assert_eq!(queue_tag(None), None);
+    }
+}

@@ -1,0 +1,348 @@
+//! `list_clusters` (every queue's live metrics, busiest first) and `get_queue` (one queue: its
+//! agents, the jobs waiting for them and running on them, and what holds them up).
+
+use super::args::{budget, clamp, lenient_int};
+use super::context::non_blank;
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ops::{GetQueue, ListClusters, get_queue, list_clusters};
+use crate::render;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Arguments of `list_clusters`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListClustersArgs {
+    /// One cluster, by name or UUID.
+    #[serde(default)]
+    cluster: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `get_queue`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetQueueArgs {
+    /// Queue ID from list_clusters, or its key.
+    queue: String,
+    /// Cluster name or UUID, when a key is in several clusters.
+    #[serde(default)]
+    cluster: Option<String>,
+    /// Waiting and running jobs to list (default 10, max 50).
+    #[serde(default, deserialize_with = "lenient_int")]
+    jobs: Option<i64>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "list_clusters",
+            toolset: Toolset::Clusters,
+            read_only: true,
+            scopes: &["read_clusters"],
+            description: "Clusters and every queue's live load: agents, running and waiting jobs, wait times, dispatch paused. Busiest queues first.",
+            schema: input_schema::<ListClustersArgs>,
+        },
+        ToolSpec {
+            name: "get_queue",
+            toolset: Toolset::Clusters,
+            read_only: true,
+            scopes: &["read_clusters"],
+            description: "One cluster queue: load, agents busy or paused, the jobs waiting and running, and why jobs wait.",
+            schema: input_schema::<GetQueueArgs>,
+        },
+    ]
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// Seconds, rounded, from the API's float.
+fn secs(f: f64) -> i64 {
+    f.round() as i64
+}
+
+/// One request for the clusters (all, or one by UUID).
+async fn clusters(ctx: &Ctx, org: &str, uuid: Option<&str>) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
+    let variables = list_clusters::Variables {
+        org: org.to_string(),
+        cluster: uuid.unwrap_or_default().to_string(),
+        one: uuid.is_some(),
+        queues: 50,
+    };
+    let what = match uuid {
+        Some(u) => format!("cluster {u} in `{org}`"),
+        None => format!("organization `{org}`"),
+    };
+    let hint = "list_clusters lists the organization's clusters";
+    let data = ctx.api.execute::<ListClusters>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let org_data = data.organization.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    Ok(match uuid {
+        Some(_) => vec![org_data.cluster.ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?],
+        None => org_data
+            .clusters
+            .and_then(|c| c.edges)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.node)
+            .collect(),
+    })
+}
+
+/// The clusters `wanted` names (a UUID, or words of a name), all when `None`.
+async fn find_clusters(
+    ctx: &Ctx,
+    org: &str,
+    wanted: Option<&str>,
+) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
+    match wanted {
+        Some(u) if is_uuid(u) => clusters(ctx, org, Some(&u.to_ascii_lowercase())).await,
+        Some(name) => {
+            let all = clusters(ctx, org, None).await?;
+            let lower = name.to_lowercase();
+            let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
+            let picked: Vec<_> = all.into_iter().filter(|c| c.name.to_lowercase().contains(&lower)).collect();
+            if picked.is_empty() {
+                return Err(ToolError::Args {
+                    tool: "list_clusters",
+                    detail: format!("no cluster named like `{name}` in `{org}`: its clusters are {}", names.join(", ")),
+                });
+            }
+            Ok(picked)
+        }
+        None => clusters(ctx, org, None).await,
+    }
+}
+
+pub(super) async fn list_clusters(ctx: &Ctx, args: ListClustersArgs) -> Result<String, ToolError> {
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let found = find_clusters(ctx, &org, non_blank(args.cluster.as_deref())).await?;
+    let mut busiest: Vec<(i64, String)> = Vec::new();
+    let mut rows = Vec::new();
+    for c in found {
+        let mut queues: Vec<(i64, Value)> = Vec::new();
+        for q in c.queues.and_then(|q| q.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
+            let waiting = q.metrics.as_ref().map(|m| m.waiting_jobs_count).unwrap_or(0);
+            let row = match &q.metrics {
+                Some(m) => json!({
+                    "key": q.key,
+                    "id": q.id,
+                    "agents": m.connected_agents_count,
+                    "running": m.running_jobs_count,
+                    "waiting": m.waiting_jobs_count,
+                    "wait_s": format!("p50 {} p95 {} max {}", secs(m.wait_time_sec.p50), secs(m.wait_time_sec.p95), secs(m.wait_time_sec.max)),
+                    "paused": q.dispatch_paused.then(|| q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 200)).unwrap_or_else(|| "dispatch paused".into())),
+                    "hosted": q.hosted.then_some(true),
+                }),
+                None => json!({
+                    "key": q.key,
+                    "id": q.id,
+                    "metrics": "none (advanced queue metrics are off)",
+                    "paused": q.dispatch_paused.then(|| q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 200)).unwrap_or_else(|| "dispatch paused".into())),
+                    "hosted": q.hosted.then_some(true),
+                }),
+            };
+            if waiting > 0 {
+                busiest.push((waiting, format!("{} ({})", q.key, render::clean_text(&c.name, 60))));
+            }
+            queues.push((waiting, row));
+        }
+        queues.sort_by_key(|(w, _)| -w);
+        rows.push(json!({
+            "name": render::clean_text(&c.name, 80),
+            "id": c.uuid,
+            "default_queue": c.default_queue.map(|q| q.key),
+            "queues": queues.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        }));
+    }
+    busiest.sort_by_key(|(w, _)| -w);
+    let mut out = Map::new();
+    out.insert("org".into(), json!(org));
+    out.insert(
+        "most_waiting".into(),
+        json!(busiest.iter().take(3).map(|(w, q)| format!("{q}: {w} waiting")).collect::<Vec<_>>()),
+    );
+    out.insert("clusters".into(), Value::Array(rows));
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+}
+
+/// Why jobs wait on a queue, from its numbers.
+pub fn diagnosis(paused: bool, agents: i64, busy: i64, paused_agents: i64, waiting: i64) -> Option<String> {
+    if waiting == 0 {
+        return None;
+    }
+    Some(if paused {
+        format!("dispatch is paused: {waiting} jobs wait until it resumes")
+    } else if agents == 0 {
+        format!("no agents are connected: {waiting} jobs wait for the first one")
+    } else if busy + paused_agents >= agents {
+        format!("every agent is busy or paused: {waiting} jobs wait; the queue needs more agents")
+    } else {
+        format!(
+            "{} agents are idle yet {waiting} jobs wait: check the jobs' agent rules (tags) against the agents'",
+            agents - busy - paused_agents
+        )
+    })
+}
+
+pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, ToolError> {
+    let tool = "get_queue";
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let wanted = args.queue.trim();
+    if wanted.is_empty() {
+        return Err(ToolError::Args { tool, detail: "pass a queue ID or key (list_clusters lists them)".into() });
+    }
+    // A key needs its ID first (one more request); list_clusters gives IDs.
+    let id = if super::agents::is_queue_id(wanted) {
+        wanted.to_string()
+    } else {
+        let found = find_clusters(ctx, &org, non_blank(args.cluster.as_deref())).await?;
+        let mut matches = Vec::new();
+        for c in &found {
+            for q in c.queues.as_ref().and_then(|q| q.edges.as_ref()).into_iter().flatten().flatten() {
+                if let Some(q) = &q.node
+                    && q.key.eq_ignore_ascii_case(wanted)
+                {
+                    matches.push((c.name.clone(), q.id.clone()));
+                }
+            }
+        }
+        match matches.as_slice() {
+            [(_, id)] => id.clone(),
+            [] => {
+                return Err(ApiError::NotFound {
+                    what: format!("queue `{wanted}` in `{org}`"),
+                    hint: "list_clusters lists every cluster's queues".into(),
+                }
+                .into());
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(|(c, _)| render::clean_text(c, 60)).collect();
+                return Err(ToolError::Args {
+                    tool,
+                    detail: format!("queue `{wanted}` is in several clusters ({}): pass `cluster`", names.join(", ")),
+                });
+            }
+        }
+    };
+    let jobs = clamp(args.jobs, 10, 1, 50);
+    let variables = get_queue::Variables { org: org.clone(), queue: id.clone(), jobs };
+    let what = format!("queue {wanted}");
+    let hint = "list_clusters lists every cluster's queues with their IDs";
+    let data = ctx.api.execute::<GetQueue>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    use get_queue::GetQueueNode as Node;
+    let q = match data.node {
+        Some(Node::ClusterQueue(q)) => q,
+        _ => return Err(ApiError::NotFound { what, hint: hint.into() }.into()),
+    };
+    let o = data.organization;
+    let count = |f: fn(&get_queue::GetQueueOrganization) -> Option<i64>| o.as_ref().and_then(f).unwrap_or(0);
+    let agents = count(|o| o.agents.as_ref().map(|a| a.count));
+    let busy = count(|o| o.busy.as_ref().map(|a| a.count));
+    let paused_agents = count(|o| o.paused_agents.as_ref().map(|a| a.count));
+    let waiting_total = count(|o| o.waiting.as_ref().map(|a| a.count));
+    let running_total = count(|o| o.running.as_ref().map(|a| a.count));
+    let mut out = Map::new();
+    out.insert("queue".into(), json!(q.key));
+    out.insert("cluster".into(), json!(q.cluster.as_ref().map(|c| render::clean_text(&c.name, 60))));
+    out.insert("id".into(), json!(q.id));
+    out.insert("description".into(), json!(q.description.as_deref().map(|d| render::clean_text(d, 200))));
+    out.insert("why_waiting".into(), json!(diagnosis(q.dispatch_paused, agents, busy, paused_agents, waiting_total)));
+    if q.dispatch_paused {
+        out.insert(
+            "dispatch_paused".into(),
+            json!({
+                "at": q.dispatch_paused_at.as_deref().map(render::timestamp),
+                "by": q.dispatch_paused_by.map(|u| render::clean_text(&u.name, 60)),
+                "note": q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 300)),
+            }),
+        );
+    }
+    out.insert("agents".into(), json!({"connected": agents, "busy": busy, "paused": paused_agents}));
+    out.insert("jobs".into(), json!({"waiting": waiting_total, "running": running_total}));
+    if let Some(m) = &q.metrics {
+        let w = &m.wait_time_sec;
+        out.insert(
+            "wait_s".into(),
+            json!({"min": secs(w.min), "p50": secs(w.p50), "p95": secs(w.p95), "max": secs(w.max)}),
+        );
+        out.insert("finished".into(), json!({"passed": m.jobs_passed_count, "failed": m.jobs_failed_count}));
+        out.insert("as_of".into(), json!(render::timestamp(&m.timestamp)));
+    }
+    out.insert("hosted".into(), json!(q.hosted.then_some(true)));
+    out.insert("stack_health".into(), json!(q.stack_health.as_deref().map(|h| render::clean_text(h, 100))));
+    let job_row = |j: get_queue::QueueJob, running: bool| -> Option<Value> {
+        let get_queue::QueueJob::JobTypeCommand(j) = j else { return None };
+        Some(json!({
+            "job": j.uuid,
+            "label": j.label.as_deref().map(|l| render::clean_text(l, 60)),
+            "build": j.build.as_ref().map(|b| format!("{}/{}", b.pipeline.slug, b.number)),
+            "branch": j.build.as_ref().map(|b| render::clean_text(&b.branch, 60)),
+            "since": if running { j.started_at.as_deref().map(render::timestamp) } else { j.runnable_at.as_deref().map(render::timestamp) },
+            "agent": j.agent.map(|a| render::clean_text(&a.name, 60)),
+            "state": (!running && render::state(&j.state) != "scheduled").then(|| render::state(&j.state)),
+        }))
+    };
+    let (waiting_edges, running_edges) = match o {
+        Some(o) => (o.waiting.and_then(|w| w.edges), o.running.and_then(|r| r.edges)),
+        None => (None, None),
+    };
+    let waiting: Vec<Value> = waiting_edges
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.node)
+        .filter_map(|j| job_row(j, false))
+        .take(jobs as usize)
+        .collect();
+    let running: Vec<Value> = running_edges
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.node)
+        .filter_map(|j| job_row(j, true))
+        .take(jobs as usize)
+        .collect();
+    let (mut waiting, mut running) = (waiting, running);
+    let mut usual_waiting = Map::new();
+    render::hoist_usual(&mut usual_waiting, &mut waiting, &["build", "branch", "since"]);
+    let mut usual_running = Map::new();
+    render::hoist_usual(&mut usual_running, &mut running, &["build", "branch"]);
+    out.insert("waiting".into(), json!({"jobs": waiting, "unless_shown": usual_waiting.remove("unless_shown")}));
+    out.insert("running".into(), json!({"jobs": running, "unless_shown": usual_running.remove("unless_shown")}));
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diagnosis_names_what_holds_jobs_up() {
+        assert_eq!(diagnosis(false, 10, 3, 0, 0), None);
+        assert!(diagnosis(true, 10, 3, 0, 5).unwrap().contains("dispatch is paused"));
+        assert!(diagnosis(false, 0, 0, 0, 5).unwrap().contains("no agents are connected"));
+        assert!(diagnosis(false, 10, 8, 2, 5).unwrap().contains("every agent is busy or paused"));
+        assert!(diagnosis(false, 10, 3, 0, 5).unwrap().contains("7 agents are idle"));
+    }
+}

@@ -1,0 +1,496 @@
+//! Test Engine: `list_suites` (GraphQL has suites), and through REST analytics (GraphQL has no
+//! runs, tests or executions): `list_test_runs` (a suite's runs, a build's runs, or one run with
+//! its failed executions), `list_tests` (a suite's tests, flaky ones, or a build's tests, failed
+//! first) and `get_test`.
+
+use super::args::{budget, clamp, lenient_bool, lenient_int};
+use super::context::non_blank;
+use super::schema::input_schema;
+use super::{Ctx, ToolError, ToolSpec, Toolset};
+use crate::buildkite::ApiError;
+use crate::buildkite::ids::{self, BuildRef};
+use crate::buildkite::ops::{GetBuildUuid, ListSuites, get_build_uuid, list_suites};
+use crate::render::{self, Page};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// Characters of a failure message shown.
+const FAILURE_CHARS: usize = 600;
+
+/// Arguments of `list_suites`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListSuitesArgs {
+    /// Name contains this.
+    #[serde(default)]
+    search: Option<String>,
+    // Page size (documented once, in the server instructions).
+    #[serde(default, deserialize_with = "lenient_int")]
+    first: Option<i64>,
+    // next.after (documented once, in the server instructions).
+    #[serde(default)]
+    after: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 2000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `list_test_runs`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListTestRunsArgs {
+    // Suite slug.
+    suite: String,
+    /// Only this build's runs.
+    #[serde(default)]
+    build: Option<String>,
+    /// A run's ID: it and its failed tests.
+    #[serde(default)]
+    run: Option<String>,
+    // next.after (documented once, in the server instructions).
+    #[serde(default)]
+    after: Option<String>,
+    // Pipeline, when build is a bare number (documented once, in the server instructions).
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `list_tests`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListTestsArgs {
+    // Suite slug (a suite's tests).
+    #[serde(default)]
+    suite: Option<String>,
+    /// Or a build's tests, failed first.
+    #[serde(default)]
+    build: Option<String>,
+    // Only tests labelled flaky.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    flaky: Option<bool>,
+    // Only runs on this branch.
+    #[serde(default)]
+    branch: Option<String>,
+    /// reliability or duration.
+    #[serde(default)]
+    sort: Option<String>,
+    // next.after (documented once, in the server instructions).
+    #[serde(default)]
+    after: Option<String>,
+    // Pipeline, when build is a bare number (documented once, in the server instructions).
+    #[serde(default)]
+    pipeline: Option<String>,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 3000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+/// Arguments of `get_test`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetTestArgs {
+    /// Suite slug.
+    suite: String,
+    /// Test ID.
+    test: String,
+    /// Organization slug.
+    #[schemars(skip)]
+    #[serde(default)]
+    org: Option<String>,
+    /// Output budget in tokens (default 2000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
+}
+
+pub(super) fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "list_suites",
+            toolset: Toolset::Tests,
+            read_only: true,
+            scopes: &["read_suites"],
+            description: "Test Engine suites: slug, name, default branch.",
+            schema: input_schema::<ListSuitesArgs>,
+        },
+        ToolSpec {
+            name: "list_test_runs",
+            toolset: Toolset::Tests,
+            read_only: true,
+            scopes: &["read_suites"],
+            description: "A suite's test runs (all, or a build's); with run, that run and its failed tests: name, location, failure, duration.",
+            schema: input_schema::<ListTestRunsArgs>,
+        },
+        ToolSpec {
+            name: "list_tests",
+            toolset: Toolset::Tests,
+            read_only: true,
+            scopes: &["read_suites"],
+            description: "A suite's tests (flaky ones, by reliability or duration), or a build's tests with failures first.",
+            schema: input_schema::<ListTestsArgs>,
+        },
+        ToolSpec {
+            name: "get_test",
+            toolset: Toolset::Tests,
+            read_only: true,
+            scopes: &["read_suites"],
+            description: "One test of a suite: location, labels, reliability and timing.",
+            schema: input_schema::<GetTestArgs>,
+        },
+    ]
+}
+
+fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
+    ToolError::Args { tool, detail: detail.into() }
+}
+
+/// A slug or ID safe to put in a URL path.
+fn path_part(tool: &'static str, what: &str, value: &str) -> Result<String, ToolError> {
+    let v = value.trim();
+    let safe = v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if v.is_empty() || v.starts_with('.') || !safe {
+        return Err(args_error(tool, format!("`{v}` is not a {what}")));
+    }
+    Ok(v.to_string())
+}
+
+/// A REST page number from `after` (REST lists page by number).
+fn page_number(tool: &'static str, after: Option<&str>) -> Result<i64, ToolError> {
+    match non_blank(after) {
+        None => Ok(1),
+        Some(a) => a
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| args_error(tool, format!("after `{a}` is not a page number: pass next.after"))),
+    }
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The build UUID Test Engine wants, from a UUID (no request) or a URL / number (one GraphQL request).
+async fn build_uuid(
+    ctx: &Ctx,
+    build: &str,
+    pipeline: Option<&str>,
+    org: Option<&str>,
+) -> Result<(String, String), ToolError> {
+    let build = ctx.org.with_org(&ctx.api, org, |o| ids::parse_build(build, pipeline, o)).await?;
+    match build {
+        BuildRef::Uuid(u) => Ok((u.clone(), format!("build {u}"))),
+        BuildRef::Number { pipeline, number } => {
+            let slug = format!("{}/{number}", pipeline.slug());
+            let what = format!("build {slug}");
+            let data = ctx
+                .api
+                .execute::<GetBuildUuid>(get_build_uuid::Variables { slug: slug.clone() })
+                .await
+                .map_err(|e| e.or_not_found(&what, super::builds::BUILD_HINT))?;
+            let b = data.build.ok_or_else(|| ApiError::NotFound { what, hint: super::builds::BUILD_HINT.into() })?;
+            Ok((b.uuid, slug))
+        }
+    }
+}
+
+pub(super) async fn list_suites(ctx: &Ctx, args: ListSuitesArgs) -> Result<String, ToolError> {
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let variables = list_suites::Variables {
+        org: org.clone(),
+        first: clamp(args.first, 30, 1, 100),
+        after: non_blank(args.after.as_deref()).map(str::to_string),
+        search: non_blank(args.search.as_deref()).map(str::to_string),
+    };
+    let what = format!("organization `{org}`");
+    let hint = "check the slug with current_user";
+    let data = ctx.api.execute::<ListSuites>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let suites =
+        data.organization.and_then(|o| o.suites).ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?;
+    let next = suites.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(suites.count, next);
+    for edge in suites.edges.unwrap_or_default().into_iter().flatten() {
+        let Some(s) = edge.node else { continue };
+        page.rows.push(json!({
+            "slug": s.slug,
+            "name": render::clean_text(&s.name, 80),
+            "branch": s.default_branch,
+            "app": s.application_name.as_deref().map(|a| render::clean_text(a, 60)),
+        }));
+        page.cursors.push(Some(edge.cursor));
+    }
+    let mut head = Map::new();
+    head.insert("org".into(), json!(org));
+    Ok(render::render_page(head, "suites", page, budget(args.max_tokens, 2_000)))
+}
+
+/// A run as a row.
+fn run_row(r: &Value) -> Value {
+    json!({
+        "id": text(r, "id"),
+        "result": text(r, "result"),
+        "state": text(r, "state").filter(|s| *s != "finished"),
+        "branch": text(r, "branch").map(|b| render::clean_text(b, 80)),
+        "commit": text(r, "commit_sha").map(super::pipelines::short_sha),
+        "at": text(r, "created_at").map(render::timestamp),
+    })
+}
+
+/// A failed execution as a row: what failed, where, and why (capped).
+fn failure_row(f: &Value) -> Value {
+    let mut reason = text(f, "failure_reason").map(|r| render::clean_text(r, FAILURE_CHARS)).unwrap_or_default();
+    // The expanded failure (assertion diff) says more than the one-line reason.
+    let expanded: Vec<String> = f
+        .get("failure_expanded")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e.get("expanded").and_then(Value::as_array).cloned().unwrap_or_default())
+        .filter_map(|l| l.as_str().map(|s| s.trim().to_string()))
+        .filter(|l| !l.is_empty())
+        .take(6)
+        .collect();
+    if !expanded.is_empty() {
+        reason = render::clean_text(&format!("{reason}\n{}", expanded.join("\n")), FAILURE_CHARS);
+    }
+    json!({
+        "test": text(f, "test_name").map(|n| render::clean_text(n, 200)),
+        "location": text(f, "location"),
+        "failure": reason,
+        "duration_s": f.get("duration").and_then(Value::as_f64).map(|d| (d * 100.0).round() / 100.0),
+        "test_id": text(f, "test_id"),
+    })
+}
+
+pub(super) async fn list_test_runs(ctx: &Ctx, args: ListTestRunsArgs) -> Result<String, ToolError> {
+    let tool = "list_test_runs";
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let suite = path_part(tool, "suite slug", &args.suite)?;
+    let base = format!("v2/analytics/organizations/{org}/suites/{suite}/runs");
+    let suite_hint = "list_suites lists the organization's suites";
+    let budget = budget(args.max_tokens, 3_000);
+    if let Some(run) = non_blank(args.run.as_deref()) {
+        let run = path_part(tool, "run ID", run)?;
+        let what = format!("run {run} of suite `{suite}`");
+        // The run and its failures at once: one round trip of latency.
+        let run_path = format!("{base}/{run}");
+        let failures_path = format!("{base}/{run}/failed_executions");
+        let failure_query = [("include_failure_expanded", "true".to_string()), ("per_page", "100".to_string())];
+        let (r, f) = tokio::join!(ctx.api.rest_json(&run_path, &[]), ctx.api.rest_json(&failures_path, &failure_query));
+        let r = r.map_err(|e| e.or_not_found(&what, "list_test_runs without run lists the suite's runs"))?;
+        let f = f.map_err(|e| e.or_not_found(&what, "list_test_runs without run lists the suite's runs"))?;
+        let failures: Vec<Value> = f.body.as_array().into_iter().flatten().map(failure_row).collect();
+        let mut out = Map::new();
+        out.insert("suite".into(), json!(suite));
+        if let Value::Object(row) = run_row(&r.body) {
+            out.extend(row);
+        }
+        out.insert("url".into(), json!(text(&r.body, "web_url")));
+        out.insert("failed".into(), json!(failures.len()));
+        if f.next_page.is_some() {
+            out.insert("more_failures".into(), json!("over 100 failed executions: the first 100 are shown"));
+        }
+        out.insert("failures".into(), Value::Array(failures));
+        return Ok(render::render_object(Value::Object(out), budget));
+    }
+    let mut query: Vec<(&str, String)> =
+        vec![("per_page", "30".into()), ("page", page_number(tool, args.after.as_deref())?.to_string())];
+    let mut out = Map::new();
+    out.insert("suite".into(), json!(suite));
+    if let Some(build) = non_blank(args.build.as_deref()) {
+        let (uuid, name) = build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+        out.insert("build".into(), json!(name));
+        query.push(("build_id", uuid));
+    }
+    let page = ctx
+        .api
+        .rest_json(&base, &query)
+        .await
+        .map_err(|e| e.or_not_found(format!("suite `{suite}` in `{org}`"), suite_hint))?;
+    let runs: Vec<Value> = page.body.as_array().into_iter().flatten().map(run_row).collect();
+    if runs.is_empty() {
+        out.insert("note".into(), json!("no runs"));
+    }
+    out.insert("runs".into(), Value::Array(runs));
+    if let Some(next) = page.next_page {
+        out.insert("next".into(), json!({"after": next.to_string()}));
+    }
+    out.insert("more".into(), json!("pass run=<id> for a run's failed tests"));
+    Ok(render::render_object(Value::Object(out), budget))
+}
+
+/// A test as a row.
+fn test_row(t: &Value) -> Value {
+    let labels: Vec<&str> =
+        t.get("labels").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    json!({
+        "id": text(t, "id"),
+        "name": text(t, "name").map(|n| render::clean_text(n, 200)),
+        "scope": text(t, "scope").map(|n| render::clean_text(n, 120)),
+        "location": text(t, "location"),
+        "labels": labels,
+        "reliability": t.get("reliability").and_then(Value::as_f64),
+        "duration_avg_s": t.get("duration_avg").and_then(Value::as_f64).map(|d| (d * 100.0).round() / 100.0),
+        "runs": t.get("executions").filter(|e| e.is_object()).map(|e| {
+            ["failed", "passed", "skipped"]
+                .iter()
+                .filter_map(|k| e.get(*k).and_then(Value::as_i64).filter(|n| *n > 0).map(|n| format!("{n} {k}")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+        "result": text(t, "result").or_else(|| text(t, "state")),
+    })
+}
+
+/// How badly a build's test failed, for ordering: failed executions, else a failed result.
+fn failures_of(t: &Value) -> i64 {
+    let count = t.pointer("/executions/failed").and_then(Value::as_i64).unwrap_or(0);
+    let result = text(t, "result").or_else(|| text(t, "state")).unwrap_or("");
+    count + i64::from(result.starts_with("fail"))
+}
+
+pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String, ToolError> {
+    let tool = "list_tests";
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let budget = budget(args.max_tokens, 3_000);
+    let page = page_number(tool, args.after.as_deref())?;
+    let mut out = Map::new();
+    let (path, mut query, what): (String, Vec<(&str, String)>, String) =
+        match (non_blank(args.build.as_deref()), non_blank(args.suite.as_deref())) {
+            (Some(build), _) => {
+                let (uuid, name) = build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+                out.insert("build".into(), json!(name));
+                (
+                    format!("v2/analytics/organizations/{org}/builds/{uuid}/tests"),
+                    Vec::new(),
+                    format!("the tests of {name}"),
+                )
+            }
+            (None, Some(suite)) => {
+                let suite = path_part(tool, "suite slug", suite)?;
+                out.insert("suite".into(), json!(suite));
+                let mut q = Vec::new();
+                if args.flaky == Some(true) {
+                    q.push(("label", "flaky".to_string()));
+                }
+                match non_blank(args.sort.as_deref()).map(str::to_ascii_lowercase).as_deref() {
+                    None => {}
+                    Some("reliability") => {
+                        q.push(("sort_by", "reliability".into()));
+                        q.push(("order", "asc".into()));
+                    }
+                    Some("duration") => {
+                        q.push(("sort_by", "duration_avg".into()));
+                        q.push(("order", "desc".into()));
+                    }
+                    Some(other) => {
+                        return Err(args_error(tool, format!("sort `{other}`: use reliability or duration")));
+                    }
+                }
+                (
+                    format!("v2/analytics/organizations/{org}/suites/{suite}/tests"),
+                    q,
+                    format!("suite `{suite}` in `{org}`"),
+                )
+            }
+            (None, None) => return Err(args_error(tool, "pass `suite` (list_suites lists them) or `build`")),
+        };
+    if let Some(branch) = non_blank(args.branch.as_deref()) {
+        query.push(("branch", branch.to_string()));
+    }
+    query.push(("per_page", "50".into()));
+    query.push(("page", page.to_string()));
+    let answer = ctx.api.rest_json(&path, &query).await.map_err(|e| {
+        e.or_not_found(&what, "list_suites lists the suites; a build needs Test Engine to have runs for it")
+    })?;
+    let mut tests: Vec<&Value> = answer.body.as_array().into_iter().flatten().collect();
+    if args.build.is_some() {
+        tests.sort_by_key(|t| -failures_of(t));
+        let failed = tests.iter().filter(|t| failures_of(t) > 0).count();
+        out.insert("failed".into(), json!(failed));
+    }
+    let mut rows: Vec<Value> = tests.into_iter().map(test_row).collect();
+    let fit = render::rows_that_fit(&rows, budget, 200);
+    let cut = rows.len().saturating_sub(fit);
+    rows.truncate(fit);
+    out.insert("tests".into(), Value::Array(rows));
+    if rows_is_empty(&out) {
+        out.insert("note".into(), json!(if args.flaky == Some(true) { "no flaky tests" } else { "no tests" }));
+    }
+    if cut > 0 {
+        out.insert("cut".into(), json!(format!("{cut} tests of this page left out for max_tokens")));
+    } else if let Some(next) = answer.next_page {
+        out.insert("next".into(), json!({"after": next.to_string()}));
+    }
+    Ok(render::render_object(Value::Object(out), budget))
+}
+
+fn rows_is_empty(out: &Map<String, Value>) -> bool {
+    out.get("tests").and_then(Value::as_array).is_none_or(Vec::is_empty)
+}
+
+pub(super) async fn get_test(ctx: &Ctx, args: GetTestArgs) -> Result<String, ToolError> {
+    let tool = "get_test";
+    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let suite = path_part(tool, "suite slug", &args.suite)?;
+    let test = path_part(tool, "test ID", &args.test)?;
+    let what = format!("test {test} of suite `{suite}`");
+    let answer = ctx
+        .api
+        .rest_json(&format!("v2/analytics/organizations/{org}/suites/{suite}/tests/{test}"), &[])
+        .await
+        .map_err(|e| e.or_not_found(&what, "list_tests lists a suite's tests with their IDs"))?;
+    let mut out = Map::new();
+    out.insert("suite".into(), json!(suite));
+    if let Value::Object(row) = test_row(&answer.body) {
+        out.extend(row);
+    }
+    out.insert("file".into(), json!(text(&answer.body, "file_name")));
+    out.insert("url".into(), json!(text(&answer.body, "web_url")));
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 2_000)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_come_first_and_expanded_failures_are_kept_short() {
+        let passed = json!({"name": "a", "executions": {"passed": 3, "failed": 0}});
+        let failed = json!({"name": "b", "executions": {"passed": 1, "failed": 2}});
+        assert!(failures_of(&failed) > failures_of(&passed));
+        let row = failure_row(&json!({
+            "test_name": "User works", "location": "./spec/user_spec.rb:4", "duration": 0.123456,
+            "failure_reason": "expected 1", "failure_expanded": [{"expanded": ["  got: 2", ""], "backtrace": ["x"]}]
+        }));
+        assert_eq!(row["failure"], "expected 1\ngot: 2");
+        assert_eq!(row["duration_s"], 0.12);
+    }
+
+    #[test]
+    fn path_parts_refuse_slashes_and_spaces() {
+        assert!(path_part("t", "suite slug", "web-rspec").is_ok());
+        assert!(path_part("t", "suite slug", "../x").is_err());
+        assert!(path_part("t", "suite slug", "a b").is_err());
+        assert!(path_part("t", "suite slug", "..").is_err());
+    }
+}
