@@ -231,12 +231,52 @@ async fn log_artifact_and_compare_mistakes_are_answered_with_what_to_do() {
         ("search_log", json!({"job": RSPEC_JOB, "pattern": "x", "context": "lots"}), "not N or before,after"),
         ("list_builds", json!({"creator": GRACE, "branch": "%default"}), "%default needs one pipeline"),
         ("list_step_uploads", json!({"build": "acme/web/1342", "upload": "nope"}), "step upload nope"),
+        ("read_log", json!({"job": RSPEC_JOB, "section": "2", "from_line": 800}), "is past section"),
+        ("get_agent", json!({"agent": "no-such-agent"}), "agent `no-such-agent` in `acme` was not found"),
+        ("get_agent", json!({"agent": "ci-agent"}), "matches several agents"),
+        ("list_agents", json!({"state": "sleepy"}), "unknown state `sleepy`"),
+        ("list_clusters", json!({"cluster": "Windows"}), "no cluster named like `Windows`"),
+        ("get_queue", json!({"queue": "gpu"}), "queue `gpu` in `acme` was not found"),
+        ("list_test_runs", json!({"suite": "no-such-suite"}), "suite `no-such-suite` in `acme` was not found"),
+        ("list_tests", json!({"suite": "../admin"}), "is not a suite slug"),
+        ("list_tests", json!({}), "pass `suite`"),
+        ("get_test", json!({"suite": "web-rspec", "test": "00000000-0000-4000-8000-000000000000"}), "was not found"),
+        ("list_schedules", json!({"schedule": NIGHTLY}), "pass `pipeline` too"),
     ];
     for (tool, args, expected) in cases {
         let message = client.err(tool, args.clone()).await;
         assert!(message.contains(expected), "{tool} {args}: got {message:?}");
         assert!(!message.contains('\n'), "one sentence: {message:?}");
     }
+    // A small budget cuts whole hits, and next.from_line continues right after the last one shown.
+    let cut: Value = serde_json::from_str(
+        &client.ok("search_log", json!({"job": RSPEC_JOB, "pattern": "failure|error", "max_tokens": 300})).await,
+    )
+    .unwrap();
+    let hits = cut["hits"].as_array().unwrap();
+    assert!(hits.len() < 9 && cut["cut"].is_string(), "{cut}");
+    let last_hit = hits.last().unwrap();
+    let last_line = if last_hit.is_array() {
+        last_hit
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .find(|l| l.split_once(':').is_some_and(|(n, _)| n.parse::<u64>().is_ok()))
+            .unwrap()
+            .to_string()
+    } else {
+        last_hit.as_str().unwrap().to_string()
+    };
+    let n: u64 = last_line.split(':').next().unwrap().parse().unwrap();
+    assert_eq!(cut["next"]["from_line"], json!(n + 1), "{cut}");
+    // A tail cut to its budget keeps the last lines.
+    let tail: Value =
+        serde_json::from_str(&client.ok("tail_log", json!({"job": RSPEC_JOB, "lines": 200, "max_tokens": 400})).await)
+            .unwrap();
+    let lines = tail["log"].as_array().unwrap();
+    assert!(lines.last().unwrap().as_str().unwrap().ends_with("Total reclaimed space: 0B"), "{tail}");
+    assert!(tail["cut"].as_str().unwrap().contains("earlier lines left out"), "{tail}");
     // A 2 GiB log is refused from its size, before anything is downloaded; its tail still works.
     let big = "b0000000-0000-4000-8000-000000002000";
     fake.set_responder(Box::new(move |op, vars| {

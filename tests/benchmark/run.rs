@@ -42,6 +42,46 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
         ("list_jobs state=failed (524-job build)", "list_jobs", json!({"build": "acme/web/1340", "state": "failed"})),
         ("get_job", "get_job", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})),
         ("list_annotations", "list_annotations", json!({"build": "acme/web/1342"})),
+        ("compare_builds (default base: 2 requests)", "compare_builds", json!({"build": "acme/web/1342"})),
+        ("compare_builds with base", "compare_builds", json!({"build": "acme/web/1342", "base": "1331"})),
+        ("list_step_uploads", "list_step_uploads", json!({"build": "acme/web/1342"})),
+        ("list_builds organization-wide (REST)", "list_builds", json!({})),
+        ("get_job env=true (REST env)", "get_job", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d", "env": true})),
+        ("list_artifacts of a build (REST)", "list_artifacts", json!({"build": "acme/web/1342"})),
+        (
+            "get_artifact, small text inline",
+            "get_artifact",
+            json!({"artifact": "019da481-2bd7-4616-9f61-1e77d966f58e"}),
+        ),
+        (
+            "log_digest (cached after the first call)",
+            "log_digest",
+            json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"}),
+        ),
+        (
+            "search_log error|failure (cached)",
+            "search_log",
+            json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d", "pattern": "error|failure"}),
+        ),
+        ("tail_log 30 lines (cached)", "tail_log", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})),
+        ("read_log outline (cached)", "read_log", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})),
+        ("list_agents (342 agents, page of 30)", "list_agents", json!({})),
+        ("get_agent", "get_agent", json!({"agent": "3e4e9be6-a8ee-420d-9c74-845195fa7f5b"})),
+        ("list_clusters (3 clusters, 7 queues)", "list_clusters", json!({})),
+        (
+            "get_queue (backed up)",
+            "get_queue",
+            json!({"queue": "Q2x1c3RlclF1ZXVlLS0tZGMzNmZjOTAtMjI0OC00ZDcwLWFjYTQtYTFhOWY1YjE5Zjcx"}),
+        ),
+        ("list_schedules organization-wide", "list_schedules", json!({})),
+        ("list_suites", "list_suites", json!({})),
+        (
+            "list_test_runs one run (2 REST)",
+            "list_test_runs",
+            json!({"suite": "web-rspec", "run": "fdec65fe-7212-4737-b222-d7283ab5a383"}),
+        ),
+        ("list_tests flaky", "list_tests", json!({"suite": "web-rspec", "flaky": true})),
+        ("list_tests of a build", "list_tests", json!({"build": "acme/web/1342"})),
     ]
 }
 
@@ -126,6 +166,10 @@ async fn per_tool(calls: usize) {
     println!("| call | output tokens | GraphQL req | REST req | p50 | p99 |");
     println!("|---|---:|---:|---:|---:|---:|");
     let fake = FakeBuildkite::start().await;
+    // Job environments need read_job_env, which the read-only recipe lacks.
+    let mut scopes: Vec<&str> = support::fake::READ_ONLY_SCOPES.to_vec();
+    scopes.push("read_job_env");
+    fake.set_scopes(&scopes);
     let client = connect(Some(&fake), &[], &[]).await;
     client.ok("current_user", json!({})).await; // warm up: scopes read, connections open
     for (label, tool, args) in cases() {
