@@ -354,7 +354,8 @@ pub fn hoist_usual(head: &mut Map<String, Value>, rows: &mut [Value], keys: &[&s
     for key in keys {
         let mut counts: Vec<(Value, usize)> = Vec::new();
         for row in rows.iter() {
-            let v = row.get(*key).cloned().unwrap_or(Value::Null);
+            // `compact` drops empty values too: they count as missing.
+            let v = row.get(*key).cloned().filter(|v| !is_empty(v)).unwrap_or(Value::Null);
             match counts.iter_mut().find(|(x, _)| *x == v) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((v, 1)),

@@ -233,7 +233,7 @@ async fn log_artifact_and_compare_mistakes_are_answered_with_what_to_do() {
         ("list_step_uploads", json!({"build": "acme/web/1342", "upload": "nope"}), "step upload nope"),
         ("read_log", json!({"job": RSPEC_JOB, "section": "2", "from_line": 800}), "is past section"),
         ("get_agent", json!({"agent": "no-such-agent"}), "agent `no-such-agent` in `acme` was not found"),
-        ("get_agent", json!({"agent": "ci-agent"}), "matches several agents"),
+        ("get_agent", json!({"agent": "ci-agent"}), "matches several agents: "),
         ("list_agents", json!({"state": "sleepy"}), "unknown state `sleepy`"),
         ("list_clusters", json!({"cluster": "Windows"}), "no cluster named like `Windows`"),
         ("get_queue", json!({"queue": "gpu"}), "queue `gpu` in `acme` was not found"),

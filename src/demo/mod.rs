@@ -51,8 +51,19 @@ pub const LOGS: &[(&str, &str)] = &[
     ("5613d482-9633-444e-ae25-26dcc93cf536", include_str!("logs/5613d482-9633-444e-ae25-26dcc93cf536.log")),
 ];
 
-/// The scopes the demo token pretends to have: the read-only set.
-pub const DEMO_SCOPES: &[&str] = crate::buildkite::rest::READ_ONLY_SCOPES;
+/// The scopes the demo token pretends to have: the read-only set, plus `read_job_env` so job
+/// environments can be shown.
+pub const DEMO_SCOPES: &[&str] = &[
+    "read_builds",
+    "read_pipelines",
+    "read_user",
+    "read_suites",
+    "read_clusters",
+    "read_artifacts",
+    "read_build_logs",
+    "read_organizations",
+    "read_job_env",
+];
 
 /// One recorded answer.
 #[derive(Debug, Clone, Deserialize)]

@@ -246,16 +246,35 @@ pub(super) async fn get_agent(ctx: &Ctx, args: GetAgentArgs) -> Result<String, T
             .flatten()
             .filter_map(|e| e.node)
             .collect();
-        let exact = found.iter().position(|a| a.name.eq_ignore_ascii_case(wanted));
-        match (exact, found.len()) {
-            (Some(i), _) => found.into_iter().nth(i),
-            (None, 1) => found.into_iter().next(),
-            (None, 0) => None,
-            (None, _) => {
-                let names: Vec<String> = found.iter().map(|a| render::clean_text(&a.name, 60)).collect();
+        // Names need not be unique (a reconnected agent keeps its name): a connected exact match
+        // wins; several exact matches are listed with their UUIDs.
+        let exact: Vec<usize> = (0..found.len()).filter(|i| found[*i].name.eq_ignore_ascii_case(wanted)).collect();
+        let connected: Vec<usize> =
+            exact.iter().copied().filter(|i| found[*i].connection_state.eq_ignore_ascii_case("connected")).collect();
+        let pick = match (connected.as_slice(), exact.as_slice()) {
+            ([one], _) | ([], [one]) => Some(*one),
+            _ if exact.is_empty() && found.len() == 1 => Some(0),
+            _ => None,
+        };
+        match pick {
+            Some(i) => found.into_iter().nth(i),
+            None if found.is_empty() => None,
+            None => {
+                let listed: Vec<String> = (if exact.is_empty() { (0..found.len()).collect() } else { exact })
+                    .into_iter()
+                    .take(8)
+                    .map(|i| {
+                        format!(
+                            "{} ({}, {})",
+                            render::clean_text(&found[i].name, 60),
+                            found[i].uuid,
+                            found[i].connection_state
+                        )
+                    })
+                    .collect();
                 return Err(args_error(
                     tool,
-                    format!("`{wanted}` matches several agents ({}): pass the full name or UUID", names.join(", ")),
+                    format!("`{wanted}` matches several agents: {}; pass the UUID", listed.join(", ")),
                 ));
             }
         }

@@ -112,6 +112,7 @@ async fn clusters(ctx: &Ctx, org: &str, uuid: Option<&str>) -> Result<Vec<list_c
 /// The clusters `wanted` names (a UUID, or words of a name), all when `None`.
 async fn find_clusters(
     ctx: &Ctx,
+    tool: &'static str,
     org: &str,
     wanted: Option<&str>,
 ) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
@@ -124,7 +125,7 @@ async fn find_clusters(
             let picked: Vec<_> = all.into_iter().filter(|c| c.name.to_lowercase().contains(&lower)).collect();
             if picked.is_empty() {
                 return Err(ToolError::Args {
-                    tool: "list_clusters",
+                    tool,
                     detail: format!("no cluster named like `{name}` in `{org}`: its clusters are {}", names.join(", ")),
                 });
             }
@@ -136,11 +137,12 @@ async fn find_clusters(
 
 pub(super) async fn list_clusters(ctx: &Ctx, args: ListClustersArgs) -> Result<String, ToolError> {
     let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
-    let found = find_clusters(ctx, &org, non_blank(args.cluster.as_deref())).await?;
+    let found = find_clusters(ctx, "list_clusters", &org, non_blank(args.cluster.as_deref())).await?;
     let mut busiest: Vec<(i64, String)> = Vec::new();
     let mut rows = Vec::new();
     for c in found {
         let mut queues: Vec<(i64, Value)> = Vec::new();
+        let queue_count = c.queues.as_ref().map(|q| q.count).unwrap_or(0);
         for q in c.queues.and_then(|q| q.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
             let waiting = q.metrics.as_ref().map(|m| m.waiting_jobs_count).unwrap_or(0);
             let row = match &q.metrics {
@@ -167,15 +169,17 @@ pub(super) async fn list_clusters(ctx: &Ctx, args: ListClustersArgs) -> Result<S
             }
             queues.push((waiting, row));
         }
-        queues.sort_by_key(|(w, _)| -w);
+        queues.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
+        let shown = queues.len() as i64;
         rows.push(json!({
             "name": render::clean_text(&c.name, 80),
             "id": c.uuid,
             "default_queue": c.default_queue.map(|q| q.key),
+            "queues_shown": (queue_count > shown).then(|| format!("{shown} of {queue_count}: get_queue takes any queue's key")),
             "queues": queues.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
         }));
     }
-    busiest.sort_by_key(|(w, _)| -w);
+    busiest.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
     let mut out = Map::new();
     out.insert("org".into(), json!(org));
     out.insert(
@@ -186,16 +190,24 @@ pub(super) async fn list_clusters(ctx: &Ctx, args: ListClustersArgs) -> Result<S
     Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
 }
 
-/// Why jobs wait on a queue, from its numbers.
-pub fn diagnosis(paused: bool, agents: i64, busy: i64, paused_agents: i64, waiting: i64) -> Option<String> {
+/// Why jobs wait on a queue, from its numbers: `waiting` counts the jobs with no agent yet
+/// (scheduled), `limited` those held by a concurrency limit.
+pub fn diagnosis(
+    paused: bool,
+    agents: i64,
+    busy: i64,
+    paused_agents: i64,
+    waiting: i64,
+    limited: i64,
+) -> Option<String> {
     if waiting == 0 {
-        return None;
+        return (limited > 0).then(|| format!("{limited} jobs are held by concurrency limits, not by agents"));
     }
     Some(if paused {
         format!("dispatch is paused: {waiting} jobs wait until it resumes")
     } else if agents == 0 {
         format!("no agents are connected: {waiting} jobs wait for the first one")
-    } else if busy + paused_agents >= agents {
+    } else if busy.saturating_add(paused_agents) >= agents {
         format!("every agent is busy or paused: {waiting} jobs wait; the queue needs more agents")
     } else {
         format!(
@@ -216,7 +228,7 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
     let id = if super::agents::is_queue_id(wanted) {
         wanted.to_string()
     } else {
-        let found = find_clusters(ctx, &org, non_blank(args.cluster.as_deref())).await?;
+        let found = find_clusters(ctx, tool, &org, non_blank(args.cluster.as_deref())).await?;
         let mut matches = Vec::new();
         for c in &found {
             for q in c.queues.as_ref().and_then(|q| q.edges.as_ref()).into_iter().flatten().flatten() {
@@ -255,19 +267,30 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
         Some(Node::ClusterQueue(q)) => q,
         _ => return Err(ApiError::NotFound { what, hint: hint.into() }.into()),
     };
-    let o = data.organization;
-    let count = |f: fn(&get_queue::GetQueueOrganization) -> Option<i64>| o.as_ref().and_then(f).unwrap_or(0);
-    let agents = count(|o| o.agents.as_ref().map(|a| a.count));
+    let o = data.organization.ok_or_else(|| ApiError::NotFound {
+        what: format!("organization `{org}`"),
+        hint: "the queue may belong to another organization: pass `org`".into(),
+    })?;
+    let count = |f: fn(&get_queue::GetQueueOrganization) -> Option<i64>| f(&o).unwrap_or(0).max(0);
+    // Connected agents from the live metrics when there are any (the agent list also counts lost
+    // and disconnected agents).
+    let listed_agents = count(|o| o.agents.as_ref().map(|a| a.count));
+    let agents = q.metrics.as_ref().map(|m| m.connected_agents_count).unwrap_or(listed_agents);
     let busy = count(|o| o.busy.as_ref().map(|a| a.count));
     let paused_agents = count(|o| o.paused_agents.as_ref().map(|a| a.count));
     let waiting_total = count(|o| o.waiting.as_ref().map(|a| a.count));
+    let assigned = count(|o| o.assigned.as_ref().map(|a| a.count));
+    let limited = count(|o| o.limited.as_ref().map(|a| a.count));
     let running_total = count(|o| o.running.as_ref().map(|a| a.count));
     let mut out = Map::new();
     out.insert("queue".into(), json!(q.key));
     out.insert("cluster".into(), json!(q.cluster.as_ref().map(|c| render::clean_text(&c.name, 60))));
     out.insert("id".into(), json!(q.id));
     out.insert("description".into(), json!(q.description.as_deref().map(|d| render::clean_text(d, 200))));
-    out.insert("why_waiting".into(), json!(diagnosis(q.dispatch_paused, agents, busy, paused_agents, waiting_total)));
+    out.insert(
+        "why_waiting".into(),
+        json!(diagnosis(q.dispatch_paused, agents, busy, paused_agents, waiting_total, limited)),
+    );
     if q.dispatch_paused {
         out.insert(
             "dispatch_paused".into(),
@@ -279,7 +302,10 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
         );
     }
     out.insert("agents".into(), json!({"connected": agents, "busy": busy, "paused": paused_agents}));
-    out.insert("jobs".into(), json!({"waiting": waiting_total, "running": running_total}));
+    out.insert(
+        "jobs".into(),
+        json!({"waiting": waiting_total, "assigned": assigned, "limited": limited, "running": running_total}),
+    );
     if let Some(m) = &q.metrics {
         let w = &m.wait_time_sec;
         out.insert(
@@ -303,10 +329,7 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
             "state": (!running && render::state(&j.state) != "scheduled").then(|| render::state(&j.state)),
         }))
     };
-    let (waiting_edges, running_edges) = match o {
-        Some(o) => (o.waiting.and_then(|w| w.edges), o.running.and_then(|r| r.edges)),
-        None => (None, None),
-    };
+    let (waiting_edges, running_edges) = (o.waiting.and_then(|w| w.edges), o.running.and_then(|r| r.edges));
     let waiting: Vec<Value> = waiting_edges
         .unwrap_or_default()
         .into_iter()
@@ -339,10 +362,11 @@ mod tests {
 
     #[test]
     fn the_diagnosis_names_what_holds_jobs_up() {
-        assert_eq!(diagnosis(false, 10, 3, 0, 0), None);
-        assert!(diagnosis(true, 10, 3, 0, 5).unwrap().contains("dispatch is paused"));
-        assert!(diagnosis(false, 0, 0, 0, 5).unwrap().contains("no agents are connected"));
-        assert!(diagnosis(false, 10, 8, 2, 5).unwrap().contains("every agent is busy or paused"));
-        assert!(diagnosis(false, 10, 3, 0, 5).unwrap().contains("7 agents are idle"));
+        assert_eq!(diagnosis(false, 10, 3, 0, 0, 0), None);
+        assert!(diagnosis(false, 10, 3, 0, 0, 4).unwrap().contains("concurrency limits"));
+        assert!(diagnosis(true, 10, 3, 0, 5, 0).unwrap().contains("dispatch is paused"));
+        assert!(diagnosis(false, 0, 0, 0, 5, 0).unwrap().contains("no agents are connected"));
+        assert!(diagnosis(false, 10, 8, 2, 5, 0).unwrap().contains("every agent is busy or paused"));
+        assert!(diagnosis(false, 10, 3, 0, 5, 0).unwrap().contains("7 agents are idle"));
     }
 }

@@ -35,6 +35,18 @@ pub struct OrgDefault {
     discovered: OnceCell<Option<String>>,
 }
 
+/// `org` when it is a slug: it goes into REST paths, so anything else (`..`, `/`, `%2e`) is refused.
+fn checked_org(org: &str) -> Result<String, ToolError> {
+    if crate::buildkite::ids::is_slug(org) {
+        Ok(org.to_string())
+    } else {
+        Err(ToolError::Args {
+            tool: "this tool",
+            detail: format!("`{org}` is not an organization slug: use the slug from its URL, e.g. acme"),
+        })
+    }
+}
+
 /// `Some(trimmed)` unless blank: models often send `""` for an argument they mean to leave out.
 pub fn non_blank(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|s| !s.is_empty())
@@ -77,12 +89,13 @@ impl OrgDefault {
     /// `explicit` if given, else the default, else an error saying how to name one.
     pub async fn resolve(&self, api: &Api, explicit: Option<&str>) -> Result<String, ToolError> {
         if let Some(org) = non_blank(explicit) {
-            return Ok(org.to_string());
+            return checked_org(org);
         }
-        self.get(api).await?.ok_or_else(|| ToolError::Args {
+        let org = self.get(api).await?.ok_or_else(|| ToolError::Args {
             tool: "this tool",
             detail: "no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)".into(),
-        })
+        })?;
+        checked_org(&org)
     }
 
     /// Parses an identifier with the explicit org; only when the identifier names no org either,
@@ -93,6 +106,9 @@ impl OrgDefault {
         explicit: Option<&str>,
         parse: impl Fn(Option<&str>) -> Result<T, IdError>,
     ) -> Result<T, ToolError> {
+        if let Some(org) = non_blank(explicit) {
+            checked_org(org)?;
+        }
         match parse(non_blank(explicit)) {
             Err(IdError::NoOrg(_)) => {
                 let org = self.resolve(api, None).await?;

@@ -153,7 +153,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             toolset: Toolset::Tests,
             read_only: true,
             scopes: &["read_suites"],
-            description: "One test of a suite: location, labels, reliability and timing.",
+            description: "One test of a suite: name, scope, location, file, labels.",
             schema: input_schema::<GetTestArgs>,
         },
     ]
@@ -338,6 +338,26 @@ pub(super) async fn list_test_runs(ctx: &Ctx, args: ListTestRunsArgs) -> Result<
     Ok(render::render_object(Value::Object(out), budget))
 }
 
+/// A test's executions by result: the API's `executions_count_by_result` (older answers:
+/// `executions`).
+fn by_result(t: &Value) -> Option<&Value> {
+    t.get("executions_count_by_result").or_else(|| t.get("executions")).filter(|e| e.is_object())
+}
+
+/// Reliability as a percentage (the API gives a fraction, 0.98).
+fn reliability(t: &Value) -> Option<f64> {
+    let r = t.get("reliability").and_then(Value::as_f64)?;
+    let percent = if r <= 1.0 { r * 100.0 } else { r };
+    Some((percent * 10.0).round() / 10.0)
+}
+
+/// The suite of a test, from its URL (`…/suites/{slug}/tests/…`): a build's tests span suites.
+fn suite_of(t: &Value) -> Option<String> {
+    let url = text(t, "web_url").or_else(|| text(t, "url"))?;
+    let after = url.split("/suites/").nth(1)?;
+    after.split('/').next().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
 /// A test as a row.
 fn test_row(t: &Value) -> Value {
     let labels: Vec<&str> =
@@ -348,9 +368,9 @@ fn test_row(t: &Value) -> Value {
         "scope": text(t, "scope").map(|n| render::clean_text(n, 120)),
         "location": text(t, "location"),
         "labels": labels,
-        "reliability": t.get("reliability").and_then(Value::as_f64),
+        "reliability_pct": reliability(t),
         "duration_avg_s": t.get("duration_avg").and_then(Value::as_f64).map(|d| (d * 100.0).round() / 100.0),
-        "runs": t.get("executions").filter(|e| e.is_object()).map(|e| {
+        "runs": by_result(t).map(|e| {
             ["failed", "passed", "skipped"]
                 .iter()
                 .filter_map(|k| e.get(*k).and_then(Value::as_i64).filter(|n| *n > 0).map(|n| format!("{n} {k}")))
@@ -362,10 +382,10 @@ fn test_row(t: &Value) -> Value {
 }
 
 /// How badly a build's test failed, for ordering: failed executions, else a failed result.
-fn failures_of(t: &Value) -> i64 {
-    let count = t.pointer("/executions/failed").and_then(Value::as_i64).unwrap_or(0);
+pub fn failures_of(t: &Value) -> i64 {
+    let count = by_result(t).and_then(|e| e.get("failed")).and_then(Value::as_i64).unwrap_or(0).max(0);
     let result = text(t, "result").or_else(|| text(t, "state")).unwrap_or("");
-    count + i64::from(result.starts_with("fail"))
+    count.saturating_add(i64::from(result.starts_with("fail")))
 }
 
 pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String, ToolError> {
@@ -424,21 +444,33 @@ pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String,
     })?;
     let mut tests: Vec<&Value> = answer.body.as_array().into_iter().flatten().collect();
     if args.build.is_some() {
-        tests.sort_by_key(|t| -failures_of(t));
+        tests.sort_by_key(|t| std::cmp::Reverse(failures_of(t)));
         let failed = tests.iter().filter(|t| failures_of(t) > 0).count();
         out.insert("failed".into(), json!(failed));
     }
-    let mut rows: Vec<Value> = tests.into_iter().map(test_row).collect();
+    let from_build = args.build.is_some();
+    let mut rows: Vec<Value> = tests
+        .into_iter()
+        .map(|t| {
+            let mut row = test_row(t);
+            if from_build && let Value::Object(map) = &mut row {
+                map.insert("suite".into(), json!(suite_of(t)));
+            }
+            row
+        })
+        .collect();
     let fit = render::rows_that_fit(&rows, budget, 200);
     let cut = rows.len().saturating_sub(fit);
     rows.truncate(fit);
+    render::hoist_usual(&mut out, &mut rows, &["suite"]);
     out.insert("tests".into(), Value::Array(rows));
     if rows_is_empty(&out) {
         out.insert("note".into(), json!(if args.flaky == Some(true) { "no flaky tests" } else { "no tests" }));
     }
     if cut > 0 {
-        out.insert("cut".into(), json!(format!("{cut} tests of this page left out for max_tokens")));
-    } else if let Some(next) = answer.next_page {
+        out.insert("cut".into(), json!(format!("{cut} tests of this page left out: raise max_tokens to see them")));
+    }
+    if let Some(next) = answer.next_page {
         out.insert("next".into(), json!({"after": next.to_string()}));
     }
     Ok(render::render_object(Value::Object(out), budget))
@@ -475,9 +507,17 @@ mod tests {
 
     #[test]
     fn failures_come_first_and_expanded_failures_are_kept_short() {
-        let passed = json!({"name": "a", "executions": {"passed": 3, "failed": 0}});
-        let failed = json!({"name": "b", "executions": {"passed": 1, "failed": 2}});
+        let passed = json!({"name": "a", "executions_count_by_result": {"passed": 3, "failed": 0}});
+        let failed = json!({"name": "b", "executions_count_by_result": {"passed": 1, "failed": 2}});
         assert!(failures_of(&failed) > failures_of(&passed));
+        assert_eq!(reliability(&json!({"reliability": 0.9834})), Some(98.3));
+        assert_eq!(
+            suite_of(
+                &json!({"web_url": "https://buildkite.com/organizations/acme/analytics/suites/web-rspec/tests/x"})
+            )
+            .as_deref(),
+            Some("web-rspec")
+        );
         let row = failure_row(&json!({
             "test_name": "User works", "location": "./spec/user_spec.rb:4", "duration": 0.123456,
             "failure_reason": "expected 1", "failure_expanded": [{"expanded": ["  got: 2", ""], "backtrace": ["x"]}]

@@ -294,12 +294,12 @@ async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
             return None;
         }
     };
-    let failures = |t: &Value| t.pointer("/executions/failed").and_then(Value::as_i64).unwrap_or(0);
+    let failures = super::test_engine::failures_of;
     let mut failed: Vec<&Value> = answer.body.as_array()?.iter().filter(|t| failures(t) > 0).collect();
     if failed.is_empty() {
         return None;
     }
-    failed.sort_by_key(|t| -failures(t));
+    failed.sort_by_key(|t| std::cmp::Reverse(failures(t)));
     let total = failed.len();
     let mut rows: Vec<Value> = failed
         .iter()

@@ -318,6 +318,22 @@ async fn builds_vs_official() {
         "meta_data": {}, "creator": creator, "source": "ui", "test_engine": {"runs": []},
         "annotations": annotations, "annotations_truncated": false,
     }));
+    // The official get_build has no jobs: to see the failed ones it takes a second call, list_jobs
+    // with state=failed (summary level), which this adds for a like-for-like figure.
+    let data = demo.graphql("ListJobs", &json!({"slug": "acme/web/1340", "passed": false})).unwrap();
+    let failed_jobs: Vec<Value> = data["data"]["build"]["jobs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let j = &e["node"];
+            json!({"id": j["uuid"], "name": j["label"], "state": j["state"].as_str().unwrap().to_lowercase(),
+                   "command": "bin/ci/rspec", "exit_status": j["exitStatus"].as_str().and_then(|x| x.parse::<i64>().ok()),
+                   "soft_failed": j["softFailed"], "signal_reason": null, "step_key": j["step"]["key"],
+                   "retries_count": j["retriesCount"], "retry_source": null})
+        })
+        .collect();
+    let official_jobs = official_text(&json!({"items": failed_jobs, "links": {"next": null}}));
     println!("| output | ours: tokens | official shape: tokens | what each holds |\n|---|---:|---:|---|");
     println!(
         "| `list_builds` acme/web, 10 builds | {} | {} | ours adds creator, source, duration, blocked gate, total and next; official adds REST ids and URLs |",
@@ -325,9 +341,14 @@ async fn builds_vs_official() {
         tokens(&official_list)
     );
     println!(
-        "| `get_build` acme/web/1340 (486 command jobs, 14 failed incl. 3 retried, 2 soft) | {} | {} | ours adds job counts by state, each failed job (label, exit, step), soft failures and annotation text; the official has no jobs (a second call, `list_jobs`, at 30 per page, would add them) |\n",
+        "| `get_build` acme/web/1340 (486 command jobs, 14 failed incl. 3 retried, 2 soft) | {} | {} | ours adds job counts by state, each failed job (label, exit, step), soft failures and annotation text; the official has no jobs (a second call, `list_jobs`, at 30 per page, would add them) |",
         tokens(&ours_build),
         tokens(&official_build)
+    );
+    println!(
+        "| the failed jobs of acme/web/1340 too: ours `get_build` (one call) vs official `get_build` + `list_jobs state=failed` | {} | {} | both name the 14 failed jobs; ours folds the 3 retried attempts and marks the 2 soft failures |\n",
+        tokens(&ours_build),
+        tokens(&official_build) + tokens(&official_jobs)
     );
 }
 
