@@ -31,6 +31,17 @@ const NIGHTLY: &str = "21bade02-6a6a-4768-b2ed-66ffdcc99396";
 const FAILED_RUN: &str = "fdec65fe-7212-4737-b222-d7283ab5a383";
 const FLAKY_TEST: &str = "dafc3cd8-5ec6-49b7-b25f-0fda6c7fb489";
 
+/// Fixture logs of real-looking failed jobs: (job UUID, what it is, the line that explains the failure).
+const FIXTURE_LOGS: [(&str, &str, &str); 7] = [
+    ("4b323cb5-c060-43ad-9228-2edf85bbdb89", "Rust build", "error[E0308]: mismatched types"),
+    ("0a7b98c6-c8cf-44d4-a449-8375740f3b28", "Jest run", "● Checklist › dismisses the checklist"),
+    ("ae8678e4-dd4c-4409-9fc2-b55413687223", "pytest run", "E       assert Decimal('10.01') == Decimal('10.00')"),
+    ("f99173ca-1954-4e6d-8e9c-2cd180536e65", "Docker build", "KeyError: key not found: \"FIREBASE_PROJECT_ID\""),
+    ("08d58486-29e1-47b4-b951-facf35dafc4d", "RSpec shard", "Failure/Error: expect(user.onboarding_checklist.pending)"),
+    ("46e537cd-e9cc-406c-8032-90fe629b1f55", "ESLint", "'useEffect' is defined but never used"),
+    ("4edbb889-e421-43c0-b98e-9e702d357b66", "Jest (web)", "● Checklist › renders items"),
+];
+
 /// Every case: (snapshot, tool, arguments, GraphQL requests, REST requests).
 fn cases() -> Vec<(&'static str, &'static str, Value, usize, usize)> {
     vec![
@@ -92,6 +103,15 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize, usize)> {
         ("read_log_section", "read_log", json!({"job": RSPEC_JOB, "section": "2", "lines": 30}), 0, 1),
         ("read_log_range", "read_log", json!({"job": RSPEC_JOB, "from_line": 10, "lines": 15, "times": true}), 0, 1),
         ("log_digest_lint", "log_digest", json!({"job": LINT_JOB}), 1, 1),
+        // Real-looking jobs: a Rust build, a Jest run, a pytest run, a Docker build with progress bars.
+        ("log_digest_rust", "log_digest", json!({"job": FIXTURE_LOGS[0].0}), 1, 1),
+        ("log_digest_jest", "log_digest", json!({"job": FIXTURE_LOGS[1].0}), 1, 1),
+        ("log_digest_pytest", "log_digest", json!({"job": FIXTURE_LOGS[2].0}), 1, 1),
+        ("log_digest_docker", "log_digest", json!({"job": FIXTURE_LOGS[3].0}), 1, 1),
+        ("search_log_rust", "search_log", json!({"job": FIXTURE_LOGS[0].0, "pattern": "write_reset"}), 0, 1),
+        ("read_log_docker_outline", "read_log", json!({"job": FIXTURE_LOGS[3].0}), 0, 1),
+        ("tail_log_docker", "tail_log", json!({"job": FIXTURE_LOGS[3].0, "lines": 60}), 0, 1),
+        ("read_log_docker_pull", "read_log", json!({"job": FIXTURE_LOGS[3].0, "section": "pull", "lines": 40}), 0, 1),
         // Agents (GraphQL, a large organization: 342 agents in 3 clusters).
         ("list_agents", "list_agents", json!({}), 1, 0),
         ("list_agents_busy", "list_agents", json!({"running": true}), 1, 0),
@@ -346,4 +366,24 @@ async fn a_shared_log_cache_serves_two_servers_and_still_checks_access() {
     assert_eq!(entries, 1, "one cache entry for the job");
     a.stop().await;
     b.stop().await;
+}
+
+/// The digest of every fixture log holds its real error line, and costs fewer tokens than a
+/// 50-line tail and than the whole cleaned log.
+#[tokio::test]
+async fn the_digest_holds_the_real_error_line_for_less_than_a_tail() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    for (job, what, error) in FIXTURE_LOGS {
+        let digest = client.ok("log_digest", json!({"job": job})).await;
+        let tail = client.ok("tail_log", json!({"job": job, "lines": 50})).await;
+        let raw = buildkite_mcp_server::demo::LOGS.iter().find(|(u, _)| *u == job).unwrap().1;
+        let whole = buildkite_mcp_server::logs::clean_lines(raw.as_bytes(), false).join("\n");
+        // As JSON text: quotes in the line are escaped.
+        let escaped = serde_json::to_string(error).unwrap();
+        assert!(digest.contains(&escaped[1..escaped.len() - 1]), "{what}: the digest lacks `{error}`: {digest}");
+        let (d, t, w) = (tokens(&digest), tokens(&tail), tokens(&whole));
+        assert!(d < t && d < w, "{what}: digest {d} tokens, tail {t}, whole log {w}");
+    }
+    client.stop().await;
 }

@@ -49,6 +49,10 @@ pub const LOGS: &[(&str, &str)] = &[
     ("46e537cd-e9cc-406c-8032-90fe629b1f55", include_str!("logs/46e537cd-e9cc-406c-8032-90fe629b1f55.log")),
     ("4edbb889-e421-43c0-b98e-9e702d357b66", include_str!("logs/4edbb889-e421-43c0-b98e-9e702d357b66.log")),
     ("5613d482-9633-444e-ae25-26dcc93cf536", include_str!("logs/5613d482-9633-444e-ae25-26dcc93cf536.log")),
+    ("4b323cb5-c060-43ad-9228-2edf85bbdb89", include_str!("logs/4b323cb5-c060-43ad-9228-2edf85bbdb89.log")),
+    ("0a7b98c6-c8cf-44d4-a449-8375740f3b28", include_str!("logs/0a7b98c6-c8cf-44d4-a449-8375740f3b28.log")),
+    ("ae8678e4-dd4c-4409-9fc2-b55413687223", include_str!("logs/ae8678e4-dd4c-4409-9fc2-b55413687223.log")),
+    ("f99173ca-1954-4e6d-8e9c-2cd180536e65", include_str!("logs/f99173ca-1954-4e6d-8e9c-2cd180536e65.log")),
 ];
 
 /// The scopes the demo token pretends to have: the read-only set, plus `read_job_env` so job

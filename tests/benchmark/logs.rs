@@ -91,7 +91,59 @@ fn cached_text(cache: &Path, uuid: &str) -> PathBuf {
     cache.join(uuid).join("log.txt")
 }
 
+/// The fixture logs of real-looking failed jobs and the line that explains each failure.
+const FIXTURES: [(&str, &str, &str); 7] = [
+    ("4b323cb5-c060-43ad-9228-2edf85bbdb89", "Rust build (cargo)", "error[E0308]: mismatched types"),
+    ("0a7b98c6-c8cf-44d4-a449-8375740f3b28", "Jest run", "● Checklist › dismisses the checklist"),
+    ("ae8678e4-dd4c-4409-9fc2-b55413687223", "pytest run", "E       assert Decimal('10.01') == Decimal('10.00')"),
+    (
+        "f99173ca-1954-4e6d-8e9c-2cd180536e65",
+        "Docker build (progress bars)",
+        "KeyError: key not found: \"FIREBASE_PROJECT_ID\"",
+    ),
+    ("08d58486-29e1-47b4-b951-facf35dafc4d", "RSpec shard", "Failure/Error: expect(user.onboarding_checklist.pending)"),
+    ("46e537cd-e9cc-406c-8032-90fe629b1f55", "ESLint", "'useEffect' is defined but never used"),
+    ("4edbb889-e421-43c0-b98e-9e702d357b66", "Jest (web)", "● Checklist › renders items"),
+];
+
+/// For each fixture log: tokens of the digest, of a 50-line tail and of the whole cleaned log, and
+/// whether each holds the real error line (in process, on the demo data).
+async fn fixture_digests() {
+    use buildkite_mcp_server::buildkite::Api;
+    use buildkite_mcp_server::tools::{self, Access, Ctx, LogSettings, OrgDefault};
+    println!("## Failure digest beside a 50-line tail and the whole log (fixture logs)\n");
+    let cache = std::env::temp_dir().join(format!("bk-mcp-bench-digest-{}", std::process::id()));
+    let logs = LogSettings::new(Some(cache.clone()), 1 << 30, 1 << 30);
+    let ctx = Ctx { api: Api::demo(), access: Access::default(), org: OrgDefault::new(Some("acme".into())), logs };
+    let call = |name: &'static str, args: Value| {
+        let ctx = &ctx;
+        async move { tools::call(ctx, name, args.as_object().cloned().unwrap(), &tools::Progress::default()).await.unwrap() }
+    };
+    println!("| job | digest tokens | has the error line | 50-line tail tokens | has it | whole log tokens |");
+    println!("|---|---:|:---:|---:|:---:|---:|");
+    let yes = |b: bool| if b { "yes" } else { "**no**" };
+    for (job, what, error) in FIXTURES {
+        let escaped = serde_json::to_string(error).unwrap();
+        let needle = &escaped[1..escaped.len() - 1];
+        let digest = call("log_digest", json!({"job": job})).await;
+        let tail = call("tail_log", json!({"job": job, "lines": 50})).await;
+        let raw = buildkite_mcp_server::demo::LOGS.iter().find(|(u, _)| *u == job).unwrap().1;
+        let whole = buildkite_mcp_server::logs::clean_lines(raw.as_bytes(), false).join("\n");
+        println!(
+            "| {what} | {} | {} | {} | {} | {} |",
+            tokens(&digest),
+            yes(digest.contains(needle)),
+            tokens(&tail),
+            yes(tail.contains(needle)),
+            tokens(&whole)
+        );
+    }
+    println!();
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
 pub async fn run() {
+    fixture_digests().await;
     let sizes: Vec<u64> = std::env::var("BENCH_LOG_MB")
         .unwrap_or_else(|_| "1,100,1000".into())
         .split(',')
