@@ -123,7 +123,9 @@ mod serve {
             Some(s) => println!("token scopes: {}", if s.is_empty() { "(none)".to_string() } else { s.join(", ") }),
             None => println!("token scopes: unknown (could not read /v2/access-token; every tool is offered)"),
         }
-        println!("{:<16} {:<10} {:<9} {:<22} enabled", "tool", "toolset", "read-only", "scopes");
+        let w = specs.iter().map(|s| s.name.len()).max().unwrap_or(16);
+        let sw = specs.iter().map(|s| s.scopes.join(",").len()).max().unwrap_or(22);
+        println!("{:<w$} {:<11} {:<9} {:<sw$} enabled", "tool", "toolset", "read-only", "scopes");
         for spec in &specs {
             let status = match enabled.disabled.get(spec.name) {
                 None => "yes".to_string(),
@@ -132,7 +134,7 @@ mod serve {
                 Some(Disabled::Scopes(m)) => format!("no: token lacks {}", m.join(", ")),
             };
             println!(
-                "{:<16} {:<10} {:<9} {:<22} {status}",
+                "{:<w$} {:<11} {:<9} {:<sw$} {status}",
                 spec.name,
                 spec.toolset.name(),
                 if spec.read_only { "yes" } else { "no" },
