@@ -119,13 +119,18 @@ mod serve {
         let server = build(global)?;
         let enabled = server.enabled().await;
         let specs = buildkite_mcp_server::tools::catalogue();
-        match &enabled.scopes {
-            Some(s) => println!("token scopes: {}", if s.is_empty() { "(none)".to_string() } else { s.join(", ") }),
-            None => println!("token scopes: unknown (could not read /v2/access-token; every tool is offered)"),
-        }
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = match &enabled.scopes {
+            Some(s) => {
+                writeln!(out, "token scopes: {}", if s.is_empty() { "(none)".to_string() } else { s.join(", ") })
+            }
+            None => writeln!(out, "token scopes: unknown (could not read /v2/access-token; every tool is offered)"),
+        };
         let w = specs.iter().map(|s| s.name.len()).max().unwrap_or(16);
         let sw = specs.iter().map(|s| s.scopes.join(",").len()).max().unwrap_or(22);
-        println!("{:<w$} {:<11} {:<9} {:<sw$} enabled", "tool", "toolset", "read-only", "scopes");
+        let _ = writeln!(out, "{:<w$} {:<11} {:<9} {:<sw$} enabled", "tool", "toolset", "read-only", "scopes");
         for spec in &specs {
             let status = match enabled.disabled.get(spec.name) {
                 None => "yes".to_string(),
@@ -133,13 +138,20 @@ mod serve {
                 Some(Disabled::ReadOnly) => "no: --read-only".to_string(),
                 Some(Disabled::Scopes(m)) => format!("no: token lacks {}", m.join(", ")),
             };
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<w$} {:<11} {:<9} {:<sw$} {status}",
                 spec.name,
                 spec.toolset.name(),
                 if spec.read_only { "yes" } else { "no" },
                 spec.scopes.join(",")
             );
+        }
+        // A closed pipe (`tools | head`) is the reader's choice, not an error.
+        use std::io::Write as _;
+        match std::io::stdout().lock().write_all(out.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
         }
         Ok(ExitCode::SUCCESS)
     }
