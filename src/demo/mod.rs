@@ -117,11 +117,32 @@ struct RestFile {
     downloads: Vec<Stored>,
 }
 
+/// One operation's recorded answers, parsed on first use (start-up stays fast).
+#[derive(Debug, Default)]
+struct Recorded {
+    /// The embedded text, until parsed.
+    text: Option<&'static str>,
+    parsed: std::sync::OnceLock<Vec<Case>>,
+}
+
+impl Recorded {
+    fn cases(&self, operation: &str) -> &[Case] {
+        self.parsed.get_or_init(|| match self.text.map(serde_json::from_str::<File>) {
+            Some(Ok(file)) => file.cases,
+            Some(Err(e)) => {
+                tracing::error!(operation, "demo data does not parse: {e}");
+                Vec::new()
+            }
+            None => Vec::new(),
+        })
+    }
+}
+
 /// Recorded answers by operation name.
 #[derive(Debug, Default)]
 pub struct Demo {
-    cases: HashMap<String, Vec<Case>>,
-    rest: RestFile,
+    cases: HashMap<String, Recorded>,
+    rest: std::sync::OnceLock<RestFile>,
 }
 
 impl Demo {
@@ -129,21 +150,25 @@ impl Demo {
     pub fn load() -> Self {
         let mut demo = Demo::default();
         for (name, text) in FILES {
-            if let Err(e) = demo.add(name, text) {
-                tracing::error!(operation = name, "demo data does not parse: {e}");
-            }
-        }
-        match serde_json::from_str(REST) {
-            Ok(rest) => demo.rest = rest,
-            Err(e) => tracing::error!("demo REST data does not parse: {e}"),
+            demo.cases.insert(name.to_string(), Recorded { text: Some(text), parsed: std::sync::OnceLock::new() });
         }
         demo
+    }
+
+    /// The recorded REST answers, parsed on first use.
+    fn rest_file(&self) -> &RestFile {
+        self.rest.get_or_init(|| {
+            serde_json::from_str(REST).unwrap_or_else(|e| {
+                tracing::error!("demo REST data does not parse: {e}");
+                RestFile::default()
+            })
+        })
     }
 
     /// The recorded REST answer for `path` (no leading slash) with `query`.
     pub fn rest(&self, path: &str, query: &[(String, String)]) -> Option<crate::buildkite::rest::RestPage> {
         let path = path.trim_start_matches('/');
-        self.rest
+        self.rest_file()
             .routes
             .iter()
             .find(|r| {
@@ -158,13 +183,15 @@ impl Demo {
 
     /// A recorded artifact download by its URL.
     pub fn download(&self, url: &str) -> Option<&str> {
-        self.rest.downloads.iter().find(|d| d.url == url).map(|d| d.body.as_str())
+        self.rest_file().downloads.iter().find(|d| d.url == url).map(|d| d.body.as_str())
     }
 
     /// Adds (or replaces) the cases of one operation from a fixture text.
     pub fn add(&mut self, operation: &str, text: &str) -> Result<(), serde_json::Error> {
         let file: File = serde_json::from_str(text)?;
-        self.cases.insert(operation.to_string(), file.cases);
+        let parsed = std::sync::OnceLock::new();
+        let _ = parsed.set(file.cases);
+        self.cases.insert(operation.to_string(), Recorded { text: None, parsed });
         Ok(())
     }
 
@@ -172,6 +199,7 @@ impl Demo {
     pub fn graphql(&self, operation: &str, variables: &Value) -> Option<Value> {
         self.cases
             .get(operation)?
+            .cases(operation)
             .iter()
             .find(|c| c.when.as_ref().is_none_or(|w| matches(w, variables)))
             .map(|c| c.response.clone())
@@ -179,7 +207,7 @@ impl Demo {
 
     /// The operations with recorded data.
     pub fn operations(&self) -> impl Iterator<Item = (&str, &[Case])> {
-        self.cases.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.cases.iter().map(|(k, v)| (k.as_str(), v.cases(k)))
     }
 
     /// A recorded job log.
@@ -270,8 +298,11 @@ mod tests {
     fn every_operation_has_recorded_data_with_a_catch_all_last() {
         let demo = Demo::load();
         for (operation, file) in crate::buildkite::ops::CATALOGUE {
-            let cases =
-                demo.cases.get(*operation).unwrap_or_else(|| panic!("{file} has no demo data in src/demo/data"));
+            let cases = demo
+                .cases
+                .get(*operation)
+                .unwrap_or_else(|| panic!("{file} has no demo data in src/demo/data"))
+                .cases(operation);
             assert!(cases.last().is_some_and(|c| c.when.is_none()), "{operation}: the last case must have no `when`");
         }
     }

@@ -103,20 +103,35 @@ async fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
-    // `cargo bench --bench benchmark -- logs` runs only the job-log section (it generates 1 GB).
+    // Sections can be picked by name (`cargo bench --bench benchmark -- cold_start memory`); the
+    // job-log section (`logs`, which generates up to 1 GB) runs only when named.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    if only.iter().any(|a| a == "logs") {
-        logs::run().await;
-        return;
+    let want = |name: &str| if only.is_empty() { name != "logs" } else { only.iter().any(|a| a == name) };
+    if want("tools_list") {
+        tools_list().await;
     }
-    tools_list().await;
-    per_tool(calls).await;
-    failure_summary_vs_official().await;
-    builds_vs_official().await;
-    in_process(calls * 10).await;
-    cold_start().await;
-    memory().await;
-    large_org(calls).await;
+    if want("per_tool") {
+        per_tool(calls).await;
+    }
+    if want("official") {
+        failure_summary_vs_official().await;
+        builds_vs_official().await;
+    }
+    if want("in_process") {
+        in_process(calls * 10).await;
+    }
+    if want("cold_start") {
+        cold_start().await;
+    }
+    if want("memory") {
+        memory().await;
+    }
+    if want("large_org") {
+        large_org(calls).await;
+    }
+    if want("logs") {
+        logs::run().await;
+    }
 }
 
 async fn tools_list() {
