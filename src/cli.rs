@@ -36,7 +36,7 @@ pub struct Global {
     /// REST API base URL.
     #[arg(long, env = "BUILDKITE_API_URL", default_value = DEFAULT_API_URL, global = true)]
     pub api_url: String,
-    /// Toolsets to enable, comma separated: all, user, pipelines, builds, jobs, annotations, artifacts, logs.
+    /// Toolsets to enable, comma separated: all, user, pipelines, builds, jobs, logs, annotations, artifacts, agents, clusters, tests.
     #[arg(long, env = "BUILDKITE_TOOLSETS", default_value = "all", global = true)]
     pub toolsets: String,
     /// Offer only tools that read.

@@ -316,6 +316,8 @@ fn bulkiest(value: &Value) -> Option<Bulk> {
         match value {
             Value::Object(map) => {
                 for (k, v) in map {
+                    // JSON pointer escaping: `~` is `~0`, `/` is `~1` (keys such as env names may hold them).
+                    let k = k.replace('~', "~0").replace('/', "~1");
                     walk(v, &format!("{path}/{k}"), best);
                 }
             }

@@ -235,7 +235,7 @@ async fn log_artifact_and_compare_mistakes_are_answered_with_what_to_do() {
         (
             "tail_log",
             json!({"job": "0f0f0f0f-0000-4000-8000-000000000404"}),
-            "the log of job 0f0f0f0f-0000-4000-8000-000000000404 was not found",
+            "job 0f0f0f0f-0000-4000-8000-000000000404 was not found",
         ),
         ("log_digest", json!({"job": WAIT_JOB}), "is not a command job"),
         ("log_digest", json!({"job": "not a job"}), "is not a job"),

@@ -43,23 +43,53 @@ pub const MAX_READ_LINES: usize = 10_000;
 /// `MAX_LINE_CHARS` characters plus the cut marker, each at most 4 bytes in UTF-8.
 const MAX_LINE_BYTES: u64 = 4 * (MAX_LINE_CHARS as u64 + 1) + 1;
 
-/// Creates `dir` (and its parents) readable by this user only, as logs may hold private output;
-/// a directory that exists is left as it is, but never a symlink (another user could plant one).
+/// Creates `dir` (and its parents) readable by this user only, as logs may hold private output.
+/// A directory that exists must be a real directory (not a symlink) owned by this user; one that
+/// others can read is made private.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
-    if let Ok(meta) = fs::symlink_metadata(dir) {
-        if meta.file_type().is_symlink() {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the cache directory is a symlink"));
-        }
-        return Ok(());
+    if fs::symlink_metadata(dir).is_ok() {
+        return check_private_dir(dir);
     }
+    private_dir_builder(true).create(dir)
+}
+
+/// A directory builder that creates directories with mode 0700 (on Unix).
+fn private_dir_builder(recursive: bool) -> fs::DirBuilder {
     let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
+    builder.recursive(recursive);
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir)
+    builder
+}
+
+/// Whether an existing cache directory can be trusted: not a symlink, owned by this user (a
+/// directory another user made first could hold planted entries), and private (made so if not).
+fn check_private_dir(dir: &Path) -> io::Result<()> {
+    let denied = |why: &str| io::Error::new(io::ErrorKind::PermissionDenied, format!("the cache directory {why}"));
+    let meta = fs::symlink_metadata(dir)?;
+    if meta.file_type().is_symlink() {
+        return Err(denied("is a symlink"));
+    }
+    if !meta.is_dir() {
+        return Err(denied("is not a directory"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // This process's user owns its /proc entry (Linux); elsewhere the owner check is skipped.
+        if let Ok(me) = fs::metadata("/proc/self")
+            && me.uid() != meta.uid()
+        {
+            return Err(denied("belongs to another user"));
+        }
+        if meta.mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
 }
 
 /// Distinguishes the temporary directories of writers in one process.
@@ -135,6 +165,10 @@ impl LogStore {
         if !valid_key(key) {
             return None;
         }
+        if let Err(e) = check_private_dir(&self.dir) {
+            tracing::warn!("not using the log cache {}: {e}", self.dir.display());
+            return None;
+        }
         let dir = self.dir.join(key);
         let log = CachedLog::open_dir(&dir, None).ok()?;
         // Mark as recently used for eviction; failing to do so only makes eviction less exact.
@@ -154,7 +188,7 @@ impl LogStore {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("{TMP_PREFIX}{}-{n}-{nanos}", std::process::id()));
-        fs::create_dir(&path)?;
+        private_dir_builder(false).create(&path)?;
         let guard = DirGuard { path, armed: true };
         let text = BufWriter::new(File::create(guard.path.join(TEXT_FILE))?);
         let idx = BufWriter::new(File::create(guard.path.join(INDEX_FILE))?);
@@ -582,6 +616,24 @@ pub fn collapse_runs(lines: Vec<Line>, min_run: usize) -> Vec<(Line, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_cache_directory_is_made_private_and_never_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let open = tmp.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+        let store = LogStore::new(open.clone(), 1 << 20);
+        drop(store.writer("job").unwrap());
+        assert_eq!(fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o700);
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        let err = LogStore::new(link.clone(), 1 << 20).writer("job").unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(LogStore::new(link, 1 << 20).open("job").is_none());
+    }
 
     fn store(dir: &Path) -> LogStore {
         LogStore::new(dir.join("logs"), 1 << 30)

@@ -59,6 +59,10 @@ pub struct GetArtifactArgs {
     #[serde(default)]
     #[allow(dead_code)]
     org: Option<String>,
+    /// Output budget in tokens (default 4000).
+    #[schemars(skip)]
+    #[serde(default, deserialize_with = "lenient_int")]
+    max_tokens: Option<i64>,
 }
 
 pub(super) fn specs() -> Vec<ToolSpec> {
@@ -161,7 +165,7 @@ pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result
             if let Some(g) = &glob {
                 head.insert("path".into(), json!(g));
             }
-            let more = (total as usize > rows.len())
+            let more = (total.max(0) as usize > rows.len())
                 .then(|| json!({"note": "only the first 100 are listed: narrow with path"}));
             if let Some(more) = more {
                 head.insert("more".into(), more);
@@ -377,7 +381,7 @@ pub(super) async fn get_artifact(ctx: &Ctx, args: GetArtifactArgs) -> Result<Str
             out.insert("inline".into(), json!(format!("not inlined: {why}")));
         }
     }
-    Ok(render::render_object(Value::Object(out), 4_000))
+    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
 }
 
 #[cfg(test)]

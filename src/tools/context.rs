@@ -36,7 +36,7 @@ pub struct OrgDefault {
 }
 
 /// `org` when it is a slug: it goes into REST paths, so anything else (`..`, `/`, `%2e`) is refused.
-fn checked_org(org: &str) -> Result<String, ToolError> {
+pub(super) fn checked_org(org: &str) -> Result<String, ToolError> {
     if crate::buildkite::ids::is_slug(org) {
         Ok(org.to_string())
     } else {

@@ -181,7 +181,12 @@ fn job_id(tool: &'static str, input: &str, org: Option<&str>) -> Result<JobId, T
         Ok(BuildRef::Number { pipeline, .. }) => Some(pipeline.org),
         _ => None,
     };
-    Ok(JobId { uuid, org: from_url.or_else(|| non_blank(org).map(str::to_string)) })
+    // The org goes into REST paths: only a slug passes.
+    let org = match from_url.or_else(|| non_blank(org).map(str::to_string)) {
+        Some(org) => Some(super::context::checked_org(&org)?),
+        None => None,
+    };
+    Ok(JobId { uuid, org })
 }
 
 /// A log ready to read, and how it was obtained.
@@ -383,14 +388,29 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
         out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
         return Ok(render::to_json(&render::compact(Value::Object(out))));
     }
-    // Not cached: only the end is fetched, growing the range until it holds enough lines.
-    let org = match id.org.clone() {
+    // Not cached: only the end is fetched, growing the range until it holds enough lines. The org
+    // comes from the URL, the argument or the configured default; else (or when that guess does not
+    // hold the job) from the job itself, one GraphQL request.
+    let guessed = id.org.is_none();
+    let mut org = match id.org.clone().or_else(|| ctx.org.configured().map(str::to_string)) {
         Some(org) => org,
-        None => ctx.org.resolve(&ctx.api, None).await?,
+        None => job_place(ctx, tool, &id.uuid).await?.0,
     };
     let mut want = (count as u64 * 160).clamp(16 * 1024, 256 * 1024);
+    let mut corrected = false;
     let (tail, lines) = loop {
-        let tail = ctx.api.job_log_tail_org(&org, &id.uuid, want).await?;
+        let tail = match ctx.api.job_log_tail_org(&org, &id.uuid, want).await {
+            Err(ApiError::NotFound { .. }) if guessed && !corrected => {
+                corrected = true;
+                let (real, _) = job_place(ctx, tool, &id.uuid).await?;
+                if real == org {
+                    return Err(log_gone(&id.uuid));
+                }
+                org = real;
+                continue;
+            }
+            other => other?,
+        };
         let lines = crate::logs::clean_lines(&tail.bytes, tail.partial);
         if lines.len() >= count || !tail.partial || want >= 4 * 1024 * 1024 {
             break (tail, lines);

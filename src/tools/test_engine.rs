@@ -189,16 +189,17 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// The build UUID Test Engine wants, from a UUID (no request) or a URL / number (one GraphQL request).
+/// The build UUID Test Engine wants, from a UUID (no request) or a URL / number (one GraphQL
+/// request), with the build's organization when the identifier names it.
 async fn build_uuid(
     ctx: &Ctx,
     build: &str,
     pipeline: Option<&str>,
     org: Option<&str>,
-) -> Result<(String, String), ToolError> {
+) -> Result<(String, String, Option<String>), ToolError> {
     let build = ctx.org.with_org(&ctx.api, org, |o| ids::parse_build(build, pipeline, o)).await?;
     match build {
-        BuildRef::Uuid(u) => Ok((u.clone(), format!("build {u}"))),
+        BuildRef::Uuid(u) => Ok((u.clone(), format!("build {u}"), None)),
         BuildRef::Number { pipeline, number } => {
             let slug = format!("{}/{number}", pipeline.slug());
             let what = format!("build {slug}");
@@ -208,7 +209,7 @@ async fn build_uuid(
                 .await
                 .map_err(|e| e.or_not_found(&what, super::builds::BUILD_HINT))?;
             let b = data.build.ok_or_else(|| ApiError::NotFound { what, hint: super::builds::BUILD_HINT.into() })?;
-            Ok((b.uuid, slug))
+            Ok((b.uuid, slug, Some(pipeline.org)))
         }
     }
 }
@@ -316,10 +317,15 @@ pub(super) async fn list_test_runs(ctx: &Ctx, args: ListTestRunsArgs) -> Result<
         vec![("per_page", "30".into()), ("page", page_number(tool, args.after.as_deref())?.to_string())];
     let mut out = Map::new();
     out.insert("suite".into(), json!(suite));
+    let mut base = base;
     if let Some(build) = non_blank(args.build.as_deref()) {
-        let (uuid, name) = build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+        let (uuid, name, build_org) = build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
         out.insert("build".into(), json!(name));
         query.push(("build_id", uuid));
+        // A build URL names its organization: the suite is looked for there.
+        if let Some(o) = build_org.filter(|o| *o != org) {
+            base = format!("v2/analytics/organizations/{o}/suites/{suite}/runs");
+        }
     }
     let page = ctx
         .api
@@ -397,8 +403,11 @@ pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String,
     let (path, mut query, what): (String, Vec<(&str, String)>, String) =
         match (non_blank(args.build.as_deref()), non_blank(args.suite.as_deref())) {
             (Some(build), _) => {
-                let (uuid, name) = build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+                let (uuid, name, build_org) =
+                    build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
                 out.insert("build".into(), json!(name));
+                // A build URL names its organization: its tests are looked for there.
+                let org = build_org.unwrap_or_else(|| org.clone());
                 (
                     format!("v2/analytics/organizations/{org}/builds/{uuid}/tests"),
                     Vec::new(),

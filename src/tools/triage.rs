@@ -101,8 +101,8 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
 
     use op::GetBuildFailureSummaryBuildFailedEdgesNode as Failed;
     use op::GetBuildFailureSummaryBuildStoppedEdgesNode as Stopped;
-    let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0);
-    let stopped_total = b.stopped.as_ref().map(|f| f.count).unwrap_or(0);
+    let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0).max(0);
+    let stopped_total = b.stopped.as_ref().map(|f| f.count).unwrap_or(0).max(0);
     let failed: Vec<op::FailedJob> = b
         .failed
         .and_then(|f| f.edges)
