@@ -94,11 +94,6 @@ fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
     ToolError::Args { tool, detail: detail.into() }
 }
 
-/// Whether `s` is a UUID.
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-}
-
 /// `pipeline/number` of a job's build.
 fn build_of(pipeline: &str, number: i64) -> String {
     format!("{pipeline}/{number}")
@@ -224,7 +219,7 @@ pub(super) async fn get_agent(ctx: &Ctx, args: GetAgentArgs) -> Result<String, T
         return Err(args_error(tool, "pass the agent's name or UUID (list_agents lists them)"));
     }
     let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
-    let by_uuid = is_uuid(wanted);
+    let by_uuid = crate::buildkite::ids::is_uuid(wanted);
     let variables = get_agent::Variables {
         slug: if by_uuid { format!("{org}/{}", wanted.to_ascii_lowercase()) } else { format!("{org}/-") },
         org: org.clone(),

@@ -68,6 +68,18 @@ pub fn lenient_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String
     Ok((!items.is_empty()).then_some(items))
 }
 
+/// The page a REST list continues at: `after` is the page number a previous answer gave as
+/// `next.after` (REST lists page by number, GraphQL ones by cursor).
+pub fn page_number(tool: &'static str, after: Option<&str>) -> Result<i64, ToolError> {
+    match super::context::non_blank(after) {
+        None => Ok(1),
+        Some(a) => a.parse::<i64>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ToolError::Args {
+            tool,
+            detail: format!("after `{a}` is not a page number: pass the next.after of the previous answer"),
+        }),
+    }
+}
+
 /// `value` clamped to `min..=max`, or `default` when absent.
 pub fn clamp(value: Option<i64>, default: i64, min: i64, max: i64) -> i64 {
     value.unwrap_or(default).clamp(min, max)

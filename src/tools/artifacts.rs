@@ -186,13 +186,7 @@ pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result
                     "a build UUID cannot list artifacts: pass the build URL or org/pipeline/number",
                 ));
             };
-            let page =
-                match super::context::non_blank(args.after.as_deref()) {
-                    None => 1,
-                    Some(a) => a.parse::<i64>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
-                        args_error(tool, format!("after `{a}` is not a page number: pass next.after"))
-                    })?,
-                };
+            let page = super::args::page_number(tool, args.after.as_deref())?;
             let path =
                 format!("v2/organizations/{}/pipelines/{}/builds/{number}/artifacts", pipeline.org, pipeline.pipeline);
             let what = format!("build {}/{number}", pipeline.slug());

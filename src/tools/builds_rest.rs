@@ -17,15 +17,10 @@ fn args_error(detail: impl Into<String>) -> ToolError {
     ToolError::Args { tool: "list_builds", detail: detail.into() }
 }
 
-/// Whether `s` is a UUID (a user ID the REST filter takes as is).
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-}
-
 /// The user UUID `creator` means: a UUID as is; an email or a name through the organization's
 /// members (one GraphQL request). Several people matching a name is an error listing them.
 async fn creator_uuid(ctx: &Ctx, org: &str, creator: &str) -> Result<(String, String), ToolError> {
-    if is_uuid(creator) {
+    if ids::is_uuid(creator) {
         return Ok((creator.to_ascii_lowercase(), creator.to_string()));
     }
     let by_email = creator.contains('@');
@@ -111,15 +106,7 @@ fn row(b: &Value, with_pipeline: bool) -> Value {
 }
 
 pub(super) async fn list_builds_rest(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
-    // REST lists page by number: next.after is the next page's number.
-    let page = match non_blank(args.after.as_deref()) {
-        None => 1,
-        Some(a) => a.parse::<i64>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
-            args_error(format!(
-                "after `{a}` is not a page number: organization-wide, creator and finished_from lists continue with next.after"
-            ))
-        })?,
-    };
+    let page = super::args::page_number("list_builds", args.after.as_deref())?;
     let pipeline = match non_blank(args.pipeline.as_deref()) {
         Some(p) => Some(ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(p, org)).await?),
         None => None,

@@ -72,10 +72,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     ]
 }
 
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-}
-
 /// Seconds, rounded, from the API's float.
 fn secs(f: f64) -> i64 {
     f.round() as i64
@@ -117,7 +113,7 @@ async fn find_clusters(
     wanted: Option<&str>,
 ) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
     match wanted {
-        Some(u) if is_uuid(u) => clusters(ctx, org, Some(&u.to_ascii_lowercase())).await,
+        Some(u) if crate::buildkite::ids::is_uuid(u) => clusters(ctx, org, Some(&u.to_ascii_lowercase())).await,
         Some(name) => {
             let all = clusters(ctx, org, None).await?;
             let lower = name.to_lowercase();

@@ -3,7 +3,7 @@
 //! its failed executions), `list_tests` (a suite's tests, flaky ones, or a build's tests, failed
 //! first) and `get_test`.
 
-use super::args::{budget, clamp, lenient_bool, lenient_int};
+use super::args::{budget, clamp, lenient_bool, lenient_int, page_number};
 use super::context::non_blank;
 use super::schema::input_schema;
 use super::{Ctx, ToolError, ToolSpec, Toolset};
@@ -171,18 +171,6 @@ fn path_part(tool: &'static str, what: &str, value: &str) -> Result<String, Tool
         return Err(args_error(tool, format!("`{v}` is not a {what}")));
     }
     Ok(v.to_string())
-}
-
-/// A REST page number from `after` (REST lists page by number).
-fn page_number(tool: &'static str, after: Option<&str>) -> Result<i64, ToolError> {
-    match non_blank(after) {
-        None => Ok(1),
-        Some(a) => a
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| args_error(tool, format!("after `{a}` is not a page number: pass next.after"))),
-    }
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
