@@ -202,29 +202,50 @@ struct Obtained {
 /// The job's log as a cached copy: from the cache after an access check, else downloaded whole
 /// (streamed through the cleaner to disk) and kept when the job has finished.
 async fn obtain(ctx: &Ctx, tool: &'static str, id: JobId) -> Result<Obtained, ToolError> {
-    let JobId { uuid, org } = id;
-    let store = &ctx.logs.store;
-    if let Some(log) = store.open(&uuid) {
-        // The cache never outlives access: one HEAD per call. A guessed organization (the default
-        // one, for a bare UUID) that does not hold the job is corrected through GraphQL.
-        let guessed = org.is_none();
-        let org = match org.or_else(|| ctx.org.configured().map(str::to_string)) {
-            Some(org) => org,
-            None => job_place(ctx, tool, &uuid).await?.0,
-        };
-        match ctx.api.job_log_size(&org, &uuid).await {
-            Ok(_) => {}
-            Err(ApiError::NotFound { .. }) if guessed => {
-                let (real, _) = job_place(ctx, tool, &uuid).await?;
-                if real == org {
-                    return Err(log_gone(&uuid));
-                }
-                ctx.api.job_log_size(&real, &uuid).await?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        return Ok(Obtained { log: Arc::new(log), uuid, cached: true, kept: true });
+    match ctx.logs.store.open(&id.uuid) {
+        Some(log) => obtain_cached(ctx, tool, id, log).await,
+        None => download(ctx, tool, id.uuid).await,
     }
+}
+
+/// The organization to try first for a job's REST log route: the URL's or the argument's, else
+/// the configured default (both `guessed`), else the job's own (one GraphQL request).
+async fn first_org(ctx: &Ctx, tool: &'static str, id: &JobId) -> Result<(String, bool), ToolError> {
+    if let Some(org) = &id.org {
+        return Ok((org.clone(), false));
+    }
+    match ctx.org.configured() {
+        Some(org) => Ok((org.to_string(), true)),
+        None => Ok((job_place(ctx, tool, &id.uuid).await?.0, false)),
+    }
+}
+
+/// After a 404 under a guessed organization: the job's own organization, or the 404 itself when
+/// that was the one tried.
+async fn other_org(ctx: &Ctx, tool: &'static str, uuid: &str, tried: &str) -> Result<String, ToolError> {
+    let (real, _) = job_place(ctx, tool, uuid).await?;
+    if real == tried { Err(log_gone(uuid)) } else { Ok(real) }
+}
+
+/// A cached log, served once Buildkite confirms (`HEAD`) the token may still read it: the cache
+/// never outlives access.
+async fn obtain_cached(ctx: &Ctx, tool: &'static str, id: JobId, log: CachedLog) -> Result<Obtained, ToolError> {
+    let (org, guessed) = first_org(ctx, tool, &id).await?;
+    match ctx.api.job_log_size(&org, &id.uuid).await {
+        Ok(_) => {}
+        Err(ApiError::NotFound { .. }) if guessed => {
+            let real = other_org(ctx, tool, &id.uuid, &org).await?;
+            ctx.api.job_log_size(&real, &id.uuid).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Obtained { log: Arc::new(log), uuid: id.uuid, cached: true, kept: true })
+}
+
+/// Downloads a job's whole log through the cleaner into the cache (kept when the job has finished
+/// and the whole log arrived).
+async fn download(ctx: &Ctx, tool: &'static str, uuid: String) -> Result<Obtained, ToolError> {
+    let store = &ctx.logs.store;
     let (org, finished) = job_place(ctx, tool, &uuid).await?;
     let mut writer = store.writer(&uuid).map_err(|e| cache_error(ctx, e))?;
     let mut failure: Option<std::io::Error> = None;
@@ -375,8 +396,8 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
     let count = clamp(args.lines, 30, 1, 500) as usize;
     let times = args.times == Some(true);
     let budget = budget(args.max_tokens, 3_000);
-    if ctx.logs.store.open(&id.uuid).is_some() {
-        let o = obtain(ctx, tool, id).await?;
+    if let Some(cached) = ctx.logs.store.open(&id.uuid) {
+        let o = obtain_cached(ctx, tool, id, cached).await?;
         let log = o.log.clone();
         let mut lines = blocking(move || log.tail(count).map_err(io_error)).await?;
         let mut out = head(&o);
@@ -391,22 +412,13 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
     // Not cached: only the end is fetched, growing the range until it holds enough lines. The org
     // comes from the URL, the argument or the configured default; else (or when that guess does not
     // hold the job) from the job itself, one GraphQL request.
-    let guessed = id.org.is_none();
-    let mut org = match id.org.clone().or_else(|| ctx.org.configured().map(str::to_string)) {
-        Some(org) => org,
-        None => job_place(ctx, tool, &id.uuid).await?.0,
-    };
+    let (mut org, mut guessed) = first_org(ctx, tool, &id).await?;
     let mut want = (count as u64 * 160).clamp(16 * 1024, 256 * 1024);
-    let mut corrected = false;
     let (tail, lines) = loop {
         let tail = match ctx.api.job_log_tail_org(&org, &id.uuid, want).await {
-            Err(ApiError::NotFound { .. }) if guessed && !corrected => {
-                corrected = true;
-                let (real, _) = job_place(ctx, tool, &id.uuid).await?;
-                if real == org {
-                    return Err(log_gone(&id.uuid));
-                }
-                org = real;
+            Err(ApiError::NotFound { .. }) if guessed => {
+                org = other_org(ctx, tool, &id.uuid, &org).await?;
+                guessed = false;
                 continue;
             }
             other => other?,
