@@ -108,64 +108,38 @@ impl Http {
     /// A GET for text (e.g. a job log) with extra headers such as `Range`; returns the response
     /// headers with the body.
     pub async fn get_text(&self, url: &Url, headers: &[(&str, &str)]) -> Result<(HeaderMap, Vec<u8>), ApiError> {
-        let call = Call {
+        self.exchange(self.rest_call(Method::GET, url, headers, true)).await
+    }
+
+    /// A REST request without a body, under this client's policy; idempotent, so retried.
+    fn rest_call<'a>(&self, method: Method, url: &'a Url, headers: &'a [(&'a str, &'a str)], bearer: bool) -> Call<'a> {
+        Call {
             policy: self.policy,
-            method: Method::GET,
+            method,
             url,
             body: None,
             headers,
             endpoint: Endpoint::Rest,
             idempotent: true,
-            bearer: true,
-        };
-        self.exchange(call).await
+            bearer,
+        }
     }
 
     /// A GET that carries no token: for pre-signed download URLs on other hosts (artifact storage),
     /// which must never see the Buildkite token.
     pub async fn get_anonymous(&self, url: &Url, headers: &[(&str, &str)]) -> Result<(HeaderMap, Vec<u8>), ApiError> {
-        let call = Call {
-            policy: self.policy,
-            method: Method::GET,
-            url,
-            body: None,
-            headers,
-            endpoint: Endpoint::Rest,
-            idempotent: true,
-            bearer: false,
-        };
-        self.exchange(call).await
+        self.exchange(self.rest_call(Method::GET, url, headers, false)).await
     }
 
     /// A `HEAD` request: the headers of a 2xx answer (e.g. a log's `Content-Length`).
     pub async fn head(&self, url: &Url) -> Result<HeaderMap, ApiError> {
-        let call = Call {
-            policy: self.policy,
-            method: Method::HEAD,
-            url,
-            body: None,
-            headers: &[],
-            endpoint: Endpoint::Rest,
-            idempotent: true,
-            bearer: true,
-        };
-        self.exchange(call).await.map(|(headers, _)| headers)
+        self.exchange(self.rest_call(Method::HEAD, url, &[], true)).await.map(|(headers, _)| headers)
     }
 
     /// A GET whose successful body is left unread, to be streamed by the caller (a whole job log).
     /// Retries happen only before the body starts.
     pub async fn get_stream(&self, url: &Url, headers: &[(&str, &str)]) -> Result<reqwest::Response, ApiError> {
-        let call = Call {
-            policy: self.policy,
-            method: Method::GET,
-            url,
-            body: None,
-            headers,
-            endpoint: Endpoint::Rest,
-            idempotent: true,
-            bearer: true,
-        };
-        match self.exchange_inner(call, true).await? {
+        match self.exchange_inner(self.rest_call(Method::GET, url, headers, true), true).await? {
             Answer::Stream(response) => Ok(response),
             Answer::Body(..) => Err(ApiError::Decode { detail: "expected a streamed answer".into() }),
         }
