@@ -321,7 +321,9 @@ fn reshape(a: get_agent::AgentDetail) -> Value {
             }),
         );
     }
+    let mut current = None;
     if let Some(Current::JobTypeCommand(j)) = a.job {
+        current = Some(j.uuid.clone());
         out.insert(
             "job".into(),
             json!({
@@ -344,6 +346,8 @@ fn reshape(a: get_agent::AgentDetail) -> Value {
         .flatten()
         .filter_map(|e| e.node)
         .filter_map(|n| match n {
+            // The current job is shown above, not again among the recent ones.
+            Recent::JobTypeCommand(j) if current.as_deref() == Some(j.uuid.as_str()) => None,
             Recent::JobTypeCommand(j) => Some(json!({
                 "job": j.uuid,
                 "label": j.label.as_deref().map(|l| render::clean_text(l, 60)),
