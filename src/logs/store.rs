@@ -165,9 +165,14 @@ impl LogStore {
         if !valid_key(key) {
             return None;
         }
-        if let Err(e) = check_private_dir(&self.dir) {
-            tracing::warn!("not using the log cache {}: {e}", self.dir.display());
-            return None;
+        match check_private_dir(&self.dir) {
+            Ok(()) => {}
+            // Not created yet: nothing cached.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!("not using the log cache {}: {e}", self.dir.display());
+                return None;
+            }
         }
         let dir = self.dir.join(key);
         let log = CachedLog::open_dir(&dir, None).ok()?;
