@@ -268,7 +268,7 @@ fn looks_textual(mime: &str, path: &str) -> bool {
 /// An artifact UUID from a UUID or a URL containing `/artifacts/<uuid>`.
 fn parse_artifact(input: &str) -> Option<String> {
     let input = input.trim();
-    let is_uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let is_uuid = ids::is_uuid;
     if is_uuid(input) {
         return Some(input.to_ascii_lowercase());
     }
@@ -281,12 +281,9 @@ fn parse_artifact(input: &str) -> Option<String> {
     None
 }
 
+/// An artifact size as a person reads it (sizes from the API are never negative).
 fn human_size(bytes: i64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
+    crate::buildkite::error::human_bytes(bytes.max(0) as u64)
 }
 
 pub(super) async fn get_artifact(ctx: &Ctx, args: GetArtifactArgs) -> Result<String, ToolError> {
