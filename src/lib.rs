@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod logs;
+pub mod redact;
 pub mod render;
 pub mod schema;
 #[cfg(not(ops_stub))]

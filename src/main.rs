@@ -131,7 +131,7 @@ mod serve {
         let w = specs.iter().map(|s| s.name.len()).max().unwrap_or(16);
         let sw = specs.iter().map(|s| s.scopes.join(",").len()).max().unwrap_or(22);
         let _ = writeln!(out, "{:<w$} {:<11} {:<9} {:<sw$} enabled", "tool", "toolset", "read-only", "scopes");
-        for spec in &specs {
+        for spec in specs {
             let status = match enabled.disabled.get(spec.name) {
                 None => "yes".to_string(),
                 Some(Disabled::Toolset) => "no: toolset not selected".to_string(),
@@ -143,7 +143,7 @@ mod serve {
                 "{:<w$} {:<11} {:<9} {:<sw$} {status}",
                 spec.name,
                 spec.toolset.name(),
-                if spec.read_only { "yes" } else { "no" },
+                if spec.read_only() { "yes" } else { "no" },
                 spec.scopes.join(",")
             );
         }

@@ -1,7 +1,7 @@
 //! The MCP server: instructions, the filtered tool list (toolsets, read-only, token scopes) and tool
 //! calls, each answered with compact text or one clear error sentence.
 
-use crate::tools::{self, Ctx, ToolError, ToolSpec, Toolset};
+use crate::tools::{self, CallError, Ctx, Tool, ToolError, Toolset};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig,
@@ -35,7 +35,7 @@ pub enum Disabled {
 #[derive(Debug)]
 pub struct Enabled {
     /// Offered.
-    pub tools: Vec<ToolSpec>,
+    pub tools: Vec<&'static Tool>,
     /// Not offered, with the reason.
     pub disabled: BTreeMap<&'static str, Disabled>,
     /// The token's scopes, when they could be read.
@@ -44,12 +44,12 @@ pub struct Enabled {
 
 /// Works out which tools to offer. `scopes == None` (unreadable) offers every tool and lets calls
 /// report any failure.
-pub fn enabled(specs: &[ToolSpec], toolsets: &[Toolset], read_only: bool, scopes: Option<&[String]>) -> Enabled {
+pub fn enabled(specs: &[&'static Tool], toolsets: &[Toolset], read_only: bool, scopes: Option<&[String]>) -> Enabled {
     let mut out = Enabled { tools: Vec::new(), disabled: BTreeMap::new(), scopes: scopes.map(<[String]>::to_vec) };
-    for spec in specs {
+    for &spec in specs {
         let reason = if !toolsets.contains(&spec.toolset) {
             Some(Disabled::Toolset)
-        } else if read_only && !spec.read_only {
+        } else if read_only && !spec.read_only() {
             Some(Disabled::ReadOnly)
         } else {
             scopes.map(|s| spec.missing_scopes(s)).filter(|m| !m.is_empty()).map(Disabled::Scopes)
@@ -58,7 +58,7 @@ pub fn enabled(specs: &[ToolSpec], toolsets: &[Toolset], read_only: bool, scopes
             Some(r) => {
                 out.disabled.insert(spec.name, r);
             }
-            None => out.tools.push(spec.clone()),
+            None => out.tools.push(spec),
         }
     }
     out
@@ -66,7 +66,6 @@ pub fn enabled(specs: &[ToolSpec], toolsets: &[Toolset], read_only: bool, scopes
 
 struct Inner {
     ctx: Ctx,
-    specs: Vec<ToolSpec>,
     toolsets: Vec<Toolset>,
     read_only: bool,
     enabled: OnceCell<Arc<Enabled>>,
@@ -81,9 +80,7 @@ pub struct Server {
 impl Server {
     /// A server over `ctx` offering `toolsets`, without write tools when `read_only`.
     pub fn new(ctx: Ctx, toolsets: Vec<Toolset>, read_only: bool) -> Self {
-        Server {
-            inner: Arc::new(Inner { ctx, specs: tools::catalogue(), toolsets, read_only, enabled: OnceCell::new() }),
-        }
+        Server { inner: Arc::new(Inner { ctx, toolsets, read_only, enabled: OnceCell::new() }) }
     }
 
     /// Starts reading the token's scopes and the default org in the background, so the first
@@ -103,7 +100,7 @@ impl Server {
             .enabled
             .get_or_init(|| async {
                 let scopes = inner.ctx.access.scopes(&inner.ctx.api).await.as_ref().ok().cloned();
-                Arc::new(enabled(&inner.specs, &inner.toolsets, inner.read_only, scopes.as_deref()))
+                Arc::new(enabled(tools::catalogue(), &inner.toolsets, inner.read_only, scopes.as_deref()))
             })
             .await
             .clone()
@@ -111,33 +108,29 @@ impl Server {
 
     async fn run(
         &self,
-        name: &str,
+        tool: &'static Tool,
         arguments: rmcp::model::JsonObject,
         progress: &tools::Progress,
-    ) -> Result<String, ToolError> {
+    ) -> Result<String, CallError> {
         let enabled = self.enabled().await;
-        match enabled.disabled.get(name) {
-            Some(Disabled::Scopes(missing)) => {
-                return Err(ToolError::Api(crate::buildkite::ApiError::MissingScope {
-                    tool: name.to_string(),
-                    scope: missing.join(", "),
-                }));
-            }
+        let name = tool.name;
+        let refused = match enabled.disabled.get(name) {
+            Some(Disabled::Scopes(missing)) => Some(ToolError::Api(crate::buildkite::ApiError::MissingScope {
+                tool: name.to_string(),
+                scope: missing.join(", "),
+            })),
             Some(Disabled::ReadOnly) => {
-                return Err(ToolError::Args {
-                    tool: "this server",
-                    detail: format!("{name} writes, and the server runs with --read-only"),
-                });
+                Some(ToolError::Refused(format!("{name} writes, and the server runs with --read-only")))
             }
             Some(Disabled::Toolset) => {
-                return Err(ToolError::Args {
-                    tool: "this server",
-                    detail: format!("{name} is in a toolset that is not enabled (--toolsets)"),
-                });
+                Some(ToolError::Refused(format!("{name} is in a toolset that is not enabled (--toolsets)")))
             }
-            None => {}
+            None => None,
+        };
+        if let Some(error) = refused {
+            return Err(CallError { tool: name.to_string(), error });
         }
-        tools::call(&self.inner.ctx, name, arguments, progress).await
+        tools::kit::run(&self.inner.ctx, tool, arguments, progress).await
     }
 }
 
@@ -154,11 +147,11 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let enabled = self.enabled().await;
-        Ok(ListToolsResult::with_all_items(enabled.tools.iter().map(ToolSpec::to_tool).collect()))
+        Ok(ListToolsResult::with_all_items(enabled.tools.iter().map(|t| t.to_tool()).collect()))
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
-        self.inner.specs.iter().find(|s| s.name == name).map(ToolSpec::to_tool)
+        tools::find(name).map(Tool::to_tool)
     }
 
     async fn call_tool(
@@ -167,12 +160,12 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
-        if !self.inner.specs.iter().any(|s| s.name == name) {
+        let Some(tool) = tools::find(&name) else {
             return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
-        }
+        };
         let started = std::time::Instant::now();
         let progress = tools::Progress::new(context.meta.get_progress_token(), context.peer.clone());
-        let result = self.run(&name, request.arguments.unwrap_or_default(), &progress).await;
+        let result = self.run(tool, request.arguments.unwrap_or_default(), &progress).await;
         let elapsed_ms = started.elapsed().as_millis();
         Ok(match result {
             Ok(text) => {
@@ -193,36 +186,35 @@ mod tests {
 
     #[test]
     fn missing_scopes_disable_tools_and_unknown_scopes_enable_all() {
+        use crate::buildkite::rest::{MINIMUM_SCOPES, READ_ONLY_SCOPES};
         let specs = tools::catalogue();
-        let minimum: Vec<String> =
-            ["read_builds", "read_pipelines", "read_user", "read_suites"].iter().map(|s| s.to_string()).collect();
-        let e = enabled(&specs, &Toolset::ALL, false, Some(&minimum));
-        // The minimum recipe reaches everything but logs, artifacts, agents and clusters.
-        let beyond: Vec<&str> = e.disabled.keys().copied().collect();
-        assert_eq!(
-            beyond,
-            [
-                "get_agent",
-                "get_artifact",
-                "get_queue",
-                "list_agents",
-                "list_artifacts",
-                "list_clusters",
-                "log_digest",
-                "read_log",
-                "search_log",
-                "tail_log"
-            ]
+        let recipe = |scopes: &[&str]| scopes.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        // A tool is offered exactly when the recipe holds every scope it declares.
+        for granted in [recipe(MINIMUM_SCOPES), recipe(READ_ONLY_SCOPES), recipe(&["read_user"])] {
+            let e = enabled(specs, &Toolset::ALL, false, Some(&granted));
+            for tool in specs {
+                let lacking: Vec<&str> =
+                    tool.scopes.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect();
+                match e.disabled.get(tool.name) {
+                    None => assert!(lacking.is_empty(), "{} offered without {lacking:?}", tool.name),
+                    Some(Disabled::Scopes(missing)) => assert_eq!(missing, &lacking, "{}", tool.name),
+                    Some(other) => panic!("{}: {other:?}", tool.name),
+                }
+            }
+        }
+        // The minimum recipe leaves out the log, artifact, agent and cluster tools; the read-only one
+        // reaches every read tool.
+        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(MINIMUM_SCOPES)));
+        assert!(
+            e.tools.iter().any(|t| t.toolset == Toolset::Builds) && e.tools.iter().all(|t| t.toolset != Toolset::Logs)
         );
-        let read_only: Vec<String> = crate::buildkite::rest::READ_ONLY_SCOPES.iter().map(|s| s.to_string()).collect();
-        let e = enabled(&specs, &Toolset::ALL, false, Some(&read_only));
-        assert_eq!(e.tools.len(), specs.len(), "the read-only recipe reaches every read tool: {:?}", e.disabled);
-        let only_user = vec!["read_user".to_string()];
-        let e = enabled(&specs, &Toolset::ALL, false, Some(&only_user));
-        assert_eq!(e.disabled.get("get_build"), Some(&Disabled::Scopes(vec!["read_builds"])));
-        let e = enabled(&specs, &Toolset::ALL, false, None);
+        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(READ_ONLY_SCOPES)));
+        let read_tools = specs.iter().filter(|t| t.read_only()).count();
+        assert_eq!(e.tools.len(), read_tools, "the read-only recipe reaches every read tool: {:?}", e.disabled);
+        let e = enabled(specs, &Toolset::ALL, false, None);
         assert!(e.disabled.is_empty());
-        let e = enabled(&specs, &[Toolset::User], false, None);
-        assert_eq!(e.disabled.get("list_builds"), Some(&Disabled::Toolset));
+        let e = enabled(specs, &[Toolset::User], false, None);
+        assert!(e.tools.iter().all(|t| t.toolset == Toolset::User) && !e.tools.is_empty());
+        assert!(e.disabled.values().all(|d| *d == Disabled::Toolset));
     }
 }

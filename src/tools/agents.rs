@@ -1,11 +1,11 @@
 //! `list_agents` and `get_agent`: the organization's agents through GraphQL (which needs no
 //! `read_agents` REST scope), with their queue, state and current job.
 
-use super::args::{budget, clamp, lenient_bool, lenient_int};
+use super::args::{clamp, lenient_bool, lenient_int};
 use super::context::non_blank;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::{ORG_HINT, is_queue_id};
+use super::rows::{self, outcome};
 use crate::buildkite::ops::{GetAgent, ListAgents, get_agent, list_agents};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
@@ -43,14 +43,6 @@ pub struct ListAgentsArgs {
     // next.after (documented once, in the server instructions).
     #[serde(default)]
     after: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_agent`.
@@ -59,39 +51,30 @@ pub struct ListAgentsArgs {
 pub struct GetAgentArgs {
     /// Agent name or UUID.
     agent: String,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 2000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "list_agents",
-            toolset: Toolset::Agents,
-            read_only: true,
-            scopes: &["read_organizations"],
-            description: "List agents: state, queue, version, current job; filter by name, queue, cluster, busy, paused or state.",
-            schema: input_schema::<ListAgentsArgs>,
-        },
-        ToolSpec {
-            name: "get_agent",
-            toolset: Toolset::Agents,
-            read_only: true,
-            scopes: &["read_organizations"],
-            description: "One agent by name or UUID: host, version, tags, queue, pause, current job and build, heartbeat, recent jobs.",
-            schema: input_schema::<GetAgentArgs>,
-        },
-    ]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_agents",
+        toolset: Toolset::Agents,
+        hints: Hints::READ,
+        scopes: &["read_organizations"],
+        description: "List agents: state, queue, version, current job; filter by name, queue, cluster, busy, paused or state.",
+        handler: handler!(list_agents, ListAgentsArgs),
+    },
+    Tool {
+        name: "get_agent",
+        toolset: Toolset::Agents,
+        hints: Hints::READ,
+        scopes: &["read_organizations"],
+        description: "One agent by name or UUID: host, version, tags, queue, pause, current job and build, heartbeat, recent jobs.",
+        handler: handler!(get_agent, GetAgentArgs),
+    },
+];
 
-fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
-    ToolError::Args { tool, detail: detail.into() }
+fn args_error(detail: impl Into<String>) -> ToolError {
+    ToolError::args(detail)
 }
 
 /// `pipeline/number` of a job's build.
@@ -99,14 +82,13 @@ fn build_of(pipeline: &str, number: i64) -> String {
     format!("{pipeline}/{number}")
 }
 
-pub(super) async fn list_agents(ctx: &Ctx, args: ListAgentsArgs) -> Result<String, ToolError> {
-    let tool = "list_agents";
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+async fn list_agents(call: &Call<'_>, args: ListAgentsArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
     let state = non_blank(args.state.as_deref()).map(str::to_ascii_lowercase);
     if let Some(s) = &state
         && !STATES.contains(&s.as_str())
     {
-        return Err(args_error(tool, format!("unknown state `{s}`: use {}", STATES.join(", "))));
+        return Err(args_error(format!("unknown state `{s}`: use {}", STATES.join(", "))));
     }
     // A cluster-queue ID and a cluster ID look alike: a queue's decodes to `ClusterQueue-…`.
     let (cluster, cluster_queue) = match non_blank(args.cluster.as_deref()) {
@@ -125,15 +107,12 @@ pub(super) async fn list_agents(ctx: &Ctx, args: ListAgentsArgs) -> Result<Strin
         is_running_job: args.running,
         paused: args.paused.filter(|p| *p),
     };
-    let what = format!("organization `{org}`");
-    let data =
-        ctx.api.execute::<ListAgents>(variables).await.map_err(|e| {
-            e.or_not_found(&what, "check the slug with current_user, and a cluster ID with list_clusters")
-        })?;
-    let agents = data
-        .organization
-        .and_then(|o| o.agents)
-        .ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: "check the slug with current_user".into() })?;
+    let wanted = Wanted::new(
+        format!("organization `{org}`"),
+        "check the slug with current_user, and a cluster ID with list_clusters",
+    );
+    let data = call.query::<ListAgents>(variables, &wanted).await?;
+    let agents = Wanted::new(wanted.what, ORG_HINT).found(data.organization.and_then(|o| o.agents))?;
     let next = agents.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
     let mut page = Page::new(agents.count, next);
     let mut skipped = 0;
@@ -174,37 +153,7 @@ pub(super) async fn list_agents(ctx: &Ctx, args: ListAgentsArgs) -> Result<Strin
         );
     }
     render::hoist_usual(&mut head, &mut page.rows, &["state", "version", "queue"]);
-    Ok(render::render_page(head, "agents", page, budget(args.max_tokens, 3_000)))
-}
-
-/// Whether a GraphQL ID names a cluster queue (base64 of `ClusterQueue-…`).
-pub(super) fn is_queue_id(id: &str) -> bool {
-    decode_base64(id).is_some_and(|d| d.starts_with(b"ClusterQueue"))
-}
-
-/// Standard base64 (GraphQL node IDs), or `None`.
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in s.trim_end_matches('=').bytes() {
-        acc = (acc << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    Ok(render::render_page(head, "agents", page, call.budget(3_000)))
 }
 
 /// The `queue=` tag of an agent's metadata.
@@ -212,13 +161,12 @@ fn queue_tag(meta: Option<&[String]>) -> Option<String> {
     meta?.iter().find_map(|m| m.strip_prefix("queue=").map(str::to_string))
 }
 
-pub(super) async fn get_agent(ctx: &Ctx, args: GetAgentArgs) -> Result<String, ToolError> {
-    let tool = "get_agent";
+async fn get_agent(call: &Call<'_>, args: GetAgentArgs) -> Result<String, ToolError> {
     let wanted = args.agent.trim();
     if wanted.is_empty() {
-        return Err(args_error(tool, "pass the agent's name or UUID (list_agents lists them)"));
+        return Err(args_error("pass the agent's name or UUID (list_agents lists them)"));
     }
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+    let org = call.org().await?;
     let by_uuid = crate::buildkite::ids::is_uuid(wanted);
     let variables = get_agent::Variables {
         slug: if by_uuid { format!("{org}/{}", wanted.to_ascii_lowercase()) } else { format!("{org}/-") },
@@ -226,21 +174,13 @@ pub(super) async fn get_agent(ctx: &Ctx, args: GetAgentArgs) -> Result<String, T
         search: (!by_uuid).then(|| wanted.to_string()),
         by_slug: by_uuid,
     };
-    let what = format!("agent `{wanted}` in `{org}`");
-    let hint = "list_agents with search finds agents by name";
-    let data = ctx.api.execute::<GetAgent>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let agent_wanted =
+        Wanted::new(format!("agent `{}` in `{org}`", render::clean_text(wanted, 100)), "list_agents with search finds agents by name");
+    let data = call.query::<GetAgent>(variables, &agent_wanted).await?;
     let agent = if by_uuid {
         data.agent
     } else {
-        let found: Vec<get_agent::AgentDetail> = data
-            .organization
-            .and_then(|o| o.agents)
-            .and_then(|a| a.edges)
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.node)
-            .collect();
+        let found: Vec<get_agent::AgentDetail> = nodes!(data.organization.and_then(|o| o.agents)).collect();
         // Names need not be unique (a reconnected agent keeps its name): a connected exact match
         // wins; several exact matches are listed with their UUIDs.
         let exact: Vec<usize> = (0..found.len()).filter(|i| found[*i].name.eq_ignore_ascii_case(wanted)).collect();
@@ -267,15 +207,13 @@ pub(super) async fn get_agent(ctx: &Ctx, args: GetAgentArgs) -> Result<String, T
                         )
                     })
                     .collect();
-                return Err(args_error(
-                    tool,
-                    format!("`{wanted}` matches several agents: {}; pass the UUID", listed.join(", ")),
+                return Err(args_error(format!("`{wanted}` matches several agents: {}; pass the UUID", listed.join(", ")),
                 ));
             }
         }
     };
-    let a = agent.ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?;
-    Ok(render::render_object(reshape(a), budget(args.max_tokens, 2_000)))
+    let a = agent_wanted.found(agent)?;
+    Ok(render::render_object(reshape(a), call.budget(2_000)))
 }
 
 fn reshape(a: get_agent::AgentDetail) -> Value {
@@ -315,7 +253,7 @@ fn reshape(a: get_agent::AgentDetail) -> Value {
             "paused".into(),
             json!({
                 "at": a.paused_at.as_deref().map(render::timestamp),
-                "by": a.paused_by.map(|u| render::clean_text(&u.name, 60)),
+                "by": a.paused_by.map(|u| rows::person(&u.name)),
                 "note": a.paused_note.as_deref().map(|n| render::clean_text(n, 300)),
                 "timeout_min": Some(a.paused_timeout_in_minutes).filter(|m| *m > 0),
             }),
@@ -338,20 +276,14 @@ fn reshape(a: get_agent::AgentDetail) -> Value {
     } else if a.is_running_job {
         out.insert("job".into(), json!("running a job this token cannot see"));
     }
-    let recent: Vec<Value> = a
-        .jobs
-        .and_then(|j| j.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.node)
+    let recent: Vec<Value> = nodes!(a.jobs)
         .filter_map(|n| match n {
             // The current job is shown above, not again among the recent ones.
             Recent::JobTypeCommand(j) if current.as_deref() == Some(j.uuid.as_str()) => None,
             Recent::JobTypeCommand(j) => Some(json!({
                 "job": j.uuid,
                 "label": j.label.as_deref().map(|l| render::clean_text(l, 60)),
-                "state": super::jobs::outcome(&j.state, j.passed, false),
+                "state": outcome(&j.state, j.passed, false),
                 "build": j.build.map(|b| build_of(&b.pipeline.slug, b.number)),
                 "finished": j.finished_at.as_deref().map(render::timestamp),
             })),
@@ -365,14 +297,6 @@ fn reshape(a: get_agent::AgentDetail) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn queue_ids_are_told_from_cluster_ids() {
-        // base64("ClusterQueue---0191") and base64("Cluster---0191")
-        assert!(is_queue_id("Q2x1c3RlclF1ZXVlLS0tMDE5MQ=="));
-        assert!(!is_queue_id("Q2x1c3Rlci0tLTAxOTE="));
-        assert!(!is_queue_id("not base64!"));
-    }
 
     #[test]
     fn the_queue_tag_comes_from_metadata() {

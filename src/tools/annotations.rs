@@ -1,10 +1,8 @@
 //! `list_annotations`.
 
-use super::args::{budget, clamp, lenient_int, lenient_list};
-use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
+use super::args::{clamp, lenient_int, lenient_list};
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler};
+use super::resolve::BuildLookup;
 use crate::buildkite::ops::{ListAnnotations, list_annotations};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
@@ -23,10 +21,6 @@ pub struct ListAnnotationsArgs {
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
     /// Styles, comma separated: error, warning, info, success, default.
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
@@ -37,22 +31,17 @@ pub struct ListAnnotationsArgs {
     // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
     after: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "list_annotations",
-        toolset: Toolset::Annotations,
-        read_only: true,
-        scopes: &["read_builds"],
-        description: "A build's annotations, most important first, with bodies as plain text (capped); filter by style.",
-        schema: input_schema::<ListAnnotationsArgs>,
-    }]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "list_annotations",
+    toolset: Toolset::Annotations,
+    hints: Hints::READ,
+    scopes: &["read_builds"],
+    description: "A build's annotations, most important first, with bodies as plain text (capped); filter by style.",
+    handler: handler!(list_annotations, ListAnnotationsArgs),
+}];
 
 fn styles(list: Vec<String>) -> Result<Vec<list_annotations::AnnotationStyle>, ToolError> {
     use list_annotations::AnnotationStyle as S;
@@ -63,17 +52,16 @@ fn styles(list: Vec<String>) -> Result<Vec<list_annotations::AnnotationStyle>, T
             "info" => Ok(S::INFO),
             "success" => Ok(S::SUCCESS),
             "default" => Ok(S::DEFAULT),
-            _ => Err(ToolError::Args {
-                tool: "list_annotations",
-                detail: format!("unknown style `{s}`: use error, warning, info, success or default"),
-            }),
+            _ => Err(ToolError::args(format!(
+                "unknown style `{}`: use error, warning, info, success or default",
+                render::clean_text(s, 100)
+            ))),
         })
         .collect()
 }
 
-pub(super) async fn list_annotations(ctx: &Ctx, args: ListAnnotationsArgs) -> Result<String, ToolError> {
-    let BuildLookup { slug, uuid, what } =
-        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+async fn list_annotations(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let variables = list_annotations::Variables {
         slug,
         uuid,
@@ -81,8 +69,7 @@ pub(super) async fn list_annotations(ctx: &Ctx, args: ListAnnotationsArgs) -> Re
         after: args.after.filter(|a| !a.is_empty()),
         style: args.style.map(styles).transpose()?,
     };
-    let data = ctx.api.execute::<ListAnnotations>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
-    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
+    let b = wanted.found(call.query::<ListAnnotations>(variables, &wanted).await?.build)?;
     let mut head = Map::new();
     head.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
     let Some(annotations) = b.annotations else {
@@ -108,5 +95,5 @@ pub(super) async fn list_annotations(ctx: &Ctx, args: ListAnnotationsArgs) -> Re
         head.insert("total".into(), json!(0));
         return Ok(render::to_json(&Value::Object(head)));
     }
-    Ok(render::render_page(head, "annotations", page, budget(args.max_tokens, 3_000)))
+    Ok(render::render_page(head, "annotations", page, call.budget(3_000)))
 }

@@ -3,13 +3,8 @@
 
 use super::ToolError;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer};
-use serde_json::{Map, Value};
-
-/// Deserialises a tool's arguments, naming the tool in the error.
-pub fn parse<T: DeserializeOwned>(tool: &'static str, arguments: Map<String, Value>) -> Result<T, ToolError> {
-    serde_json::from_value(Value::Object(arguments)).map_err(|e| ToolError::Args { tool, detail: e.to_string() })
-}
+use serde::de::Deserializer;
+use serde_json::Value;
 
 /// An optional integer given as a number or a numeric string.
 pub fn lenient_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -70,14 +65,50 @@ pub fn lenient_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String
 
 /// The page a REST list continues at: `after` is the page number a previous answer gave as
 /// `next.after` (REST lists page by number, GraphQL ones by cursor).
-pub fn page_number(tool: &'static str, after: Option<&str>) -> Result<i64, ToolError> {
+pub fn page_number(after: Option<&str>) -> Result<i64, ToolError> {
     match super::context::non_blank(after) {
         None => Ok(1),
-        Some(a) => a.parse::<i64>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ToolError::Args {
-            tool,
-            detail: format!("after `{a}` is not a page number: pass the next.after of the previous answer"),
+        Some(a) => a.parse::<i64>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+            ToolError::args(format!(
+                "after `{}` is not a page number: pass the next.after of the previous answer",
+                crate::render::clean_text(a, 100)
+            ))
         }),
     }
+}
+
+/// Build states accepted by `state` filters, lower-case.
+pub const BUILD_STATES: &[&str] = &[
+    "blocked",
+    "canceled",
+    "canceling",
+    "creating",
+    "failed",
+    "failing",
+    "not_run",
+    "passed",
+    "running",
+    "scheduled",
+    "skipped",
+];
+
+/// An ISO date (`2026-11-20`) or time, as the API's DateTime; `name` is the argument, for the error.
+pub fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolError> {
+    let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let full = match v.len() {
+        10 => format!("{v}T00:00:00Z"),
+        19 => format!("{}Z", v.replacen(' ', "T", 1)),
+        _ => v.replacen(' ', "T", 1),
+    };
+    if crate::render::epoch_seconds(&full).is_none() {
+        return Err(ToolError::args(format!(
+            "{name} `{}` is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T10:00:00Z)",
+            crate::render::clean_text(&v, 100)
+        )));
+    }
+    Ok(Some(full))
 }
 
 /// `value` clamped to `min..=max`, or `default` when absent.
@@ -106,8 +137,9 @@ mod tests {
         tags: Option<Vec<String>>,
     }
 
-    fn p(v: Value) -> Result<A, ToolError> {
-        parse("t", v.as_object().cloned().unwrap())
+    fn p(v: Value) -> Result<A, String> {
+        super::super::kit::parse(v.as_object().cloned().unwrap())
+            .map_err(|e: ToolError| format!("invalid arguments for t: {e}"))
     }
 
     #[test]
@@ -116,9 +148,9 @@ mod tests {
         assert_eq!((a.first, a.flag, a.tags), (Some(20), Some(true), Some(vec!["a".into(), "b".into()])));
         let a = p(json!({"first": 5.0, "tags": ["x"]})).unwrap();
         assert_eq!(a.first, Some(5));
-        let e = p(json!({"first": "lots"})).unwrap_err().to_string();
+        let e = p(json!({"first": "lots"})).unwrap_err();
         assert!(e.contains("invalid arguments for t") && e.contains("whole number"), "{e}");
-        let e = p(json!({"frist": 1})).unwrap_err().to_string();
+        let e = p(json!({"frist": 1})).unwrap_err();
         assert!(e.contains("unknown field `frist`"), "{e}");
     }
 

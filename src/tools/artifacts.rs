@@ -1,9 +1,10 @@
 //! `list_artifacts` (a job's through GraphQL, a build's through REST, which lists them in one paged
 //! request) and `get_artifact` (metadata, a short-lived download URL, small text inline).
 
-use super::args::{budget, clamp, lenient_int};
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
+use super::args::{clamp, lenient_int, page_number};
+use super::context::non_blank;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::{BUILD_HINT, JOB_HINT};
 use crate::buildkite::ApiError;
 use crate::buildkite::ids::{self, BuildRef};
 use crate::buildkite::ops::{GetArtifact, ListJobArtifacts, get_artifact, list_job_artifacts};
@@ -35,14 +36,6 @@ pub struct ListArtifactsArgs {
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_artifact`.
@@ -54,40 +47,30 @@ pub struct GetArtifactArgs {
     /// Inline a text artifact up to this many bytes (default 8192, max 65536; 0 = never).
     #[serde(default, deserialize_with = "lenient_int")]
     inline_bytes: Option<i64>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    #[allow(dead_code)]
-    org: Option<String>,
-    /// Output budget in tokens (default 4000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "list_artifacts",
-            toolset: Toolset::Artifacts,
-            read_only: true,
-            scopes: &["read_artifacts"],
-            description: "List a build's or a job's artifacts (id, path, size, type), optionally by path glob.",
-            schema: input_schema::<ListArtifactsArgs>,
-        },
-        ToolSpec {
-            name: "get_artifact",
-            toolset: Toolset::Artifacts,
-            read_only: true,
-            scopes: &["read_artifacts"],
-            description: "One artifact: metadata, a download URL valid for minutes, and its content inline when it is small text.",
-            schema: input_schema::<GetArtifactArgs>,
-        },
-    ]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_artifacts",
+        toolset: Toolset::Artifacts,
+        hints: Hints::READ,
+        scopes: &["read_artifacts"],
+        description: "List a build's or a job's artifacts (id, path, size, type), optionally by path glob.",
+        handler: handler!(list_artifacts, ListArtifactsArgs),
+    },
+    Tool {
+        name: "get_artifact",
+        toolset: Toolset::Artifacts,
+        hints: Hints::READ,
+        scopes: &["read_artifacts"],
+        description: "One artifact: metadata, a download URL valid for minutes, and its content inline when it is small text.",
+        handler: handler!(get_artifact, GetArtifactArgs),
+    },
+];
 
-fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
-    ToolError::Args { tool, detail: detail.into() }
+fn args_error(detail: impl Into<String>) -> ToolError {
+    ToolError::args(detail)
 }
 
 /// Whether `path` matches `glob`, where `*` matches any run of characters and `?` one.
@@ -125,37 +108,26 @@ fn row(id: &str, path: &str, size: i64, mime: &str, state: &str) -> Value {
     })
 }
 
-pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result<String, ToolError> {
-    let tool = "list_artifacts";
-    let budget = budget(args.max_tokens, 3_000);
-    let glob = super::context::non_blank(args.path.as_deref()).map(str::to_string);
-    match (super::context::non_blank(args.job.as_deref()), super::context::non_blank(args.build.as_deref())) {
+async fn list_artifacts(call: &Call<'_>, args: ListArtifactsArgs) -> Result<String, ToolError> {
+    let budget = call.budget(3_000);
+    let glob = non_blank(args.path.as_deref()).map(str::to_string);
+    match (non_blank(args.job.as_deref()), non_blank(args.build.as_deref())) {
         (Some(job), _) => {
-            let uuid = ids::parse_job(job).ok_or_else(|| {
-                args_error(tool, format!("`{job}` is not a job: pass a job UUID or a URL ending in #<job uuid>"))
-            })?;
-            let what = format!("job {uuid}");
-            let hint = "check the UUID with list_jobs on its build";
+            let uuid = call.job_uuid(job)?;
+            let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
             let variables = list_job_artifacts::Variables { uuid: uuid.clone(), first: 100, path: glob.clone() };
-            let data = ctx.api.execute::<ListJobArtifacts>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+            let data = call.query::<ListJobArtifacts>(variables, &wanted).await?;
             use list_job_artifacts::ListJobArtifactsJob as Job;
             let job = match data.job {
                 Some(Job::JobTypeCommand(j)) => j,
                 Some(_) => {
-                    return Err(args_error(tool, format!("{what} is not a command job, so it has no artifacts")));
+                    return Err(args_error(format!("{} is not a command job, so it has no artifacts", wanted.what)));
                 }
-                None => return Err(ApiError::NotFound { what, hint: hint.into() }.into()),
+                None => return Err(wanted.not_found()),
             };
             let conn = job.artifacts;
             let total = conn.as_ref().map(|c| c.count).unwrap_or(0);
-            let rows: Vec<Value> = conn
-                .and_then(|c| c.edges)
-                .unwrap_or_default()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.node)
-                .map(|a| row(&a.uuid, &a.path, a.size, &a.mime_type, &a.state))
-                .collect();
+            let rows: Vec<Value> = nodes!(conn).map(|a| row(&a.uuid, &a.path, a.size, &a.mime_type, &a.state)).collect();
             let mut head = Map::new();
             head.insert("job".into(), json!(job.uuid));
             if let Some(b) = job.build {
@@ -176,25 +148,16 @@ pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result
             Ok(render::render_page(head, "artifacts", page, budget))
         }
         (None, Some(build)) => {
-            let build = ctx
-                .org
-                .with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_build(build, args.pipeline.as_deref(), org))
-                .await?;
+            let build = call.with_org(|org| ids::parse_build(build, args.pipeline.as_deref(), org)).await?;
             let BuildRef::Number { pipeline, number } = build else {
-                return Err(args_error(
-                    tool,
-                    "a build UUID cannot list artifacts: pass the build URL or org/pipeline/number",
+                return Err(args_error("a build UUID cannot list artifacts: pass the build URL or org/pipeline/number",
                 ));
             };
-            let page = super::args::page_number(tool, args.after.as_deref())?;
+            let page = page_number(args.after.as_deref())?;
             let path =
                 format!("v2/organizations/{}/pipelines/{}/builds/{number}/artifacts", pipeline.org, pipeline.pipeline);
-            let what = format!("build {}/{number}", pipeline.slug());
-            let answer = ctx
-                .api
-                .rest_json(&path, &[("per_page", "100".into()), ("page", page.to_string())])
-                .await
-                .map_err(|e| e.or_not_found(&what, super::builds::BUILD_HINT))?;
+            let wanted = Wanted::new(format!("build {}/{number}", pipeline.slug()), BUILD_HINT);
+            let answer = call.rest(&path, &[("per_page", "100".into()), ("page", page.to_string())], &wanted).await?;
             let items = answer.body.as_array().cloned().unwrap_or_default();
             let listed = items.len();
             // (job, row) for each artifact the glob keeps.
@@ -245,7 +208,7 @@ pub(super) async fn list_artifacts(ctx: &Ctx, args: ListArtifactsArgs) -> Result
             Ok(render::render_object(Value::Object(out), budget))
         }
         (None, None) => {
-            Err(args_error(tool, "pass `build` (a build URL or org/pipeline/number) or `job` (a job UUID)"))
+            Err(args_error("pass `build` (a build URL or org/pipeline/number) or `job` (a job UUID)"))
         }
     }
 }
@@ -286,22 +249,14 @@ fn human_size(bytes: i64) -> String {
     crate::buildkite::error::human_bytes(bytes.max(0) as u64)
 }
 
-pub(super) async fn get_artifact(ctx: &Ctx, args: GetArtifactArgs) -> Result<String, ToolError> {
-    let tool = "get_artifact";
+async fn get_artifact(call: &Call<'_>, args: GetArtifactArgs) -> Result<String, ToolError> {
+    let ctx = call.ctx;
     let uuid = parse_artifact(&args.artifact).ok_or_else(|| {
-        args_error(
-            tool,
-            format!("`{}` is not an artifact: pass its UUID (list_artifacts lists them)", args.artifact.trim()),
+        args_error(format!("`{}` is not an artifact: pass its UUID (list_artifacts lists them)", args.artifact.trim()),
         )
     })?;
-    let what = format!("artifact {uuid}");
-    let hint = "list_artifacts lists a build's or a job's artifacts";
-    let data = ctx
-        .api
-        .execute::<GetArtifact>(get_artifact::Variables { uuid: uuid.clone() })
-        .await
-        .map_err(|e| e.or_not_found(&what, hint))?;
-    let a = data.artifact.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let wanted = Wanted::new(format!("artifact {uuid}"), "list_artifacts lists a build's or a job's artifacts");
+    let a = wanted.found(call.query::<GetArtifact>(get_artifact::Variables { uuid: uuid.clone() }, &wanted).await?.artifact)?;
     let cap = clamp(args.inline_bytes, INLINE_DEFAULT, 0, INLINE_MAX);
     let mut out = Map::new();
     out.insert("id".into(), json!(a.uuid));
@@ -372,7 +327,7 @@ pub(super) async fn get_artifact(ctx: &Ctx, args: GetArtifactArgs) -> Result<Str
             out.insert("inline".into(), json!(format!("not inlined: {why}")));
         }
     }
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(4_000)))
 }
 
 #[cfg(test)]

@@ -1,31 +1,36 @@
-//! `list_builds` and `get_build`.
+//! Builds: `list_builds` and `get_build`.
 
-use super::args::{budget, clamp, lenient_int, lenient_list};
+mod rest;
+
+use super::args::{BUILD_STATES, clamp, date_time, lenient_int, lenient_list};
 use super::context::non_blank;
-use super::pipelines::short_sha;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
-use crate::buildkite::ids::{self, BuildRef, PipelineRef};
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::{BuildLookup, PIPELINE_HINT};
+use super::rows::{self, BuildRow, JobRow};
 use crate::buildkite::ops::{GetBuild, ListBuilds, get_build, list_builds};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// Build states accepted by `state`, lower-case.
-pub(super) const BUILD_STATES: &[&str] = &[
-    "blocked",
-    "canceled",
-    "canceling",
-    "creating",
-    "failed",
-    "failing",
-    "not_run",
-    "passed",
-    "running",
-    "scheduled",
-    "skipped",
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_builds",
+        toolset: Toolset::Builds,
+        hints: Hints::READ,
+        scopes: &["read_builds"],
+        description: "List builds newest first, of a pipeline or the whole organization; filter by branch, state, commit, creator, creation or finish time.",
+        handler: handler!(list_builds, ListBuildsArgs),
+    },
+    Tool {
+        name: "get_build",
+        toolset: Toolset::Builds,
+        hints: Hints::READ,
+        scopes: &["read_builds"],
+        description: "One build: state, trigger, timings, job counts by state, failed and blocked jobs, annotation headlines. Start here for a failing build.",
+        handler: handler!(get_build, GetBuildArgs),
+    },
 ];
 
 /// Arguments of `list_builds`.
@@ -35,10 +40,6 @@ pub struct ListBuildsArgs {
     /// Omit for the whole organization.
     #[serde(default)]
     pub(super) pipeline: Option<String>,
-    /// Organization slug, when pipeline is a bare slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    pub(super) org: Option<String>,
     /// Comma separated; %default is the default branch.
     #[serde(default, deserialize_with = "lenient_list")]
     #[schemars(with = "Option<String>")]
@@ -69,10 +70,6 @@ pub struct ListBuildsArgs {
     // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
     pub(super) after: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    pub(super) max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_build`.
@@ -84,38 +81,9 @@ pub struct GetBuildArgs {
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug, when neither names it.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
     /// Failed jobs to list, 1-100 (default 20).
     #[serde(default, deserialize_with = "lenient_int")]
     max_jobs: Option<i64>,
-    /// Output budget in tokens (default 4000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
-}
-
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "list_builds",
-            toolset: Toolset::Builds,
-            read_only: true,
-            scopes: &["read_builds"],
-            description: "List builds newest first, of a pipeline or the whole organization; filter by branch, state, commit, creator, creation or finish time.",
-            schema: input_schema::<ListBuildsArgs>,
-        },
-        ToolSpec {
-            name: "get_build",
-            toolset: Toolset::Builds,
-            read_only: true,
-            scopes: &["read_builds"],
-            description: "One build: state, trigger, timings, job counts by state, failed and blocked jobs, annotation headlines. Start here for a failing build.",
-            schema: input_schema::<GetBuildArgs>,
-        },
-    ]
 }
 
 fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, ToolError> {
@@ -128,13 +96,14 @@ fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, To
             continue;
         }
         if !BUILD_STATES.contains(&lower.as_str()) {
-            return Err(ToolError::Args {
-                tool: "list_builds",
-                detail: format!("unknown state `{s}`: use {} or finished", BUILD_STATES.join(", ")),
-            });
+            return Err(ToolError::args(format!(
+                "unknown state `{}`: use {} or finished",
+                render::clean_text(&s, 100),
+                BUILD_STATES.join(", ")
+            )));
         }
         let state: S = serde_json::from_value(Value::String(lower.to_ascii_uppercase()))
-            .map_err(|e| ToolError::Args { tool: "list_builds", detail: e.to_string() })?;
+            .map_err(|e| ToolError::args(e.to_string()))?;
         if !out.contains(&state) {
             out.push(state);
         }
@@ -142,34 +111,14 @@ fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, To
     Ok(out)
 }
 
-/// An ISO date (`2026-11-20`) or time, as the API's DateTime.
-pub(super) fn date_time(name: &str, value: Option<String>) -> Result<Option<String>, ToolError> {
-    let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    let full = match v.len() {
-        10 => format!("{v}T00:00:00Z"),
-        19 => format!("{}Z", v.replacen(' ', "T", 1)),
-        _ => v.replacen(' ', "T", 1),
-    };
-    if render::epoch_seconds(&full).is_none() {
-        return Err(ToolError::Args {
-            tool: "list_builds",
-            detail: format!("{name} `{v}` is not an ISO date or time (e.g. 2026-11-20 or 2026-11-20T10:00:00Z)"),
-        });
-    }
-    Ok(Some(full))
-}
-
-pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
+async fn list_builds(call: &Call<'_>, args: ListBuildsArgs) -> Result<String, ToolError> {
     let rest_only = args.creator.as_deref().is_some_and(|c| !c.trim().is_empty())
         || args.finished_from.as_deref().is_some_and(|c| !c.trim().is_empty());
     let Some(pipeline_arg) = non_blank(args.pipeline.as_deref()).map(str::to_string).filter(|_| !rest_only) else {
         // GraphQL has no organization-wide build list and no creator or finish-time filter: REST.
-        return super::builds_rest::list_builds_rest(ctx, args).await;
+        return rest::list_builds(call, args).await;
     };
-    let pipeline: PipelineRef =
-        ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(&pipeline_arg, org)).await?;
+    let pipeline = call.pipeline(&pipeline_arg).await?;
     let variables = list_builds::Variables {
         pipeline: pipeline.slug(),
         first: clamp(args.first, 20, 1, 100),
@@ -180,10 +129,8 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
         created_at_from: date_time("created_from", args.created_from)?,
         created_at_to: date_time("created_to", args.created_to)?,
     };
-    let what = format!("pipeline `{}`", pipeline.slug());
-    let hint = "check the slug with list_pipelines";
-    let data = ctx.api.execute::<ListBuilds>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
-    let p = data.pipeline.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let wanted = Wanted::new(format!("pipeline `{}`", pipeline.slug()), PIPELINE_HINT);
+    let p = wanted.found(call.query::<ListBuilds>(variables, &wanted).await?.pipeline)?;
     let mut head = Map::new();
     head.insert("pipeline".into(), json!(pipeline.slug()));
     head.insert("url".into(), json!(p.url));
@@ -202,63 +149,29 @@ pub(super) async fn list_builds(ctx: &Ctx, args: ListBuildsArgs) -> Result<Strin
             _ => None,
         };
         let state = render::state(&b.state);
-        let mut row = Map::new();
-        row.insert("n".into(), json!(b.number));
-        row.insert("state".into(), json!(state));
-        if state == "blocked" {
-            row.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
+        let mut row = BuildRow::new(b.number, state);
+        if row.state == "blocked" {
+            row.gate = b.blocked_state.as_ref().map(render::state);
         }
-        row.insert("branch".into(), json!(render::clean_text(&b.branch, 100)));
-        row.insert("commit".into(), json!(short_sha(&b.commit)));
-        row.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 80))));
-        row.insert("by".into(), json!(by.map(|n| render::clean_text(&n, 60))));
-        row.insert("src".into(), json!(render::clean_text(&b.source.name, 40).to_ascii_lowercase()));
-        row.insert("at".into(), json!(b.created_at.as_deref().map(render::timestamp)));
-        row.insert("dur".into(), json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())));
-        page.rows.push(Value::Object(row));
+        let row = row
+            .branch(&b.branch)
+            .commit(&b.commit)
+            .msg(b.message.as_deref())
+            .by(by.as_deref())
+            .src(&b.source.name)
+            .times(b.created_at.as_deref(), b.started_at.as_deref(), b.finished_at.as_deref());
+        page.rows.push(row.value());
         page.cursors.push(Some(edge.cursor));
     }
-    Ok(render::render_page(head, "builds", page, budget(args.max_tokens, 3_000)))
+    Ok(render::render_page(head, "builds", page, call.budget(3_000)))
 }
 
-/// A build identifier resolved to what `build(slug:, uuid:)` takes, plus how to name it.
-pub(super) struct BuildLookup {
-    /// `org/pipeline/number`, when known.
-    pub slug: Option<String>,
-    /// The build UUID, when that is what was given.
-    pub uuid: Option<String>,
-    /// E.g. `build acme/web/42`, for messages.
-    pub what: String,
-}
-
-/// What to check when a build is not found.
-pub(super) const BUILD_HINT: &str = "check the pipeline and number with list_builds";
-
-/// Resolves `build` (with optional `pipeline` and `org`) as a person would paste it.
-pub(super) async fn lookup_build(
-    ctx: &Ctx,
-    build: &str,
-    pipeline: Option<&str>,
-    org: Option<&str>,
-) -> Result<BuildLookup, ToolError> {
-    let build = ctx.org.with_org(&ctx.api, org, |org| ids::parse_build(build, pipeline, org)).await?;
-    let what = build.describe();
-    Ok(match build {
-        BuildRef::Number { pipeline, number } => {
-            BuildLookup { slug: Some(format!("{}/{number}", pipeline.slug())), uuid: None, what }
-        }
-        BuildRef::Uuid(u) => BuildLookup { slug: None, uuid: Some(u), what },
-    })
-}
-
-pub(super) async fn get_build(ctx: &Ctx, args: GetBuildArgs) -> Result<String, ToolError> {
-    let BuildLookup { slug, uuid, what } =
-        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let variables =
         get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };
-    let data = ctx.api.execute::<GetBuild>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
-    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
-    Ok(render::render_object(reshape_build(b), budget(args.max_tokens, 4_000)))
+    let b = wanted.found(call.query::<GetBuild>(variables, &wanted).await?.build)?;
+    Ok(render::render_object(reshape_build(b), call.budget(4_000)))
 }
 
 fn count<T>(c: Option<T>, f: impl Fn(T) -> i64) -> Option<i64> {
@@ -278,13 +191,13 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     if state == "blocked" {
         out.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
     }
-    out.insert("branch".into(), json!(render::clean_text(&b.branch, 100)));
+    out.insert("branch".into(), json!(rows::branch(&b.branch)));
     out.insert("commit".into(), json!(b.commit));
     out.insert("msg".into(), json!(b.message.as_deref().map(|m| render::clean_text(m.trim(), 500))));
     let by = match b.created_by {
-        Some(By::User(u)) => json!({"name": render::clean_text(&u.name, 60), "email": u.email}),
+        Some(By::User(u)) => json!({"name": rows::person(&u.name), "email": u.email}),
         Some(By::UnregisteredUser(u)) => json!({
-            "name": u.unregistered_name.as_deref().map(|n| render::clean_text(n, 60)),
+            "name": u.unregistered_name.as_deref().map(rows::person),
             "email": u.unregistered_email.as_deref().map(|e| render::clean_text(e, 100)),
         }),
         _ => Value::Null,
@@ -330,21 +243,18 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     let mut soft = Vec::new();
     let mut retried = 0;
     let mut listed = 0;
-    for node in b.failed.and_then(|f| f.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
+    for node in nodes!(b.failed) {
         let Failed::JobTypeCommand(j) = node else { continue };
         listed += 1;
         if j.retried {
             retried += 1;
             continue;
         }
-        let row = json!({
-            "job": j.uuid,
-            "label": j.label.as_deref().map(|l| render::clean_text(l, 80)),
-            "step": j.step.and_then(|s| s.key).map(|k| render::clean_text(&k, 80)),
-            "state": Some(render::state(&j.state)).filter(|s| s != "finished"),
-            "exit": j.exit_status.as_deref().map(|e| e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e))),
-            "run_s": render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref()),
-        });
+        let mut row = JobRow::new(&j.uuid, j.label.as_deref(), j.step.and_then(|s| s.key).as_deref())
+            .ran(j.started_at.as_deref(), j.finished_at.as_deref());
+        row.state = Some(render::state(&j.state)).filter(|s| s != "finished");
+        row.exit = rows::exit_code(j.exit_status.as_deref());
+        let row = row.value();
         if j.soft_failed { soft.push(row) } else { failed.push(row) }
     }
     out.insert("failed".into(), json!(failed));
@@ -358,17 +268,11 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
             json!(format!("{} more failed jobs not listed; raise max_jobs", failed_total - listed)),
         );
     }
-    let blocked: Vec<Value> = b
-        .blocked
-        .and_then(|f| f.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.node)
+    let blocked: Vec<Value> = nodes!(b.blocked)
         .filter_map(|n| match n {
             Blocked::JobTypeBlock(j) => Some(json!({
                 "job": j.uuid,
-                "label": j.label.as_deref().map(|l| render::clean_text(l, 80)),
+                "label": rows::label(j.label.as_deref()),
                 "unblockable": j.is_unblockable,
             })),
             _ => None,
@@ -376,12 +280,8 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
         .collect();
     out.insert("blocked".into(), json!(blocked));
     if let Some(a) = b.annotations {
-        let items: Vec<Value> = a
-            .edges
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.node)
+        let total = a.count;
+        let items: Vec<Value> = nodes!(Some(a))
             .map(|n| {
                 json!({
                     "style": n.style.as_ref().map(render::state),
@@ -390,8 +290,8 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
                 })
             })
             .collect();
-        if a.count > 0 {
-            out.insert("annotations".into(), json!({"total": a.count, "items": items}));
+        if total > 0 {
+            out.insert("annotations".into(), json!({"total": total, "items": items}));
         }
     }
     Value::Object(out)

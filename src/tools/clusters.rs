@@ -1,11 +1,11 @@
 //! `list_clusters` (every queue's live metrics, busiest first) and `get_queue` (one queue: its
 //! agents, the jobs waiting for them and running on them, and what holds them up).
 
-use super::args::{budget, clamp, lenient_int};
+use super::args::{clamp, lenient_int};
 use super::context::non_blank;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::is_queue_id;
+use super::rows;
 use crate::buildkite::ops::{GetQueue, ListClusters, get_queue, list_clusters};
 use crate::render;
 use schemars::JsonSchema;
@@ -19,14 +19,6 @@ pub struct ListClustersArgs {
     /// One cluster, by name or UUID.
     #[serde(default)]
     cluster: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_queue`.
@@ -41,36 +33,27 @@ pub struct GetQueueArgs {
     /// Waiting and running jobs to list (default 10, max 50).
     #[serde(default, deserialize_with = "lenient_int")]
     jobs: Option<i64>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "list_clusters",
-            toolset: Toolset::Clusters,
-            read_only: true,
-            scopes: &["read_clusters"],
-            description: "Clusters and every queue's live load: agents, running and waiting jobs, wait times, dispatch paused. Busiest queues first.",
-            schema: input_schema::<ListClustersArgs>,
-        },
-        ToolSpec {
-            name: "get_queue",
-            toolset: Toolset::Clusters,
-            read_only: true,
-            scopes: &["read_clusters"],
-            description: "One cluster queue: load, agents busy or paused, the jobs waiting and running, and why jobs wait.",
-            schema: input_schema::<GetQueueArgs>,
-        },
-    ]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_clusters",
+        toolset: Toolset::Clusters,
+        hints: Hints::READ,
+        scopes: &["read_clusters"],
+        description: "Clusters and every queue's live load: agents, running and waiting jobs, wait times, dispatch paused. Busiest queues first.",
+        handler: handler!(list_clusters, ListClustersArgs),
+    },
+    Tool {
+        name: "get_queue",
+        toolset: Toolset::Clusters,
+        hints: Hints::READ,
+        scopes: &["read_clusters"],
+        description: "One cluster queue: load, agents busy or paused, the jobs waiting and running, and why jobs wait.",
+        handler: handler!(get_queue, GetQueueArgs),
+    },
+];
 
 /// Seconds, rounded, from the API's float.
 fn secs(f: f64) -> i64 {
@@ -78,7 +61,11 @@ fn secs(f: f64) -> i64 {
 }
 
 /// One request for the clusters (all, or one by UUID).
-async fn clusters(ctx: &Ctx, org: &str, uuid: Option<&str>) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
+async fn clusters(
+    call: &Call<'_>,
+    org: &str,
+    uuid: Option<&str>,
+) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
     let variables = list_clusters::Variables {
         org: org.to_string(),
         cluster: uuid.unwrap_or_default().to_string(),
@@ -89,57 +76,49 @@ async fn clusters(ctx: &Ctx, org: &str, uuid: Option<&str>) -> Result<Vec<list_c
         Some(u) => format!("cluster {u} in `{org}`"),
         None => format!("organization `{org}`"),
     };
-    let hint = "list_clusters lists the organization's clusters";
-    let data = ctx.api.execute::<ListClusters>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
-    let org_data = data.organization.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let wanted = Wanted::new(what, "list_clusters lists the organization's clusters");
+    let org_data = wanted.found(call.query::<ListClusters>(variables, &wanted).await?.organization)?;
     Ok(match uuid {
-        Some(_) => vec![org_data.cluster.ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?],
-        None => org_data
-            .clusters
-            .and_then(|c| c.edges)
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.node)
-            .collect(),
+        Some(_) => vec![wanted.found(org_data.cluster)?],
+        None => nodes!(org_data.clusters).collect(),
     })
 }
 
 /// The clusters `wanted` names (a UUID, or words of a name), all when `None`.
 async fn find_clusters(
-    ctx: &Ctx,
-    tool: &'static str,
+    call: &Call<'_>,
     org: &str,
     wanted: Option<&str>,
 ) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
     match wanted {
-        Some(u) if crate::buildkite::ids::is_uuid(u) => clusters(ctx, org, Some(&u.to_ascii_lowercase())).await,
+        Some(u) if crate::buildkite::ids::is_uuid(u) => clusters(call, org, Some(&u.to_ascii_lowercase())).await,
         Some(name) => {
-            let all = clusters(ctx, org, None).await?;
+            let all = clusters(call, org, None).await?;
             let lower = name.to_lowercase();
             let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
             let picked: Vec<_> = all.into_iter().filter(|c| c.name.to_lowercase().contains(&lower)).collect();
             if picked.is_empty() {
-                return Err(ToolError::Args {
-                    tool,
-                    detail: format!("no cluster named like `{name}` in `{org}`: its clusters are {}", names.join(", ")),
-                });
+                return Err(ToolError::args(format!(
+                    "no cluster named like `{}` in `{org}`: its clusters are {}",
+                    render::clean_text(name, 100),
+                    names.join(", ")
+                )));
             }
             Ok(picked)
         }
-        None => clusters(ctx, org, None).await,
+        None => clusters(call, org, None).await,
     }
 }
 
-pub(super) async fn list_clusters(ctx: &Ctx, args: ListClustersArgs) -> Result<String, ToolError> {
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
-    let found = find_clusters(ctx, "list_clusters", &org, non_blank(args.cluster.as_deref())).await?;
+async fn list_clusters(call: &Call<'_>, args: ListClustersArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
+    let found = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
     let mut busiest: Vec<(i64, String)> = Vec::new();
     let mut rows = Vec::new();
     for c in found {
         let mut queues: Vec<(i64, Value)> = Vec::new();
         let queue_count = c.queues.as_ref().map(|q| q.count).unwrap_or(0);
-        for q in c.queues.and_then(|q| q.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
+        for q in nodes!(c.queues) {
             let waiting = q.metrics.as_ref().map(|m| m.waiting_jobs_count).unwrap_or(0);
             let row = match &q.metrics {
                 Some(m) => json!({
@@ -183,7 +162,7 @@ pub(super) async fn list_clusters(ctx: &Ctx, args: ListClustersArgs) -> Result<S
         json!(busiest.iter().take(3).map(|(w, q)| format!("{q}: {w} waiting")).collect::<Vec<_>>()),
     );
     out.insert("clusters".into(), Value::Array(rows));
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
 
 /// Why jobs wait on a queue, from its numbers: `waiting` counts the jobs with no agent yet
@@ -213,18 +192,17 @@ pub fn diagnosis(
     })
 }
 
-pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, ToolError> {
-    let tool = "get_queue";
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+async fn get_queue(call: &Call<'_>, args: GetQueueArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
     let wanted = args.queue.trim();
     if wanted.is_empty() {
-        return Err(ToolError::Args { tool, detail: "pass a queue ID or key (list_clusters lists them)".into() });
+        return Err(ToolError::args("pass a queue ID or key (list_clusters lists them)"));
     }
     // A key needs its ID first (one more request); list_clusters gives IDs.
-    let id = if super::agents::is_queue_id(wanted) {
+    let id = if is_queue_id(wanted) {
         wanted.to_string()
     } else {
-        let found = find_clusters(ctx, tool, &org, non_blank(args.cluster.as_deref())).await?;
+        let found = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
         let mut matches = Vec::new();
         for c in &found {
             for q in c.queues.as_ref().and_then(|q| q.edges.as_ref()).into_iter().flatten().flatten() {
@@ -238,35 +216,35 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
         match matches.as_slice() {
             [(_, id)] => id.clone(),
             [] => {
-                return Err(ApiError::NotFound {
-                    what: format!("queue `{wanted}` in `{org}`"),
-                    hint: "list_clusters lists every cluster's queues".into(),
-                }
-                .into());
+                return Err(Wanted::new(
+                    format!("queue `{}` in `{org}`", render::clean_text(wanted, 100)),
+                    "list_clusters lists every cluster's queues",
+                )
+                .not_found());
             }
             many => {
                 let names: Vec<String> = many.iter().map(|(c, _)| render::clean_text(c, 60)).collect();
-                return Err(ToolError::Args {
-                    tool,
-                    detail: format!("queue `{wanted}` is in several clusters ({}): pass `cluster`", names.join(", ")),
-                });
+                return Err(ToolError::args(format!(
+                    "queue `{wanted}` is in several clusters ({}): pass `cluster`",
+                    names.join(", ")
+                )));
             }
         }
     };
     let jobs = clamp(args.jobs, 10, 1, 50);
     let variables = get_queue::Variables { org: org.clone(), queue: id.clone(), jobs };
-    let what = format!("queue {wanted}");
-    let hint = "list_clusters lists every cluster's queues with their IDs";
-    let data = ctx.api.execute::<GetQueue>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let queue_wanted = Wanted::new(
+        format!("queue {}", render::clean_text(wanted, 100)),
+        "list_clusters lists every cluster's queues with their IDs",
+    );
+    let data = call.query::<GetQueue>(variables, &queue_wanted).await?;
     use get_queue::GetQueueNode as Node;
     let q = match data.node {
         Some(Node::ClusterQueue(q)) => q,
-        _ => return Err(ApiError::NotFound { what, hint: hint.into() }.into()),
+        _ => return Err(queue_wanted.not_found()),
     };
-    let o = data.organization.ok_or_else(|| ApiError::NotFound {
-        what: format!("organization `{org}`"),
-        hint: "the queue may belong to another organization: pass `org`".into(),
-    })?;
+    let o = Wanted::new(format!("organization `{org}`"), "the queue may belong to another organization: pass `org`")
+        .found(data.organization)?;
     let count = |f: fn(&get_queue::GetQueueOrganization) -> Option<i64>| f(&o).unwrap_or(0).max(0);
     // Connected agents from the live metrics when there are any (the agent list also counts lost
     // and disconnected agents).
@@ -292,7 +270,7 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
             "dispatch_paused".into(),
             json!({
                 "at": q.dispatch_paused_at.as_deref().map(render::timestamp),
-                "by": q.dispatch_paused_by.map(|u| render::clean_text(&u.name, 60)),
+                "by": q.dispatch_paused_by.map(|u| rows::person(&u.name)),
                 "note": q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 300)),
             }),
         );
@@ -349,7 +327,7 @@ pub(super) async fn get_queue(ctx: &Ctx, args: GetQueueArgs) -> Result<String, T
     render::hoist_usual(&mut usual_running, &mut running, &["build", "branch"]);
     out.insert("waiting".into(), json!({"jobs": waiting, "unless_shown": usual_waiting.remove("unless_shown")}));
     out.insert("running".into(), json!({"jobs": running, "unless_shown": usual_running.remove("unless_shown")}));
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
 
 #[cfg(test)]

@@ -2,11 +2,9 @@
 //! the same pipeline and branch): steps that newly fail or were fixed, steps added or removed,
 //! duration changes, and the commit range.
 
-use super::args::{budget, lenient_int};
-use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::resolve::{BUILD_HINT, BuildLookup};
+use super::rows::{outcome, short_sha};
 use crate::buildkite::ops::{CompareBuilds, compare_builds as op};
 use crate::render;
 use schemars::JsonSchema;
@@ -36,26 +34,17 @@ pub struct CompareBuildsArgs {
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "compare_builds",
-        toolset: Toolset::Builds,
-        read_only: true,
-        scopes: &["read_builds"],
-        description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, duration changes, commit range.",
-        schema: input_schema::<CompareBuildsArgs>,
-    }]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "compare_builds",
+    toolset: Toolset::Builds,
+    hints: Hints::READ,
+    scopes: &["read_builds"],
+    description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, duration changes, commit range.",
+    handler: handler!(compare_builds, CompareBuildsArgs),
+}];
 
 type Build = op::CompareSide;
 
@@ -86,7 +75,7 @@ fn steps(build: &Build) -> BTreeMap<String, StepOutcome> {
         let key = j.step.as_ref().and_then(|s| s.key.clone()).unwrap_or_else(|| strip_parallel(&label));
         let entry =
             out.entry(key).or_insert_with(|| StepOutcome { label: strip_parallel(&label), ..Default::default() });
-        let outcome = super::jobs::outcome(&j.state, j.passed, j.soft_failed);
+        let outcome = outcome(&j.state, j.passed, j.soft_failed);
         if matches!(outcome.as_str(), "failed" | "timed_out" | "expired") {
             entry.failed = true;
         }
@@ -178,9 +167,9 @@ pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str)
     out.insert(
         "commits".into(),
         json!(if same_commit {
-            format!("same commit {}", super::pipelines::short_sha(&head.commit))
+            format!("same commit {}", short_sha(&head.commit))
         } else {
-            format!("{}..{}", super::pipelines::short_sha(&base.commit), super::pipelines::short_sha(&head.commit))
+            format!("{}..{}", short_sha(&base.commit), short_sha(&head.commit))
         }),
     );
     if !same_commit {
@@ -220,7 +209,11 @@ pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str)
 }
 
 /// One request: the head, and the base too when it is named.
-async fn fetch(ctx: &Ctx, head: (&str, &str), base: Option<(&str, &str)>) -> Result<(Build, Option<Build>), ToolError> {
+async fn fetch(
+    call: &Call<'_>,
+    head: (&str, &Wanted),
+    base: Option<(&str, &Wanted)>,
+) -> Result<(Build, Option<Build>), ToolError> {
     let variables = op::Variables {
         head: head.0.to_string(),
         base: base.map(|b| b.0).unwrap_or(head.0).to_string(),
@@ -228,39 +221,33 @@ async fn fetch(ctx: &Ctx, head: (&str, &str), base: Option<(&str, &str)>) -> Res
         jobs: JOBS,
         candidates: CANDIDATES,
     };
-    let data = ctx.api.execute::<CompareBuilds>(variables).await.map_err(|e| e.or_not_found(head.1, BUILD_HINT))?;
-    let h = data.head.ok_or_else(|| ApiError::NotFound { what: head.1.to_string(), hint: BUILD_HINT.into() })?;
+    let data = call.query::<CompareBuilds>(variables, head.1).await?;
+    let h = head.1.found(data.head)?;
     let b = match base {
-        Some((_, what)) => {
-            Some(data.base.ok_or_else(|| ApiError::NotFound { what: what.to_string(), hint: BUILD_HINT.into() })?)
-        }
+        Some((_, wanted)) => Some(wanted.found(data.base)?),
         None => None,
     };
     Ok((h, b))
 }
 
-pub(super) async fn compare_builds(ctx: &Ctx, args: CompareBuildsArgs) -> Result<String, ToolError> {
-    let need_slug = || ToolError::Args {
-        tool: "compare_builds",
-        detail: "pass builds as URLs or org/pipeline/number (a build UUID is not enough here)".into(),
-    };
-    let BuildLookup { slug, what, .. } =
-        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<String, ToolError> {
+    let need_slug = || ToolError::args("pass builds as URLs or org/pipeline/number (a build UUID is not enough here)");
+    let BuildLookup { slug, wanted, .. } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let slug = slug.ok_or_else(need_slug)?;
     let prefix = slug.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
-    let budget = budget(args.max_tokens, 3_000);
+    let budget = call.budget(3_000);
     if let Some(base_arg) = super::context::non_blank(args.base.as_deref()) {
         // A bare number means the same pipeline.
-        let base_lookup = lookup_build(ctx, base_arg, Some(&prefix), args.org.as_deref()).await?;
+        let base_lookup = call.build(base_arg, Some(&prefix)).await?;
         let base_slug = base_lookup.slug.ok_or_else(need_slug)?;
-        let (head, base) = fetch(ctx, (&slug, &what), Some((&base_slug, &base_lookup.what))).await?;
+        let (head, base) = fetch(call, (&slug, &wanted), Some((&base_slug, &base_lookup.wanted))).await?;
         let base = base.ok_or_else(need_slug)?;
         let base_prefix = base_slug.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
         let reason = if base_prefix == prefix { "given".to_string() } else { format!("given, pipeline {base_prefix}") };
         return Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget));
     }
     // The default base needs the head's branch first: a second request.
-    let (head, _) = fetch(ctx, (&slug, &what), None).await?;
+    let (head, _) = fetch(call, (&slug, &wanted), None).await?;
     let candidates = head.pipeline.builds.as_ref().and_then(|b| b.edges.as_ref());
     let base_number = candidates
         .into_iter()
@@ -270,17 +257,14 @@ pub(super) async fn compare_builds(ctx: &Ctx, args: CompareBuildsArgs) -> Result
         .find(|b| b.branch == head.branch && b.number < head.number)
         .map(|b| b.number);
     let Some(number) = base_number else {
-        return Err(ToolError::Args {
-            tool: "compare_builds",
-            detail: format!(
-                "no passed build of branch `{}` before #{} among the pipeline's last {CANDIDATES} passed builds: pass `base`",
-                render::clean_text(&head.branch, 100),
-                head.number
-            ),
-        });
+        return Err(ToolError::args(format!(
+            "no passed build of branch `{}` before #{} among the pipeline's last {CANDIDATES} passed builds: pass `base`",
+            render::clean_text(&head.branch, 100),
+            head.number
+        )));
     };
     let base_slug = format!("{prefix}/{number}");
-    let (base, _) = fetch(ctx, (&base_slug, &format!("build {base_slug}")), None).await?;
+    let (base, _) = fetch(call, (&base_slug, &Wanted::new(format!("build {base_slug}"), BUILD_HINT)), None).await?;
     let reason = format!("last passed on {}", render::clean_text(&head.branch, 100));
     Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget))
 }

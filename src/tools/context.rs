@@ -2,6 +2,7 @@
 //! organization (configured, or the only one the token sees).
 
 use super::ToolError;
+use super::resolve::checked_org;
 use crate::buildkite::ids::IdError;
 use crate::buildkite::{Api, ApiError};
 use tokio::sync::OnceCell;
@@ -33,18 +34,6 @@ impl Access {
 pub struct OrgDefault {
     configured: Option<String>,
     discovered: OnceCell<Option<String>>,
-}
-
-/// `org` when it is a slug: it goes into REST paths, so anything else (`..`, `/`, `%2e`) is refused.
-pub(super) fn checked_org(org: &str) -> Result<String, ToolError> {
-    if crate::buildkite::ids::is_slug(org) {
-        Ok(org.to_string())
-    } else {
-        Err(ToolError::Args {
-            tool: "this tool",
-            detail: format!("`{org}` is not an organization slug: use the slug from its URL, e.g. acme"),
-        })
-    }
 }
 
 /// `Some(trimmed)` unless blank: models often send `""` for an argument they mean to leave out.
@@ -91,9 +80,8 @@ impl OrgDefault {
         if let Some(org) = non_blank(explicit) {
             return checked_org(org);
         }
-        let org = self.get(api).await?.ok_or_else(|| ToolError::Args {
-            tool: "this tool",
-            detail: "no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)".into(),
+        let org = self.get(api).await?.ok_or_else(|| {
+            ToolError::args("no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)")
         })?;
         checked_org(&org)
     }

@@ -4,13 +4,12 @@
 //! request, so its transfer never grows with the log. Every call checks that the token may read the
 //! log before a cached copy is used.
 
-use super::args::{budget, clamp, lenient_bool, lenient_int, lenient_string};
-use super::context::non_blank;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
+use super::args::{clamp, lenient_bool, lenient_int, lenient_string};
+use super::context::{Ctx, non_blank};
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::resolve::{JOB_HINT, JobId};
 use crate::buildkite::ApiError;
 use crate::buildkite::error::human_bytes;
-use crate::buildkite::ids::{self, BuildRef};
 use crate::buildkite::ops::{GetJobForLog, get_job_for_log};
 use crate::logs::search::{self, SearchQuery};
 use crate::logs::store::{CachedLog, Line, collapse_runs};
@@ -37,14 +36,6 @@ pub struct TailLogArgs {
     /// Show times.
     #[serde(default, deserialize_with = "lenient_bool")]
     times: Option<bool>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `search_log`.
@@ -70,14 +61,6 @@ pub struct SearchLogArgs {
     // Start at this line (next.from_line).
     #[serde(default, deserialize_with = "lenient_int")]
     from_line: Option<i64>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `read_log`.
@@ -98,14 +81,6 @@ pub struct ReadLogArgs {
     /// Show times.
     #[serde(default, deserialize_with = "lenient_bool")]
     times: Option<bool>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 4000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `log_digest`.
@@ -114,80 +89,45 @@ pub struct ReadLogArgs {
 pub struct LogDigestArgs {
     // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
     job: String,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 2000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 const SCOPES: &[&str] = &["read_build_logs", "read_builds"];
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "log_digest",
-            toolset: Toolset::Logs,
-            read_only: true,
-            scopes: SCOPES,
-            description: "Why a job failed, from its whole log: the failing section, error lines with context, and the last lines. Start here for a failed job.",
-            schema: input_schema::<LogDigestArgs>,
-        },
-        ToolSpec {
-            name: "tail_log",
-            toolset: Toolset::Logs,
-            read_only: true,
-            scopes: SCOPES,
-            description: "The last lines of a job's log, cleaned (no ANSI or timestamps; repeated lines folded).",
-            schema: input_schema::<TailLogArgs>,
-        },
-        ToolSpec {
-            name: "search_log",
-            toolset: Toolset::Logs,
-            read_only: true,
-            scopes: SCOPES,
-            description: "Regex search of a job's log (ignoring case unless case_sensitive), grep style: n:match, n-context; counts all matches.",
-            schema: input_schema::<SearchLogArgs>,
-        },
-        ToolSpec {
-            name: "read_log",
-            toolset: Toolset::Logs,
-            read_only: true,
-            scopes: SCOPES,
-            description: "Read a job's log: without from_line or section, its outline (size, sections with line ranges); else those lines.",
-            schema: input_schema::<ReadLogArgs>,
-        },
-    ]
-}
-
-/// A job named by UUID or URL, with the organization when the URL says it.
-struct JobId {
-    uuid: String,
-    org: Option<String>,
-}
-
-fn job_id(tool: &'static str, input: &str, org: Option<&str>) -> Result<JobId, ToolError> {
-    let uuid = ids::parse_job(input).ok_or_else(|| ToolError::Args {
-        tool,
-        detail: format!(
-            "`{}` is not a job: pass a job UUID, or a build URL ending in #<job uuid> (list_jobs lists a build's jobs)",
-            input.trim()
-        ),
-    })?;
-    let from_url = match ids::parse_build(input, None, None) {
-        Ok(BuildRef::Number { pipeline, .. }) => Some(pipeline.org),
-        _ => None,
-    };
-    // The org goes into REST paths: only a slug passes.
-    let org = match from_url.or_else(|| non_blank(org).map(str::to_string)) {
-        Some(org) => Some(super::context::checked_org(&org)?),
-        None => None,
-    };
-    Ok(JobId { uuid, org })
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "log_digest",
+        toolset: Toolset::Logs,
+        hints: Hints::READ,
+        scopes: SCOPES,
+        description: "Why a job failed, from its whole log: the failing section, error lines with context, and the last lines. Start here for a failed job.",
+        handler: handler!(log_digest, LogDigestArgs),
+    },
+    Tool {
+        name: "tail_log",
+        toolset: Toolset::Logs,
+        hints: Hints::READ,
+        scopes: SCOPES,
+        description: "The last lines of a job's log, cleaned (no ANSI or timestamps; repeated lines folded).",
+        handler: handler!(tail_log, TailLogArgs),
+    },
+    Tool {
+        name: "search_log",
+        toolset: Toolset::Logs,
+        hints: Hints::READ,
+        scopes: SCOPES,
+        description: "Regex search of a job's log (ignoring case unless case_sensitive), grep style: n:match, n-context; counts all matches.",
+        handler: handler!(search_log, SearchLogArgs),
+    },
+    Tool {
+        name: "read_log",
+        toolset: Toolset::Logs,
+        hints: Hints::READ,
+        scopes: SCOPES,
+        description: "Read a job's log: without from_line or section, its outline (size, sections with line ranges); else those lines.",
+        handler: handler!(read_log, ReadLogArgs),
+    },
+];
 
 /// A log ready to read, and how it was obtained.
 struct Obtained {
@@ -279,30 +219,31 @@ fn cache_error(ctx: &Ctx, e: std::io::Error) -> ToolError {
 
 /// Where a job lives (its organization) and whether it has finished; one GraphQL request.
 async fn job_place(ctx: &Ctx, tool: &'static str, uuid: &str) -> Result<(String, bool), ToolError> {
-    let what = format!("job {uuid}");
-    let hint = "check the UUID with list_jobs on its build";
+    let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
     let data = ctx
         .api
         .execute::<GetJobForLog>(get_job_for_log::Variables { uuid: uuid.to_string() })
         .await
-        .map_err(|e| e.or_not_found(&what, hint))?;
+        .map_err(|e| wanted.or_not_found(e))?;
     use get_job_for_log::GetJobForLogJob as Job;
     match data.job {
         Some(Job::JobTypeCommand(j)) => {
             let org = j
                 .build
                 .map(|b| b.organization.slug)
-                .ok_or_else(|| ApiError::NotFound { what: format!("the build of job {uuid}"), hint: hint.into() })?;
+                .ok_or_else(|| Wanted::new(format!("the build of job {uuid}"), JOB_HINT).not_found())?;
             let state = render::state(&j.state);
             let finished = j.finished_at.is_some()
                 && !matches!(state.as_str(), "running" | "assigned" | "accepted" | "scheduled" | "canceling");
             Ok((org, finished))
         }
-        Some(_) => Err(ToolError::Args {
-            tool,
-            detail: format!("job {uuid} is not a command job (a wait, block or trigger step), so it has no log"),
-        }),
-        None => Err(ApiError::NotFound { what, hint: hint.into() }.into()),
+        Some(_) => {
+            tracing::debug!(tool, job = %uuid, "not a command job");
+            Err(ToolError::args(format!(
+                "job {uuid} is not a command job (a wait, block or trigger step), so it has no log"
+            )))
+        }
+        None => Err(wanted.not_found()),
     }
 }
 
@@ -312,7 +253,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ToolError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ToolError::Args { tool: "log", detail: format!("worker failed: {e}") })?
+        .map_err(|e| ToolError::Refused(format!("the log worker failed ({e}); try again")))?
 }
 
 fn io_error(e: std::io::Error) -> ToolError {
@@ -390,12 +331,12 @@ fn head(o: &Obtained) -> Map<String, Value> {
     head
 }
 
-pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, ToolError> {
-    let tool = "tail_log";
-    let id = job_id(tool, &args.job, args.org.as_deref())?;
+async fn tail_log(call: &Call<'_>, args: TailLogArgs) -> Result<String, ToolError> {
+    let (ctx, tool) = (call.ctx, call.tool.name);
+    let id = call.job(&args.job)?;
     let count = clamp(args.lines, 30, 1, 500) as usize;
     let times = args.times == Some(true);
-    let budget = budget(args.max_tokens, 3_000);
+    let budget = call.budget(3_000);
     if let Some(cached) = ctx.logs.store.open(&id.uuid) {
         let o = obtain_cached(ctx, tool, id, cached).await?;
         let log = o.log.clone();
@@ -457,9 +398,9 @@ pub(super) async fn tail_log(ctx: &Ctx, args: TailLogArgs) -> Result<String, Too
     Ok(render::to_json(&render::compact(Value::Object(out))))
 }
 
-pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String, ToolError> {
-    let tool = "search_log";
-    let invalid = |detail: String| ToolError::Args { tool, detail };
+async fn search_log(call: &Call<'_>, args: SearchLogArgs) -> Result<String, ToolError> {
+    let (ctx, tool) = (call.ctx, call.tool.name);
+    let invalid = ToolError::Args;
     if args.pattern.is_empty() {
         return Err(invalid("pattern is empty: pass a regular expression such as `error|failed`".into()));
     }
@@ -476,11 +417,11 @@ pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String,
     };
     // A bad pattern is refused before any request.
     search::compile(&query).map_err(|e| invalid(e.to_string()))?;
-    let o = obtain(ctx, tool, job_id(tool, &args.job, args.org.as_deref())?).await?;
+    let o = obtain(ctx, tool, call.job(&args.job)?).await?;
     let log = o.log.clone();
     let q = query.clone();
     let started = std::time::Instant::now();
-    let result = blocking(move || search::search(&log, &q).map_err(|e| invalid_search(tool, e))).await?;
+    let result = blocking(move || search::search(&log, &q).map_err(invalid_search)).await?;
     tracing::debug!(tool, ms = started.elapsed().as_secs_f64() * 1000.0, "searched");
     let mut out = head(&o);
     out.insert("pattern".into(), json!(args.pattern));
@@ -489,7 +430,7 @@ pub(super) async fn search_log(ctx: &Ctx, args: SearchLogArgs) -> Result<String,
     }
     out.insert(if query.invert { "non_matching" } else { "matches" }.into(), json!(result.total));
     // Whole hits are kept while they fit the budget; next.from_line continues after the last one.
-    let room = budget(args.max_tokens, 3_000).saturating_sub(250);
+    let room = call.budget(3_000).saturating_sub(250);
     let mut used = 0;
     let mut hits = result.hits;
     let fit = hits
@@ -545,22 +486,22 @@ fn context_lines(context: Option<&str>) -> Result<(usize, usize), String> {
     }
 }
 
-fn invalid_search(tool: &'static str, e: search::SearchError) -> ToolError {
+fn invalid_search(e: search::SearchError) -> ToolError {
     match e {
         search::SearchError::Io(e) => io_error(e),
-        other => ToolError::Args { tool, detail: other.to_string() },
+        other => ToolError::args(other.to_string()),
     }
 }
 
-pub(super) async fn read_log(ctx: &Ctx, args: ReadLogArgs) -> Result<String, ToolError> {
-    let tool = "read_log";
-    let id = job_id(tool, &args.job, args.org.as_deref())?;
+async fn read_log(call: &Call<'_>, args: ReadLogArgs) -> Result<String, ToolError> {
+    let (ctx, tool) = (call.ctx, call.tool.name);
+    let id = call.job(&args.job)?;
     let count = clamp(args.lines, 100, 1, 500) as usize;
     let times = args.times == Some(true);
     let section = non_blank(args.section.as_deref()).map(str::to_string);
     let from = args.from_line.filter(|n| *n > 0);
     if args.from_line.is_some_and(|n| n < 1) {
-        return Err(ToolError::Args { tool, detail: "from_line starts at 1".into() });
+        return Err(ToolError::args("from_line starts at 1"));
     }
     let o = obtain(ctx, tool, id).await?;
     let meta = o.log.meta().clone();
@@ -581,45 +522,39 @@ pub(super) async fn read_log(ctx: &Ctx, args: ReadLogArgs) -> Result<String, Too
                 out.insert("more".into(), json!(format!("{} more sections", meta.sections.len() - OUTLINE_SECTIONS)));
             }
             out.insert("read".into(), json!("read_log with section=<number or title words> or from_line"));
-            return Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)));
+            return Ok(render::render_object(Value::Object(out), call.budget(4_000)));
         }
         (Some(wanted), _) => {
             let by_number =
                 wanted.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| meta.sections.get(i));
             let lower = wanted.to_lowercase();
             let by_title = || meta.sections.iter().find(|s| s.title.to_lowercase().contains(&lower));
-            let s = by_number.or_else(by_title).ok_or_else(|| ToolError::Args {
-                tool,
-                detail: format!(
-                    "no section `{wanted}` among the log's {} sections: read_log without section lists them",
+            let s = by_number.or_else(by_title).ok_or_else(|| {
+                ToolError::args(format!(
+                    "no section `{}` among the log's {} sections: read_log without section lists them",
+                    render::clean_text(wanted, 100),
                     meta.sections.len()
-                ),
+                ))
             })?;
             out.insert("section".into(), json!(s.title));
             let start = from.map(|f| f as u64).unwrap_or(s.first).max(s.first);
             if start > s.last {
-                return Err(ToolError::Args {
-                    tool,
-                    detail: format!(
-                        "line {start} is past section `{}`, which is lines {}-{}",
-                        s.title, s.first, s.last
-                    ),
-                });
+                return Err(ToolError::args(format!(
+                    "line {start} is past section `{}`, which is lines {}-{}",
+                    s.title, s.first, s.last
+                )));
             }
             (start, s.last)
         }
         (None, Some(f)) => (f as u64, meta.lines),
     };
     if first > meta.lines {
-        return Err(ToolError::Args {
-            tool,
-            detail: format!("line {first} is past the end: the log has {} lines", meta.lines),
-        });
+        return Err(ToolError::args(format!("line {first} is past the end: the log has {} lines", meta.lines)));
     }
     let take = ((last - first + 1) as usize).min(count);
     let log = o.log.clone();
     let mut lines = blocking(move || log.read(first, take).map_err(io_error)).await?;
-    lines.truncate(fitting(&lines, budget(args.max_tokens, 4_000), false));
+    lines.truncate(fitting(&lines, call.budget(4_000), false));
     let end = first + lines.len() as u64 - 1;
     out.insert("range".into(), json!(format!("{first}-{end}")));
     out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
@@ -629,11 +564,11 @@ pub(super) async fn read_log(ctx: &Ctx, args: ReadLogArgs) -> Result<String, Too
     Ok(render::to_json(&render::compact(Value::Object(out))))
 }
 
-pub(super) async fn log_digest(ctx: &Ctx, args: LogDigestArgs) -> Result<String, ToolError> {
-    let tool = "log_digest";
-    let o = obtain(ctx, tool, job_id(tool, &args.job, args.org.as_deref())?).await?;
+async fn log_digest(call: &Call<'_>, args: LogDigestArgs) -> Result<String, ToolError> {
+    let (ctx, tool) = (call.ctx, call.tool.name);
+    let o = obtain(ctx, tool, call.job(&args.job)?).await?;
     let log = o.log.clone();
-    let digest = blocking(move || digest(&log).map_err(|e| invalid_search(tool, e))).await?;
+    let digest = blocking(move || digest(&log).map_err(invalid_search)).await?;
     let mut out = head(&o);
     if o.cached {
         out.insert("cached".into(), json!(true));
@@ -641,7 +576,7 @@ pub(super) async fn log_digest(ctx: &Ctx, args: LogDigestArgs) -> Result<String,
     for (k, v) in digest {
         out.insert(k, v);
     }
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 2_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(2_000)))
 }
 
 /// Error lines kept by the digest, nearest the end.
@@ -745,14 +680,5 @@ mod tests {
         assert_eq!(context_lines(Some("0, 5")), Ok((0, 5)));
         assert_eq!(context_lines(Some("99")), Ok((20, 20)));
         assert!(context_lines(Some("lots")).unwrap_err().contains("not N or before,after"));
-    }
-
-    #[test]
-    fn job_urls_give_the_organization() {
-        let id = job_id("t", "https://buildkite.com/acme/web/builds/1342#08d58486-29e1-47b4-b951-facf35dafc4d", None)
-            .unwrap();
-        assert_eq!(id.uuid, "08d58486-29e1-47b4-b951-facf35dafc4d");
-        assert_eq!(id.org.as_deref(), Some("acme"));
-        assert!(job_id("t", "not-a-job", None).is_err());
     }
 }

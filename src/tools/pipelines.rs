@@ -1,24 +1,39 @@
-//! `list_pipelines` and `get_pipeline`.
+//! Pipelines: `list_pipelines` and `get_pipeline`.
 
-use super::args::{budget, clamp, lenient_bool, lenient_int, lenient_list};
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
-use crate::buildkite::ids;
+use super::args::{clamp, lenient_bool, lenient_int, lenient_list};
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::{ORG_HINT, PIPELINE_HINT};
+use super::rows::{self, BuildRow};
 use crate::buildkite::ops::{GetPipeline, ListPipelines, get_pipeline, list_pipelines};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_pipelines",
+        toolset: Toolset::Pipelines,
+        hints: Hints::READ,
+        scopes: &["read_pipelines"],
+        description: "List an organization's pipelines (search by name, filter by tags), each with its latest build.",
+        handler: handler!(list_pipelines, ListPipelinesArgs),
+    },
+    Tool {
+        name: "get_pipeline",
+        toolset: Toolset::Pipelines,
+        hints: Hints::READ,
+        scopes: &["read_pipelines"],
+        description: "One pipeline: repository, default branch, settings, metrics and recent builds; steps YAML when steps=true.",
+        handler: handler!(get_pipeline, GetPipelineArgs),
+    },
+];
+
 /// Arguments of `list_pipelines`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListPipelinesArgs {
-    /// Organization slug (default: the configured one).
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
     /// Match pipeline names.
     #[serde(default)]
     search: Option<String>,
@@ -35,10 +50,6 @@ pub struct ListPipelinesArgs {
     // next.after from the previous page. (documented once, in the server instructions)
     #[serde(default)]
     after: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_pipeline`.
@@ -47,45 +58,16 @@ pub struct ListPipelinesArgs {
 pub struct GetPipelineArgs {
     // Pipeline URL, org/pipeline or slug. (documented once, in the server instructions)
     pipeline: String,
-    /// Organization slug, when pipeline is a bare slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
     /// Recent builds to show, 0-20 (default 5).
     #[serde(default, deserialize_with = "lenient_int")]
     recent_builds: Option<i64>,
     /// Include the steps YAML.
     #[serde(default, deserialize_with = "lenient_bool")]
     steps: Option<bool>,
-    /// Output budget in tokens (default 3000, 8000 with steps).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "list_pipelines",
-            toolset: Toolset::Pipelines,
-            read_only: true,
-            scopes: &["read_pipelines"],
-            description: "List an organization's pipelines (search by name, filter by tags), each with its latest build.",
-            schema: input_schema::<ListPipelinesArgs>,
-        },
-        ToolSpec {
-            name: "get_pipeline",
-            toolset: Toolset::Pipelines,
-            read_only: true,
-            scopes: &["read_pipelines"],
-            description: "One pipeline: repository, default branch, settings, metrics and recent builds; steps YAML when steps=true.",
-            schema: input_schema::<GetPipelineArgs>,
-        },
-    ]
-}
-
-pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result<String, ToolError> {
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+async fn list_pipelines(call: &Call<'_>, args: ListPipelinesArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
     let variables = list_pipelines::Variables {
         org: org.clone(),
         first: clamp(args.first, 25, 1, 100),
@@ -94,10 +76,8 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
         tags: args.tags,
         archived: Some(args.archived.unwrap_or(false)),
     };
-    let data = ctx.api.execute::<ListPipelines>(variables).await.map_err(|e| not_found_org(e, &org))?;
-    let organization = data
-        .organization
-        .ok_or_else(|| not_found_org(ApiError::NotFound { what: String::new(), hint: String::new() }, &org))?;
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let organization = wanted.found(call.query::<ListPipelines>(variables, &wanted).await?.organization)?;
     let Some(pipelines) = organization.pipelines else {
         return Ok(render::to_json(&json!({"org": org, "total": 0})));
     };
@@ -105,7 +85,7 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
     let mut page = Page::new(pipelines.count, next);
     for edge in pipelines.edges.unwrap_or_default().into_iter().flatten() {
         let Some(p) = edge.node else { continue };
-        let last = p.builds.and_then(|b| b.edges).and_then(|e| e.into_iter().flatten().next()).and_then(|e| e.node);
+        let last = nodes!(p.builds).next();
         let mut row = Map::new();
         row.insert("slug".into(), json!(p.slug));
         if !same_name(&p.name, &p.slug) {
@@ -115,31 +95,21 @@ pub(super) async fn list_pipelines(ctx: &Ctx, args: ListPipelinesArgs) -> Result
             row.insert("desc".into(), json!(render::first_line(d, 80)));
         }
         row.insert("repo".into(), json!(p.repository.map(|r| r.url)));
-        row.insert("branch".into(), json!(p.default_branch.as_deref().map(|b| render::clean_text(b, 100))));
-        row.insert("tags".into(), json!(tags(p.tags.into_iter().map(|t| t.label))));
+        row.insert("branch".into(), json!(p.default_branch.as_deref().map(rows::branch)));
+        row.insert("tags".into(), json!(rows::tags(p.tags.into_iter().map(|t| t.label))));
         if p.archived {
             row.insert("archived".into(), json!(true));
         }
         if let Some(b) = last {
-            row.insert(
-                "last".into(),
-                json!({"n": b.number, "state": render::state(&b.state), "branch": render::clean_text(&b.branch, 100), "at": b.created_at.as_deref().map(render::timestamp)}),
-            );
+            let at = b.created_at.as_deref();
+            row.insert("last".into(), BuildRow::new(b.number, render::state(&b.state)).branch(&b.branch).times(at, None, None).value());
         }
         page.rows.push(Value::Object(row));
         page.cursors.push(edge.cursor.into());
     }
     let mut head = Map::new();
     head.insert("org".into(), json!(org));
-    Ok(render::render_page(head, "pipelines", page, budget(args.max_tokens, 3_000)))
-}
-
-fn not_found_org(e: ApiError, org: &str) -> ToolError {
-    e.or_not_found(
-        format!("organization `{org}`"),
-        "check the slug with current_user, which lists the token's organizations",
-    )
-    .into()
+    Ok(render::render_page(head, "pipelines", page, call.budget(3_000)))
 }
 
 /// Whether a display name adds nothing over the slug (`Web App` vs `web-app`).
@@ -148,19 +118,16 @@ fn same_name(name: &str, slug: &str) -> bool {
     norm(name) == norm(slug)
 }
 
-pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<String, ToolError> {
-    let pipeline =
-        ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(&args.pipeline, org)).await?;
+async fn get_pipeline(call: &Call<'_>, args: GetPipelineArgs) -> Result<String, ToolError> {
+    let pipeline = call.pipeline(&args.pipeline).await?;
     let with_steps = args.steps.unwrap_or(false);
     let variables = get_pipeline::Variables {
         slug: pipeline.slug(),
         recent_builds: clamp(args.recent_builds, 5, 0, 20),
         with_steps,
     };
-    let what = format!("pipeline `{}`", pipeline.slug());
-    let hint = "check the slug with list_pipelines";
-    let data = ctx.api.execute::<GetPipeline>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
-    let p = data.pipeline.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+    let wanted = Wanted::new(format!("pipeline `{}`", pipeline.slug()), PIPELINE_HINT);
+    let p = wanted.found(call.query::<GetPipeline>(variables, &wanted).await?.pipeline)?;
     let mut out = Map::new();
     out.insert("pipeline".into(), json!(pipeline.slug()));
     if !same_name(&p.name, &p.slug) {
@@ -171,7 +138,7 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
         out.insert("desc".into(), json!(render::clean_text(d, 300)));
     }
     out.insert("repo".into(), json!(p.repository.map(|r| r.url)));
-    out.insert("branch".into(), json!(p.default_branch.as_deref().map(|b| render::clean_text(b, 100))));
+    out.insert("branch".into(), json!(p.default_branch.as_deref().map(rows::branch)));
     out.insert("visibility".into(), json!(render::state(&p.visibility)));
     if p.archived {
         out.insert("archived".into(), json!(true));
@@ -179,7 +146,7 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
     if let Some(c) = p.cluster {
         out.insert("cluster".into(), json!({"name": c.name, "uuid": c.uuid}));
     }
-    out.insert("tags".into(), json!(tags(p.tags.into_iter().map(|t| t.label))));
+    out.insert("tags".into(), json!(rows::tags(p.tags.into_iter().map(|t| t.label))));
     let mut settings = Map::new();
     settings
         .insert("branch_filter".into(), json!(p.branch_configuration.as_deref().map(|b| render::clean_text(b, 200))));
@@ -202,33 +169,17 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
     }
     out.insert("settings".into(), Value::Object(settings));
     out.insert("next_build".into(), json!(p.next_build_number));
-    let metrics: Map<String, Value> = p
-        .metrics
-        .and_then(|m| m.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.node)
-        .map(|m| (m.label.to_ascii_lowercase(), json!(m.value)))
-        .collect();
+    let metrics: Map<String, Value> =
+        nodes!(p.metrics).map(|m| (m.label.to_ascii_lowercase(), json!(m.value))).collect();
     out.insert("metrics".into(), Value::Object(metrics));
-    let builds: Vec<Value> = p
-        .builds
-        .and_then(|b| b.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.node)
+    let builds: Vec<Value> = nodes!(p.builds)
         .map(|b| {
-            json!({
-                "n": b.number,
-                "state": render::state(&b.state),
-                "branch": render::clean_text(&b.branch, 100),
-                "commit": short_sha(&b.commit),
-                "msg": b.message.as_deref().map(|m| render::first_line(m, 80)),
-                "at": b.created_at.as_deref().map(render::timestamp),
-                "dur": render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref()),
-            })
+            BuildRow::new(b.number, render::state(&b.state))
+                .branch(&b.branch)
+                .commit(&b.commit)
+                .msg(b.message.as_deref())
+                .times(b.created_at.as_deref(), b.started_at.as_deref(), b.finished_at.as_deref())
+                .value()
         })
         .collect();
     out.insert("builds".into(), json!(builds));
@@ -237,15 +188,5 @@ pub(super) async fn get_pipeline(ctx: &Ctx, args: GetPipelineArgs) -> Result<Str
         out.insert("steps".into(), json!(render::clean_text(&yaml, 20_000)));
     }
     let default = if with_steps { 8_000 } else { 3_000 };
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, default)))
-}
-
-/// Tag labels, cleaned.
-fn tags(labels: impl Iterator<Item = String>) -> Vec<String> {
-    labels.map(|l| render::clean_text(&l, 50)).collect()
-}
-
-/// The first 12 characters of a commit SHA (enough to be unique in practice).
-pub(super) fn short_sha(sha: &str) -> String {
-    sha.chars().take(12).collect()
+    Ok(render::render_object(Value::Object(out), call.budget(default)))
 }

@@ -1,13 +1,12 @@
 //! `list_schedules`: pipeline schedules, of one pipeline or across the organization, and one
 //! schedule in full.
 
-use super::args::{budget, lenient_int};
 use super::context::non_blank;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
-use crate::buildkite::ids;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::{ORG_HINT, PIPELINE_HINT};
+use super::rows::{self, BuildRow};
 use crate::buildkite::ops::{GetSchedule, ListSchedules, get_schedule, list_schedules};
+use crate::redact;
 use crate::render;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -26,36 +25,27 @@ pub struct ListSchedulesArgs {
     // next.after (documented once, in the server instructions).
     #[serde(default)]
     after: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "list_schedules",
-        toolset: Toolset::Pipelines,
-        read_only: true,
-        scopes: &["read_pipelines"],
-        description: "Pipeline schedules (one pipeline's or all): cron, branch, enabled, next run, last build, failure; one in full with schedule.",
-        schema: input_schema::<ListSchedulesArgs>,
-    }]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "list_schedules",
+    toolset: Toolset::Pipelines,
+    hints: Hints::READ,
+    scopes: &["read_pipelines"],
+    description: "Pipeline schedules (one pipeline's or all): cron, branch, enabled, next run, last build, failure; one in full with schedule.",
+    handler: handler!(list_schedules, ListSchedulesArgs),
+}];
 
 /// One schedule as a row.
 fn row(s: list_schedules::ScheduleRow, pipeline: Option<&str>) -> Value {
-    let last = s.builds.and_then(|b| b.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node).next();
+    let last = nodes!(s.builds).next();
     json!({
         "pipeline": pipeline,
         "id": s.uuid,
         "label": render::clean_text(&s.label, 80),
         "cron": render::clean_text(&s.cronline, 60),
-        "branch": s.branch.as_deref().map(|b| render::clean_text(b, 80)),
+        "branch": s.branch.as_deref().map(rows::branch),
         "enabled": (s.enabled == Some(false)).then_some(false),
         "next": s.next_build_at.as_deref().filter(|_| s.enabled != Some(false)).map(render::timestamp),
         "last": last.map(|b| format!("#{} {}", b.number, render::state(&b.state))),
@@ -64,41 +54,26 @@ fn row(s: list_schedules::ScheduleRow, pipeline: Option<&str>) -> Value {
     })
 }
 
-pub(super) async fn list_schedules(ctx: &Ctx, args: ListSchedulesArgs) -> Result<String, ToolError> {
-    let tool = "list_schedules";
-    let budget = budget(args.max_tokens, 3_000);
+async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<String, ToolError> {
+    let budget = call.budget(3_000);
     let pipeline = match non_blank(args.pipeline.as_deref()) {
-        Some(p) => Some(ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(p, org)).await?),
+        Some(p) => Some(call.pipeline(p).await?),
         None => None,
     };
     if let Some(schedule) = non_blank(args.schedule.as_deref()) {
-        let pipeline = pipeline.ok_or_else(|| ToolError::Args {
-            tool,
-            detail: "a schedule is named within its pipeline: pass `pipeline` too".into(),
-        })?;
+        let pipeline =
+            pipeline.ok_or_else(|| ToolError::args("a schedule is named within its pipeline: pass `pipeline` too"))?;
         let slug = format!("{}/{}", pipeline.slug(), schedule.to_ascii_lowercase());
-        let what = format!("schedule {schedule} of `{}`", pipeline.slug());
-        let hint = "list_schedules with the pipeline lists its schedules";
-        let data = ctx
-            .api
-            .execute::<GetSchedule>(get_schedule::Variables { slug })
-            .await
-            .map_err(|e| e.or_not_found(&what, hint))?;
-        let s = data.pipeline_schedule.ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?;
-        let builds: Vec<Value> = s
-            .builds
-            .and_then(|b| b.edges)
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.node)
+        let wanted = Wanted::new(
+            format!("schedule {} of `{}`", render::clean_text(schedule, 100), pipeline.slug()),
+            "list_schedules with the pipeline lists its schedules",
+        );
+        let s = wanted.found(call.query::<GetSchedule>(get_schedule::Variables { slug }, &wanted).await?.pipeline_schedule)?;
+        let builds: Vec<Value> = nodes!(s.builds)
             .map(|b| {
-                json!({
-                    "n": b.number,
-                    "state": render::state(&b.state),
-                    "at": b.created_at.as_deref().map(render::timestamp),
-                    "dur": render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref()),
-                })
+                BuildRow::new(b.number, render::state(&b.state))
+                    .times(b.created_at.as_deref(), b.started_at.as_deref(), b.finished_at.as_deref())
+                    .value()
             })
             .collect();
         let env: Vec<String> = s
@@ -106,8 +81,8 @@ pub(super) async fn list_schedules(ctx: &Ctx, args: ListSchedulesArgs) -> Result
             .unwrap_or_default()
             .iter()
             .map(|e| match e.split_once('=') {
-                Some((k, _)) if super::jobs::is_secret_name(k) => format!("{k}=[redacted]"),
-                _ => render::clean_text(&super::jobs::redact_value(e), 200),
+                Some((k, _)) if redact::is_secret_name(k) => format!("{k}=[redacted]"),
+                _ => render::clean_text(&redact::redact_value(e), 200),
             })
             .collect();
         let out = json!({
@@ -124,14 +99,14 @@ pub(super) async fn list_schedules(ctx: &Ctx, args: ListSchedulesArgs) -> Result
             "failed": s.failed_message.as_deref().map(|m| render::clean_text(m, 300)),
             "failed_at": s.failed_at.as_deref().map(render::timestamp),
             "created": s.created_at.as_deref().map(render::timestamp),
-            "by": s.created_by.map(|u| render::clean_text(&u.name, 60)),
+            "by": s.created_by.map(|u| rows::person(&u.name)),
             "builds": builds,
         });
         return Ok(render::render_object(out, budget));
     }
     let org = match &pipeline {
         Some(p) => p.org.clone(),
-        None => ctx.org.resolve(&ctx.api, args.org.as_deref()).await?,
+        None => call.org().await?,
     };
     let variables = list_schedules::Variables {
         pipeline: pipeline.as_ref().map(|p| p.slug()).unwrap_or_default(),
@@ -140,37 +115,33 @@ pub(super) async fn list_schedules(ctx: &Ctx, args: ListSchedulesArgs) -> Result
         pipelines: 50,
         after: non_blank(args.after.as_deref()).map(str::to_string),
     };
-    let what = match &pipeline {
-        Some(p) => format!("pipeline `{}`", p.slug()),
-        None => format!("organization `{org}`"),
+    let wanted = match &pipeline {
+        Some(p) => Wanted::new(format!("pipeline `{}`", p.slug()), PIPELINE_HINT),
+        None => Wanted::new(format!("organization `{org}`"), ORG_HINT),
     };
-    let hint = "check the slug with list_pipelines";
-    let data = ctx.api.execute::<ListSchedules>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
+    let data = call.query::<ListSchedules>(variables, &wanted).await?;
     let mut out = Map::new();
     let mut rows = Vec::new();
     if pipeline.is_some() {
-        let p = data.pipeline.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: hint.into() })?;
+        let p = wanted.found(data.pipeline)?;
         out.insert("pipeline".into(), json!(format!("{org}/{}", p.slug)));
-        for s in p.schedules.and_then(|s| s.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
+        for s in nodes!(p.schedules) {
             rows.push(row(s, None));
         }
     } else {
-        let pipelines = data.organization.and_then(|o| o.pipelines).ok_or_else(|| ApiError::NotFound {
-            what: what.clone(),
-            hint: "check the slug with current_user".into(),
-        })?;
+        let pipelines = wanted.found(data.organization.and_then(|o| o.pipelines))?;
         out.insert("org".into(), json!(org));
         out.insert(
             "pipelines_searched".into(),
             json!(format!("{} of {}", pipelines.edges.as_ref().map(Vec::len).unwrap_or(0), pipelines.count)),
         );
-        for p in pipelines.edges.unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
-            for s in p.schedules.and_then(|s| s.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node)
-            {
+        let next = pipelines.page_info.clone().filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+        for p in nodes!(Some(pipelines)) {
+            for s in nodes!(p.schedules) {
                 rows.push(row(s, Some(&p.slug)));
             }
         }
-        if let Some(next) = pipelines.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor) {
+        if let Some(next) = next {
             out.insert("next".into(), json!({"after": next}));
         }
     }

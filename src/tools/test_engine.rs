@@ -3,13 +3,12 @@
 //! its failed executions), `list_tests` (a suite's tests, flaky ones, or a build's tests, failed
 //! first) and `get_test`.
 
-use super::args::{budget, clamp, lenient_bool, lenient_int, page_number};
+use super::args::{clamp, lenient_bool, lenient_int, page_number};
 use super::context::non_blank;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
-use crate::buildkite::ids::{self, BuildRef};
-use crate::buildkite::ops::{GetBuildUuid, ListSuites, get_build_uuid, list_suites};
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::resolve::{ORG_HINT, path_part};
+use super::rows::{short_sha, test_failures};
+use crate::buildkite::ops::{ListSuites, list_suites};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -31,14 +30,6 @@ pub struct ListSuitesArgs {
     // next.after (documented once, in the server instructions).
     #[serde(default)]
     after: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 2000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `list_test_runs`.
@@ -59,14 +50,6 @@ pub struct ListTestRunsArgs {
     // Pipeline, when build is a bare number (documented once, in the server instructions).
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `list_tests`.
@@ -94,14 +77,6 @@ pub struct ListTestsArgs {
     // Pipeline, when build is a bare number (documented once, in the server instructions).
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
 /// Arguments of `get_test`.
@@ -112,109 +87,62 @@ pub struct GetTestArgs {
     suite: String,
     /// Test ID.
     test: String,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 2000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "list_suites",
-            toolset: Toolset::Tests,
-            read_only: true,
-            scopes: &["read_suites"],
-            description: "Test Engine suites: slug, name, default branch.",
-            schema: input_schema::<ListSuitesArgs>,
-        },
-        ToolSpec {
-            name: "list_test_runs",
-            toolset: Toolset::Tests,
-            read_only: true,
-            scopes: &["read_suites"],
-            description: "A suite's test runs (all, or a build's); with run, that run and its failed tests: name, location, failure, duration.",
-            schema: input_schema::<ListTestRunsArgs>,
-        },
-        ToolSpec {
-            name: "list_tests",
-            toolset: Toolset::Tests,
-            read_only: true,
-            scopes: &["read_suites"],
-            description: "A suite's tests (flaky ones, by reliability or duration), or a build's tests with failures first.",
-            schema: input_schema::<ListTestsArgs>,
-        },
-        ToolSpec {
-            name: "get_test",
-            toolset: Toolset::Tests,
-            read_only: true,
-            scopes: &["read_suites"],
-            description: "One test of a suite: name, scope, location, file, labels.",
-            schema: input_schema::<GetTestArgs>,
-        },
-    ]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_suites",
+        toolset: Toolset::Tests,
+        hints: Hints::READ,
+        scopes: &["read_suites"],
+        description: "Test Engine suites: slug, name, default branch.",
+        handler: handler!(list_suites, ListSuitesArgs),
+    },
+    Tool {
+        name: "list_test_runs",
+        toolset: Toolset::Tests,
+        hints: Hints::READ,
+        scopes: &["read_suites"],
+        description: "A suite's test runs (all, or a build's); with run, that run and its failed tests: name, location, failure, duration.",
+        handler: handler!(list_test_runs, ListTestRunsArgs),
+    },
+    Tool {
+        name: "list_tests",
+        toolset: Toolset::Tests,
+        hints: Hints::READ,
+        scopes: &["read_suites"],
+        description: "A suite's tests (flaky ones, by reliability or duration), or a build's tests with failures first.",
+        handler: handler!(list_tests, ListTestsArgs),
+    },
+    Tool {
+        name: "get_test",
+        toolset: Toolset::Tests,
+        hints: Hints::READ,
+        scopes: &["read_suites"],
+        description: "One test of a suite: name, scope, location, file, labels.",
+        handler: handler!(get_test, GetTestArgs),
+    },
+];
 
-fn args_error(tool: &'static str, detail: impl Into<String>) -> ToolError {
-    ToolError::Args { tool, detail: detail.into() }
-}
-
-/// A slug or ID safe to put in a URL path.
-fn path_part(tool: &'static str, what: &str, value: &str) -> Result<String, ToolError> {
-    let v = value.trim();
-    let safe = v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if v.is_empty() || v.starts_with('.') || !safe {
-        return Err(args_error(tool, format!("`{v}` is not a {what}")));
-    }
-    Ok(v.to_string())
+fn args_error(detail: impl Into<String>) -> ToolError {
+    ToolError::args(detail)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// The build UUID Test Engine wants, from a UUID (no request) or a URL / number (one GraphQL
-/// request), with the build's organization when the identifier names it.
-async fn build_uuid(
-    ctx: &Ctx,
-    build: &str,
-    pipeline: Option<&str>,
-    org: Option<&str>,
-) -> Result<(String, String, Option<String>), ToolError> {
-    let build = ctx.org.with_org(&ctx.api, org, |o| ids::parse_build(build, pipeline, o)).await?;
-    match build {
-        BuildRef::Uuid(u) => Ok((u.clone(), format!("build {u}"), None)),
-        BuildRef::Number { pipeline, number } => {
-            let slug = format!("{}/{number}", pipeline.slug());
-            let what = format!("build {slug}");
-            let data = ctx
-                .api
-                .execute::<GetBuildUuid>(get_build_uuid::Variables { slug: slug.clone() })
-                .await
-                .map_err(|e| e.or_not_found(&what, super::builds::BUILD_HINT))?;
-            let b = data.build.ok_or_else(|| ApiError::NotFound { what, hint: super::builds::BUILD_HINT.into() })?;
-            Ok((b.uuid, slug, Some(pipeline.org)))
-        }
-    }
-}
-
-pub(super) async fn list_suites(ctx: &Ctx, args: ListSuitesArgs) -> Result<String, ToolError> {
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
+async fn list_suites(call: &Call<'_>, args: ListSuitesArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
     let variables = list_suites::Variables {
         org: org.clone(),
         first: clamp(args.first, 30, 1, 100),
         after: non_blank(args.after.as_deref()).map(str::to_string),
         search: non_blank(args.search.as_deref()).map(str::to_string),
     };
-    let what = format!("organization `{org}`");
-    let hint = "check the slug with current_user";
-    let data = ctx.api.execute::<ListSuites>(variables).await.map_err(|e| e.or_not_found(&what, hint))?;
-    let suites =
-        data.organization.and_then(|o| o.suites).ok_or_else(|| ApiError::NotFound { what, hint: hint.into() })?;
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let suites = wanted.found(call.query::<ListSuites>(variables, &wanted).await?.organization.and_then(|o| o.suites))?;
     let next = suites.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
     let mut page = Page::new(suites.count, next);
     for edge in suites.edges.unwrap_or_default().into_iter().flatten() {
@@ -229,7 +157,7 @@ pub(super) async fn list_suites(ctx: &Ctx, args: ListSuitesArgs) -> Result<Strin
     }
     let mut head = Map::new();
     head.insert("org".into(), json!(org));
-    Ok(render::render_page(head, "suites", page, budget(args.max_tokens, 2_000)))
+    Ok(render::render_page(head, "suites", page, call.budget(2_000)))
 }
 
 /// A run as a row.
@@ -239,7 +167,7 @@ fn run_row(r: &Value) -> Value {
         "result": text(r, "result"),
         "state": text(r, "state").filter(|s| *s != "finished"),
         "branch": text(r, "branch").map(|b| render::clean_text(b, 80)),
-        "commit": text(r, "commit_sha").map(super::pipelines::short_sha),
+        "commit": text(r, "commit_sha").map(short_sha),
         "at": text(r, "created_at").map(render::timestamp),
     })
 }
@@ -270,23 +198,23 @@ fn failure_row(f: &Value) -> Value {
     })
 }
 
-pub(super) async fn list_test_runs(ctx: &Ctx, args: ListTestRunsArgs) -> Result<String, ToolError> {
-    let tool = "list_test_runs";
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
-    let suite = path_part(tool, "suite slug", &args.suite)?;
+async fn list_test_runs(call: &Call<'_>, args: ListTestRunsArgs) -> Result<String, ToolError> {
+    let ctx = call.ctx;
+    let org = call.org().await?;
+    let suite = path_part("suite slug", &args.suite)?;
     let base = format!("v2/analytics/organizations/{org}/suites/{suite}/runs");
     let suite_hint = "list_suites lists the organization's suites";
-    let budget = budget(args.max_tokens, 3_000);
+    let budget = call.budget(3_000);
     if let Some(run) = non_blank(args.run.as_deref()) {
-        let run = path_part(tool, "run ID", run)?;
-        let what = format!("run {run} of suite `{suite}`");
+        let run = path_part("run ID", run)?;
+        let wanted = Wanted::new(format!("run {run} of suite `{suite}`"), "list_test_runs without run lists the suite's runs");
         // The run and its failures at once: one round trip of latency.
         let run_path = format!("{base}/{run}");
         let failures_path = format!("{base}/{run}/failed_executions");
         let failure_query = [("include_failure_expanded", "true".to_string()), ("per_page", "100".to_string())];
         let (r, f) = tokio::join!(ctx.api.rest_json(&run_path, &[]), ctx.api.rest_json(&failures_path, &failure_query));
-        let r = r.map_err(|e| e.or_not_found(&what, "list_test_runs without run lists the suite's runs"))?;
-        let f = f.map_err(|e| e.or_not_found(&what, "list_test_runs without run lists the suite's runs"))?;
+        let r = r.map_err(|e| wanted.or_not_found(e))?;
+        let f = f.map_err(|e| wanted.or_not_found(e))?;
         let failures: Vec<Value> = f.body.as_array().into_iter().flatten().map(failure_row).collect();
         let mut out = Map::new();
         out.insert("suite".into(), json!(suite));
@@ -302,12 +230,12 @@ pub(super) async fn list_test_runs(ctx: &Ctx, args: ListTestRunsArgs) -> Result<
         return Ok(render::render_object(Value::Object(out), budget));
     }
     let mut query: Vec<(&str, String)> =
-        vec![("per_page", "30".into()), ("page", page_number(tool, args.after.as_deref())?.to_string())];
+        vec![("per_page", "30".into()), ("page", page_number(args.after.as_deref())?.to_string())];
     let mut out = Map::new();
     out.insert("suite".into(), json!(suite));
     let mut base = base;
     if let Some(build) = non_blank(args.build.as_deref()) {
-        let (uuid, name, build_org) = build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+        let (uuid, name, build_org) = call.build_uuid(build, args.pipeline.as_deref()).await?;
         out.insert("build".into(), json!(name));
         query.push(("build_id", uuid));
         // A build URL names its organization: the suite is looked for there.
@@ -315,11 +243,7 @@ pub(super) async fn list_test_runs(ctx: &Ctx, args: ListTestRunsArgs) -> Result<
             base = format!("v2/analytics/organizations/{o}/suites/{suite}/runs");
         }
     }
-    let page = ctx
-        .api
-        .rest_json(&base, &query)
-        .await
-        .map_err(|e| e.or_not_found(format!("suite `{suite}` in `{org}`"), suite_hint))?;
+    let page = call.rest(&base, &query, &Wanted::new(format!("suite `{suite}` in `{org}`"), suite_hint)).await?;
     let runs: Vec<Value> = page.body.as_array().into_iter().flatten().map(run_row).collect();
     if runs.is_empty() {
         out.insert("note".into(), json!("no runs"));
@@ -375,24 +299,15 @@ fn test_row(t: &Value) -> Value {
     })
 }
 
-/// How badly a build's test failed, for ordering: failed executions, else a failed result.
-pub fn failures_of(t: &Value) -> i64 {
-    let count = by_result(t).and_then(|e| e.get("failed")).and_then(Value::as_i64).unwrap_or(0).max(0);
-    let result = text(t, "result").or_else(|| text(t, "state")).unwrap_or("");
-    count.saturating_add(i64::from(result.starts_with("fail")))
-}
-
-pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String, ToolError> {
-    let tool = "list_tests";
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
-    let budget = budget(args.max_tokens, 3_000);
-    let page = page_number(tool, args.after.as_deref())?;
+async fn list_tests(call: &Call<'_>, args: ListTestsArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
+    let budget = call.budget(3_000);
+    let page = page_number(args.after.as_deref())?;
     let mut out = Map::new();
     let (path, mut query, what): (String, Vec<(&str, String)>, String) =
         match (non_blank(args.build.as_deref()), non_blank(args.suite.as_deref())) {
             (Some(build), _) => {
-                let (uuid, name, build_org) =
-                    build_uuid(ctx, build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+                let (uuid, name, build_org) = call.build_uuid(build, args.pipeline.as_deref()).await?;
                 out.insert("build".into(), json!(name));
                 // A build URL names its organization: its tests are looked for there.
                 let org = build_org.unwrap_or_else(|| org.clone());
@@ -403,7 +318,7 @@ pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String,
                 )
             }
             (None, Some(suite)) => {
-                let suite = path_part(tool, "suite slug", suite)?;
+                let suite = path_part("suite slug", suite)?;
                 out.insert("suite".into(), json!(suite));
                 let mut q = Vec::new();
                 if args.flaky == Some(true) {
@@ -420,7 +335,7 @@ pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String,
                         q.push(("order", "desc".into()));
                     }
                     Some(other) => {
-                        return Err(args_error(tool, format!("sort `{other}`: use reliability or duration")));
+                        return Err(args_error(format!("sort `{other}`: use reliability or duration")));
                     }
                 }
                 (
@@ -429,20 +344,20 @@ pub(super) async fn list_tests(ctx: &Ctx, args: ListTestsArgs) -> Result<String,
                     format!("suite `{suite}` in `{org}`"),
                 )
             }
-            (None, None) => return Err(args_error(tool, "pass `suite` (list_suites lists them) or `build`")),
+            (None, None) => return Err(args_error("pass `suite` (list_suites lists them) or `build`")),
         };
     if let Some(branch) = non_blank(args.branch.as_deref()) {
         query.push(("branch", branch.to_string()));
     }
     query.push(("per_page", "50".into()));
     query.push(("page", page.to_string()));
-    let answer = ctx.api.rest_json(&path, &query).await.map_err(|e| {
-        e.or_not_found(&what, "list_suites lists the suites; a build needs Test Engine to have runs for it")
-    })?;
+    let answer = call
+        .rest(&path, &query, &Wanted::new(what, "list_suites lists the suites; a build needs Test Engine to have runs for it"))
+        .await?;
     let mut tests: Vec<&Value> = answer.body.as_array().into_iter().flatten().collect();
     if args.build.is_some() {
-        tests.sort_by_key(|t| std::cmp::Reverse(failures_of(t)));
-        let failed = tests.iter().filter(|t| failures_of(t) > 0).count();
+        tests.sort_by_key(|t| std::cmp::Reverse(test_failures(t)));
+        let failed = tests.iter().filter(|t| test_failures(t) > 0).count();
         out.insert("failed".into(), json!(failed));
     }
     let from_build = args.build.is_some();
@@ -477,17 +392,12 @@ fn rows_is_empty(out: &Map<String, Value>) -> bool {
     out.get("tests").and_then(Value::as_array).is_none_or(Vec::is_empty)
 }
 
-pub(super) async fn get_test(ctx: &Ctx, args: GetTestArgs) -> Result<String, ToolError> {
-    let tool = "get_test";
-    let org = ctx.org.resolve(&ctx.api, args.org.as_deref()).await?;
-    let suite = path_part(tool, "suite slug", &args.suite)?;
-    let test = path_part(tool, "test ID", &args.test)?;
-    let what = format!("test {test} of suite `{suite}`");
-    let answer = ctx
-        .api
-        .rest_json(&format!("v2/analytics/organizations/{org}/suites/{suite}/tests/{test}"), &[])
-        .await
-        .map_err(|e| e.or_not_found(&what, "list_tests lists a suite's tests with their IDs"))?;
+async fn get_test(call: &Call<'_>, args: GetTestArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
+    let suite = path_part("suite slug", &args.suite)?;
+    let test = path_part("test ID", &args.test)?;
+    let wanted = Wanted::new(format!("test {test} of suite `{suite}`"), "list_tests lists a suite's tests with their IDs");
+    let answer = call.rest(&format!("v2/analytics/organizations/{org}/suites/{suite}/tests/{test}"), &[], &wanted).await?;
     let mut out = Map::new();
     out.insert("suite".into(), json!(suite));
     if let Value::Object(row) = test_row(&answer.body) {
@@ -495,7 +405,7 @@ pub(super) async fn get_test(ctx: &Ctx, args: GetTestArgs) -> Result<String, Too
     }
     out.insert("file".into(), json!(text(&answer.body, "file_name")));
     out.insert("url".into(), json!(text(&answer.body, "web_url")));
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 2_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(2_000)))
 }
 
 #[cfg(test)]
@@ -506,7 +416,7 @@ mod tests {
     fn failures_come_first_and_expanded_failures_are_kept_short() {
         let passed = json!({"name": "a", "executions_count_by_result": {"passed": 3, "failed": 0}});
         let failed = json!({"name": "b", "executions_count_by_result": {"passed": 1, "failed": 2}});
-        assert!(failures_of(&failed) > failures_of(&passed));
+        assert!(test_failures(&failed) > test_failures(&passed));
         assert_eq!(reliability(&json!({"reliability": 0.9834})), Some(98.3));
         assert_eq!(
             suite_of(
@@ -521,13 +431,5 @@ mod tests {
         }));
         assert_eq!(row["failure"], "expected 1\ngot: 2");
         assert_eq!(row["duration_s"], 0.12);
-    }
-
-    #[test]
-    fn path_parts_refuse_slashes_and_spaces() {
-        assert!(path_part("t", "suite slug", "web-rspec").is_ok());
-        assert!(path_part("t", "suite slug", "../x").is_err());
-        assert!(path_part("t", "suite slug", "a b").is_err());
-        assert!(path_part("t", "suite slug", "..").is_err());
     }
 }

@@ -3,13 +3,13 @@
 //! the end of each failed job's log is fetched with a ranged REST request (logs exist only in
 //! REST) and reduced to the lines that explain the failure.
 
-use super::args::{budget, clamp, lenient_int};
-use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
-use super::pipelines::short_sha;
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
+use super::args::{clamp, lenient_int};
+use super::context::Ctx;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler, nodes};
+use super::resolve::BuildLookup;
+use super::rows::{self, JobRow, short_sha};
+use crate::buildkite::Api;
 use crate::buildkite::ops::{GetBuildFailureSummary, get_build_failure_summary as op};
-use crate::buildkite::{Api, ApiError};
 use crate::logs;
 use crate::render;
 use schemars::JsonSchema;
@@ -30,29 +30,20 @@ pub struct FailureSummaryArgs {
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
     /// Failed jobs to explain from their logs, 1-10 (default 5).
     #[serde(default, deserialize_with = "lenient_int")]
     max_jobs: Option<i64>,
-    /// Output budget in tokens (default 4000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "get_build_failure_summary",
-        toolset: Toolset::Builds,
-        read_only: true,
-        scopes: &["read_builds"],
-        description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
-        schema: input_schema::<FailureSummaryArgs>,
-    }]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "get_build_failure_summary",
+    toolset: Toolset::Builds,
+    hints: Hints::READ,
+    scopes: &["read_builds"],
+    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
+    handler: handler!(get_build_failure_summary, FailureSummaryArgs),
+}];
 
 /// What a failed job's log says.
 async fn explain(api: Api, org: String, pipeline: String, build: i64, job: String) -> Value {
@@ -72,56 +63,41 @@ async fn explain(api: Api, org: String, pipeline: String, build: i64, job: Strin
 }
 
 fn job_row(j: &op::FailedJob) -> Map<String, Value> {
-    let mut row = Map::new();
-    row.insert("job".into(), json!(j.uuid));
-    row.insert("label".into(), json!(super::jobs::label(j.label.as_deref())));
-    row.insert("step".into(), json!(j.step.as_ref().and_then(|s| s.key.as_deref()).map(|k| render::clean_text(k, 80))));
-    let state = render::state(&j.state);
-    if state != "finished" {
-        row.insert("state".into(), json!(state));
+    let mut row = JobRow::new(&j.uuid, j.label.as_deref(), j.step.as_ref().and_then(|s| s.key.as_deref()))
+        .ran(j.started_at.as_deref(), j.finished_at.as_deref());
+    row.state = Some(render::state(&j.state)).filter(|s| s != "finished");
+    row.exit = rows::exit_code(j.exit_status.as_deref());
+    row.signal = rows::signal(j.signal.as_deref(), j.signal_reason.as_ref());
+    row.command = j.command.as_deref().map(|c| render::clean_text(c, 300));
+    row.agent = j.agent.as_ref().map(|a| render::clean_text(&a.name, 80));
+    match row.value() {
+        Value::Object(map) => map,
+        _ => Map::new(),
     }
-    row.insert("exit".into(), super::jobs::exit_code(j.exit_status.as_deref()));
-    row.insert("signal".into(), json!(super::jobs::signal(j.signal.as_deref(), j.signal_reason.as_ref())));
-    row.insert("command".into(), json!(j.command.as_deref().map(|c| render::clean_text(c, 300))));
-    row.insert("agent".into(), json!(j.agent.as_ref().map(|a| render::clean_text(&a.name, 80))));
-    row.insert("run_s".into(), json!(render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref())));
-    row
 }
 
-pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArgs) -> Result<String, ToolError> {
-    let BuildLookup { slug, uuid, what } =
-        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) -> Result<String, ToolError> {
+    let ctx = call.ctx;
+    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let max_jobs = clamp(args.max_jobs, 5, 1, 10);
     // Ask for more than we explain: retried attempts and soft failures are set aside below.
     let variables = op::Variables { slug, uuid, max_jobs: (max_jobs * 3).min(50) };
-    let data =
-        ctx.api.execute::<GetBuildFailureSummary>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
-    let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
+    let b = wanted.found(call.query::<GetBuildFailureSummary>(variables, &wanted).await?.build)?;
     let (org, pipeline, number) = (b.organization.slug.clone(), b.pipeline.slug.clone(), b.number);
 
     use op::GetBuildFailureSummaryBuildFailedEdgesNode as Failed;
     use op::GetBuildFailureSummaryBuildStoppedEdgesNode as Stopped;
     let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0).max(0);
     let stopped_total = b.stopped.as_ref().map(|f| f.count).unwrap_or(0).max(0);
-    let failed: Vec<op::FailedJob> = b
-        .failed
-        .and_then(|f| f.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| match e.node {
-            Some(Failed::JobTypeCommand(j)) => Some(j),
+    let failed: Vec<op::FailedJob> = nodes!(b.failed)
+        .filter_map(|n| match n {
+            Failed::JobTypeCommand(j) => Some(j),
             _ => None,
         })
         .collect();
-    let stopped_fetched: Vec<op::FailedJob> = b
-        .stopped
-        .and_then(|f| f.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| match e.node {
-            Some(Stopped::JobTypeCommand(j)) => Some(j),
+    let stopped_fetched: Vec<op::FailedJob> = nodes!(b.stopped)
+        .filter_map(|n| match n {
+            Stopped::JobTypeCommand(j) => Some(j),
             _ => None,
         })
         .collect();
@@ -137,7 +113,7 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
     out.insert("build".into(), json!(format!("{org}/{pipeline}/{number}")));
     out.insert("url".into(), json!(b.url));
     out.insert("state".into(), json!(render::state(&b.state)));
-    out.insert("branch".into(), json!(render::clean_text(&b.branch, 100)));
+    out.insert("branch".into(), json!(rows::branch(&b.branch)));
     out.insert("commit".into(), json!(short_sha(&b.commit)));
     out.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 100))));
     let total = b.total.map(|t| t.count).unwrap_or(0);
@@ -212,27 +188,14 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
     use op::GetBuildFailureSummaryBuildBlockedEdgesNode as Blocked;
     let blocked_total = b.blocked.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
     let annotations_total = b.annotations.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
-    let blocked: Vec<Value> = b
-        .blocked
-        .and_then(|f| f.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| match e.node {
-            Some(Blocked::JobTypeBlock(j)) => {
-                Some(json!({"job": j.uuid, "label": j.label.as_deref().map(|l| render::clean_text(l, 80))}))
-            }
+    let blocked: Vec<Value> = nodes!(b.blocked)
+        .filter_map(|n| match n {
+            Blocked::JobTypeBlock(j) => Some(json!({"job": j.uuid, "label": rows::label(j.label.as_deref())})),
             _ => None,
         })
         .collect();
     out.insert("blocked".into(), json!(blocked));
-    let annotations: Vec<Value> = b
-        .annotations
-        .and_then(|a| a.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.node)
+    let annotations: Vec<Value> = nodes!(b.annotations)
         .map(|a| {
             json!({
                 "style": a.style.as_ref().map(render::state),
@@ -276,7 +239,7 @@ pub(super) async fn get_build_failure_summary(ctx: &Ctx, args: FailureSummaryArg
             )),
         );
     }
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 4_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(4_000)))
 }
 
 /// Most failed tests named in the summary.
@@ -294,7 +257,7 @@ async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
             return None;
         }
     };
-    let failures = super::test_engine::failures_of;
+    let failures = rows::test_failures;
     let mut failed: Vec<&Value> = answer.body.as_array()?.iter().filter(|t| failures(t) > 0).collect();
     if failed.is_empty() {
         return None;

@@ -1,11 +1,9 @@
 //! `list_step_uploads`: the pipeline definitions a build uploaded with `buildkite-agent pipeline
 //! upload`, summarised as the steps they added; one upload's YAML only on request, capped.
 
-use super::args::{budget, lenient_bool, lenient_int};
-use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
+use super::args::lenient_bool;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::resolve::BuildLookup;
 use crate::buildkite::ops::{GetStepUploads, get_step_uploads};
 use crate::render;
 use schemars::JsonSchema;
@@ -33,26 +31,17 @@ pub struct ListStepUploadsArgs {
     /// With upload: its YAML, capped.
     #[serde(default, deserialize_with = "lenient_bool")]
     yaml: Option<bool>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
-    /// Output budget in tokens (default 3000).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "list_step_uploads",
-        toolset: Toolset::Builds,
-        read_only: true,
-        scopes: &["read_builds"],
-        description: "The pipeline definitions a build uploaded (pipeline upload): which job, when, the steps added; one upload's YAML on request.",
-        schema: input_schema::<ListStepUploadsArgs>,
-    }]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "list_step_uploads",
+    toolset: Toolset::Builds,
+    hints: Hints::READ,
+    scopes: &["read_builds"],
+    description: "The pipeline definitions a build uploaded (pipeline upload): which job, when, the steps added; one upload's YAML on request.",
+    handler: handler!(list_step_uploads, ListStepUploadsArgs),
+}];
 
 /// The steps of an uploaded definition (`{"steps": […]}` or a bare list), groups flattened:
 /// each named by key, else label, else the first line of its command.
@@ -82,24 +71,21 @@ pub fn step_names(definition: &Value) -> Vec<String> {
     out
 }
 
-pub(super) async fn list_step_uploads(ctx: &Ctx, args: ListStepUploadsArgs) -> Result<String, ToolError> {
-    let BuildLookup { slug, uuid: _, what } =
-        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
-    let slug = slug.ok_or_else(|| ToolError::Args {
-        tool: "list_step_uploads",
-        detail: "pass the build URL or org/pipeline/number (a build UUID is not enough here)".into(),
+async fn list_step_uploads(call: &Call<'_>, args: ListStepUploadsArgs) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid: _, wanted: build_wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
+    let slug = slug.ok_or_else(|| {
+        ToolError::args("pass the build URL or org/pipeline/number (a build UUID is not enough here)")
     })?;
     let variables = get_step_uploads::Variables { slug: slug.clone(), jobs: 100 };
-    let data = ctx.api.execute::<GetStepUploads>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
-    let build = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
-    let wanted = super::context::non_blank(args.upload.as_deref()).map(str::to_ascii_lowercase);
+    let build = build_wanted.found(call.query::<GetStepUploads>(variables, &build_wanted).await?.build)?;
+    let wanted = crate::tools::context::non_blank(args.upload.as_deref()).map(str::to_ascii_lowercase);
     // The YAML takes most of the budget (about 3 characters a token): 6,000 characters by default.
-    let yaml_chars = (budget(args.max_tokens, 3_000) * 2).clamp(YAML_MIN, YAML_MAX);
+    let yaml_chars = (call.budget(3_000) * 2).clamp(YAML_MIN, YAML_MAX);
     let mut uploads = Vec::new();
     let jobs = build.jobs.as_ref().map(|j| j.count).unwrap_or(0);
     use get_step_uploads::GetStepUploadsBuildJobsEdgesNode as Job;
     use get_step_uploads::GetStepUploadsBuildJobsEdgesNodeOnJobTypeCommandEventsEdgesNode as Event;
-    for job in build.jobs.and_then(|j| j.edges).unwrap_or_default().into_iter().flatten().filter_map(|e| e.node) {
+    for job in nodes!(build.jobs) {
         let Job::JobTypeCommand(job) = job else { continue };
         let label = job.label.as_deref().map(|l| render::clean_text(l, 80));
         for event in job.events.edges.unwrap_or_default().into_iter().flatten().map(|e| e.node) {
@@ -130,11 +116,12 @@ pub(super) async fn list_step_uploads(ctx: &Ctx, args: ListStepUploadsArgs) -> R
     if let Some(w) = &wanted
         && uploads.is_empty()
     {
-        return Err(ApiError::NotFound {
-            what: format!("step upload {w} in {what}"),
-            hint: "list_step_uploads without `upload` lists the build's uploads".into(),
-        }
-        .into());
+        let what = &build_wanted.what;
+        return Err(Wanted::new(
+            format!("step upload {w} in {what}"),
+            "list_step_uploads without `upload` lists the build's uploads",
+        )
+        .not_found());
     }
     let mut out = Map::new();
     out.insert("build".into(), json!(slug));
@@ -150,7 +137,7 @@ pub(super) async fn list_step_uploads(ctx: &Ctx, args: ListStepUploadsArgs) -> R
         out.insert("more".into(), json!("pass upload=<id> and yaml=true for one upload's YAML"));
     }
     out.insert("uploads".into(), Value::Array(uploads));
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 3_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
 
 #[cfg(test)]

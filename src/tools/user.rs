@@ -1,8 +1,6 @@
-//! `current_user`: who the token belongs to, its organizations, and its scopes.
+//! The token and its people: `current_user` (who the token belongs to, its organizations and scopes).
 
-use super::args::{budget, lenient_int};
-use super::schema::input_schema;
-use super::{Ctx, ToolError, ToolSpec, Toolset};
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use crate::buildkite::ops::{CurrentUser, current_user};
 use crate::buildkite::rest::READ_WRITE_SCOPES;
 use crate::render;
@@ -10,34 +8,25 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// Arguments of `current_user`.
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "current_user",
+    toolset: Toolset::User,
+    hints: Hints::READ,
+    scopes: &["read_user"],
+    description: "Who the API token belongs to, its organizations and scopes. Use when the organization is unknown.",
+    handler: handler!(current_user, NoArgs),
+}];
+
+/// No arguments of its own (`org` and `max_tokens` are accepted like on every tool).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CurrentUserArgs {
-    /// Accepted like on every tool; the answer lists every organization anyway.
-    #[schemars(skip)]
-    #[serde(default)]
-    #[allow(dead_code)]
-    org: Option<String>,
-    /// Output budget in tokens.
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    max_tokens: Option<i64>,
-}
+pub struct NoArgs {}
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "current_user",
-        toolset: Toolset::User,
-        read_only: true,
-        scopes: &["read_user"],
-        description: "Who the API token belongs to, its organizations and scopes. Use when the organization is unknown.",
-        schema: input_schema::<CurrentUserArgs>,
-    }]
-}
-
-pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<String, ToolError> {
-    let data = ctx.api.execute::<CurrentUser>(current_user::Variables).await?;
+async fn current_user(call: &Call<'_>, _args: NoArgs) -> Result<String, ToolError> {
+    let ctx = call.ctx;
+    let wanted = Wanted::new("the token's user", "check the token at https://buildkite.com/user/api-access-tokens");
+    let data = call.query::<CurrentUser>(current_user::Variables, &wanted).await?;
     let viewer = data.viewer;
     let mut out = Map::new();
     if let Some(user) = viewer.as_ref().and_then(|v| v.user.as_ref()) {
@@ -47,16 +36,11 @@ pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<Str
         );
     }
     if let Some(orgs) = viewer.and_then(|v| v.organizations) {
-        let listed: Map<String, Value> = orgs
-            .edges
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.node)
-            .map(|n| (n.slug, Value::String(render::clean_text(&n.name, 100))))
-            .collect();
-        if orgs.count > listed.len() as i64 {
-            out.insert("orgs_total".into(), json!(orgs.count));
+        let count = orgs.count;
+        let listed: Map<String, Value> =
+            nodes!(Some(orgs)).map(|n| (n.slug, Value::String(render::clean_text(&n.name, 100)))).collect();
+        if count > listed.len() as i64 {
+            out.insert("orgs_total".into(), json!(count));
         }
         out.insert("orgs".into(), Value::Object(listed));
     }
@@ -74,5 +58,5 @@ pub(super) async fn current_user(ctx: &Ctx, args: CurrentUserArgs) -> Result<Str
             out.insert("scopes".into(), json!(format!("unknown: {e}")));
         }
     }
-    Ok(render::render_object(Value::Object(out), budget(args.max_tokens, 1_000)))
+    Ok(render::render_object(Value::Object(out), call.budget(1_000)))
 }

@@ -2,10 +2,8 @@
 //! growing interval and sending MCP progress notifications when the client asked for them.
 
 use super::args::{clamp, lenient_int};
-use super::builds::{BUILD_HINT, BuildLookup, lookup_build};
-use super::schema::input_schema;
-use super::{Ctx, Progress, ToolError, ToolSpec, Toolset};
-use crate::buildkite::ApiError;
+use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler};
+use super::resolve::BuildLookup;
 use crate::buildkite::ops::{GetBuildState, get_build_state};
 use crate::render;
 use schemars::JsonSchema;
@@ -27,30 +25,20 @@ pub struct WaitArgs {
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
     pipeline: Option<String>,
-    /// Organization slug.
-    #[schemars(skip)]
-    #[serde(default)]
-    org: Option<String>,
     /// Seconds to wait in this call, 1-50 (default 30).
     #[serde(default, deserialize_with = "lenient_int")]
     timeout_s: Option<i64>,
-    /// Output budget (unused: the answer is small).
-    #[schemars(skip)]
-    #[serde(default, deserialize_with = "lenient_int")]
-    #[allow(dead_code)]
-    max_tokens: Option<i64>,
 }
 
-pub(super) fn specs() -> Vec<ToolSpec> {
-    vec![ToolSpec {
-        name: "wait_for_build",
-        toolset: Toolset::Builds,
-        read_only: true,
-        scopes: &["read_builds"],
-        description: "Wait up to 50 s for a build to finish or block, with progress; returns its final state, or the current one and how to keep waiting.",
-        schema: input_schema::<WaitArgs>,
-    }]
-}
+/// The tools of this area.
+pub(super) const TOOLS: &[Tool] = &[Tool {
+    name: "wait_for_build",
+    toolset: Toolset::Builds,
+    hints: Hints::READ,
+    scopes: &["read_builds"],
+    description: "Wait up to 50 s for a build to finish or block, with progress; returns its final state, or the current one and how to keep waiting.",
+    handler: handler!(wait_for_build, WaitArgs),
+}];
 
 /// States a build rests in: finished, or waiting for a person.
 fn settled(state: &str) -> bool {
@@ -61,16 +49,14 @@ fn count<T>(c: Option<T>, f: impl Fn(T) -> i64) -> i64 {
     c.map(f).unwrap_or(0)
 }
 
-pub(super) async fn wait_for_build(ctx: &Ctx, args: WaitArgs, progress: &Progress) -> Result<String, ToolError> {
-    let BuildLookup { slug, uuid, what } =
-        lookup_build(ctx, &args.build, args.pipeline.as_deref(), args.org.as_deref()).await?;
+async fn wait_for_build(call: &Call<'_>, args: WaitArgs) -> Result<String, ToolError> {
+    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let limit = Duration::from_secs(clamp(args.timeout_s, 30, 1, MAX_WAIT_S) as u64);
     let started = Instant::now();
     let mut delay = Duration::from_secs(1);
     loop {
         let variables = get_build_state::Variables { slug: slug.clone(), uuid: uuid.clone() };
-        let data = ctx.api.execute::<GetBuildState>(variables).await.map_err(|e| e.or_not_found(&what, BUILD_HINT))?;
-        let b = data.build.ok_or_else(|| ApiError::NotFound { what: what.clone(), hint: BUILD_HINT.into() })?;
+        let b = wanted.found(call.query::<GetBuildState>(variables, &wanted).await?.build)?;
         let state = render::state(&b.state);
         let (total, finished, running) =
             (count(b.total, |c| c.count), count(b.finished, |c| c.count), count(b.running, |c| c.count));
@@ -99,7 +85,8 @@ pub(super) async fn wait_for_build(ctx: &Ctx, args: WaitArgs, progress: &Progres
             out.insert("next".into(), json!(next));
             return Ok(render::to_json(&render::compact(Value::Object(out))));
         }
-        progress
+        let what = &wanted.what;
+        call.progress
             .report(finished as f64, Some(total as f64), format!("{what} is {state}: {finished}/{total} jobs done"))
             .await;
         tokio::time::sleep(delay.min(limit.saturating_sub(waited))).await;

@@ -2,24 +2,25 @@
 //! finish-time filter go to REST (`GET /v2/organizations/{org}[/pipelines/{p}]/builds`), with the
 //! same row shape as the GraphQL path.
 
-use super::args::{budget, clamp};
-use super::builds::{BUILD_STATES, ListBuildsArgs, date_time};
-use super::context::non_blank;
-use super::pipelines::short_sha;
-use super::{Ctx, ToolError};
+use super::ListBuildsArgs;
 use crate::buildkite::ApiError;
 use crate::buildkite::ids;
 use crate::buildkite::ops::{FindMember, find_member};
 use crate::render;
+use crate::tools::args::{BUILD_STATES, clamp, date_time, page_number};
+use crate::tools::context::non_blank;
+use crate::tools::kit::{Call, ToolError, Wanted, nodes};
+use crate::tools::resolve::ORG_HINT;
+use crate::tools::rows::BuildRow;
 use serde_json::{Map, Value, json};
 
 fn args_error(detail: impl Into<String>) -> ToolError {
-    ToolError::Args { tool: "list_builds", detail: detail.into() }
+    ToolError::args(detail)
 }
 
 /// The user UUID `creator` means: a UUID as is; an email or a name through the organization's
 /// members (one GraphQL request). Several people matching a name is an error listing them.
-async fn creator_uuid(ctx: &Ctx, org: &str, creator: &str) -> Result<(String, String), ToolError> {
+async fn creator_uuid(call: &Call<'_>, org: &str, creator: &str) -> Result<(String, String), ToolError> {
     if ids::is_uuid(creator) {
         return Ok((creator.to_ascii_lowercase(), creator.to_string()));
     }
@@ -29,19 +30,9 @@ async fn creator_uuid(ctx: &Ctx, org: &str, creator: &str) -> Result<(String, St
         email: by_email.then(|| creator.to_string()),
         search: (!by_email).then(|| creator.to_string()),
     };
-    let what = format!("organization `{org}`");
-    let data = ctx
-        .api
-        .execute::<FindMember>(variables)
-        .await
-        .map_err(|e| e.or_not_found(&what, "check the slug with current_user"))?;
-    let members = data.organization.and_then(|o| o.members);
-    let users: Vec<(String, String, String)> = members
-        .and_then(|m| m.edges)
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.node)
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let data = call.query::<FindMember>(variables, &wanted).await?;
+    let users: Vec<(String, String, String)> = nodes!(data.organization.and_then(|o| o.members))
         .map(|n| (n.user.uuid, n.user.name, n.user.email))
         .collect();
     // An exact name or email wins over looser matches of a search.
@@ -85,35 +76,35 @@ fn rest_states(states: &[String]) -> Result<Vec<String>, ToolError> {
 /// when the list spans pipelines).
 fn row(b: &Value, with_pipeline: bool) -> Value {
     let text = |k: &str| b.get(k).and_then(Value::as_str);
-    let mut row = Map::new();
+    let state = text("state").map(str::to_ascii_lowercase).unwrap_or_default();
+    let mut row = BuildRow::new(b.get("number").and_then(Value::as_i64).unwrap_or(0), state);
     if with_pipeline {
-        row.insert("p".into(), json!(b.pointer("/pipeline/slug").and_then(Value::as_str)));
+        row.p = b.pointer("/pipeline/slug").and_then(Value::as_str).map(str::to_string);
     }
-    row.insert("n".into(), json!(b.get("number")));
-    let state = text("state").map(str::to_ascii_lowercase);
-    row.insert("state".into(), json!(state));
-    row.insert("branch".into(), json!(text("branch").map(|s| render::clean_text(s, 100))));
-    row.insert("commit".into(), json!(text("commit").map(short_sha)));
-    row.insert("msg".into(), json!(text("message").map(|m| render::first_line(m, 80))));
-    row.insert(
-        "by".into(),
-        json!(b.pointer("/creator/name").and_then(Value::as_str).map(|n| render::clean_text(n, 60))),
-    );
-    row.insert("src".into(), json!(text("source").map(|s| render::clean_text(s, 40).to_ascii_lowercase())));
-    row.insert("at".into(), json!(text("created_at").map(render::timestamp)));
-    row.insert("dur".into(), json!(render::seconds_between(text("started_at"), text("finished_at"))));
-    Value::Object(row)
+    if let Some(branch) = text("branch") {
+        row = row.branch(branch);
+    }
+    if let Some(commit) = text("commit") {
+        row = row.commit(commit);
+    }
+    if let Some(source) = text("source") {
+        row = row.src(source);
+    }
+    row.msg(text("message"))
+        .by(b.pointer("/creator/name").and_then(Value::as_str))
+        .times(text("created_at"), text("started_at"), text("finished_at"))
+        .value()
 }
 
-pub(super) async fn list_builds_rest(ctx: &Ctx, args: ListBuildsArgs) -> Result<String, ToolError> {
-    let page = super::args::page_number("list_builds", args.after.as_deref())?;
+pub(super) async fn list_builds(call: &Call<'_>, args: ListBuildsArgs) -> Result<String, ToolError> {
+    let page = page_number(args.after.as_deref())?;
     let pipeline = match non_blank(args.pipeline.as_deref()) {
-        Some(p) => Some(ctx.org.with_org(&ctx.api, args.org.as_deref(), |org| ids::parse_pipeline(p, org)).await?),
+        Some(p) => Some(call.pipeline(p).await?),
         None => None,
     };
     let org = match &pipeline {
         Some(p) => p.org.clone(),
-        None => ctx.org.resolve(&ctx.api, args.org.as_deref()).await?,
+        None => call.org().await?,
     };
     let per_page = clamp(args.first, 20, 1, 100);
     let mut query: Vec<(&str, String)> =
@@ -151,7 +142,7 @@ pub(super) async fn list_builds_rest(ctx: &Ctx, args: ListBuildsArgs) -> Result<
         }
     }
     if let Some(creator) = non_blank(args.creator.as_deref()) {
-        let (uuid, who) = creator_uuid(ctx, &org, creator).await?;
+        let (uuid, who) = creator_uuid(call, &org, creator).await?;
         head.insert("creator".into(), json!(render::clean_text(&who, 120)));
         query.push(("creator", uuid));
     }
@@ -163,15 +154,12 @@ pub(super) async fn list_builds_rest(ctx: &Ctx, args: ListBuildsArgs) -> Result<
         Some(p) => format!("pipeline `{}`", p.slug()),
         None => format!("organization `{org}`"),
     };
-    let answer = ctx
-        .api
-        .rest_json(&path, &query)
-        .await
-        .map_err(|e| e.or_not_found(&what, "check the slug with list_pipelines or current_user"))?;
+    let answer =
+        call.rest(&path, &query, &Wanted::new(what, "check the slug with list_pipelines or current_user")).await?;
     let builds = answer.body.as_array().ok_or_else(|| ApiError::Decode { detail: format!("{path}: not a list") })?;
     let mut rows: Vec<Value> = builds.iter().map(|b| row(b, pipeline.is_none())).collect();
     head.insert("page".into(), json!(page));
-    let budget = budget(args.max_tokens, 3_000);
+    let budget = call.budget(3_000);
     let fit = render::rows_that_fit(&rows, budget, 200);
     let cut = fit < rows.len();
     if cut {
@@ -209,7 +197,7 @@ mod tests {
         assert_eq!(r["msg"], "Fix it…");
         assert_eq!(r["dur"], 300);
         assert_eq!(r["by"], "Ada");
-        assert!(row(&b, false).get("p").is_none());
+        assert!(row(&b, false)["p"].is_null(), "no pipeline column for one pipeline's list");
     }
 
     #[test]

@@ -1,0 +1,260 @@
+//! Output rows shared by tools that show the same thing: a build row, a command job row, and the
+//! small formatters they use (short SHAs, outcomes, exit codes, signals). One place decides how
+//! long a branch or a label may be, so every tool shows a build the same way.
+
+use crate::render;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Longest branch name shown.
+const BRANCH_CHARS: usize = 100;
+/// Longest commit message line shown in a row.
+const MESSAGE_CHARS: usize = 80;
+/// Longest person's name shown.
+const NAME_CHARS: usize = 60;
+/// Longest job label shown.
+const LABEL_CHARS: usize = 80;
+
+/// The first 12 characters of a commit SHA (enough to be unique in practice).
+pub fn short_sha(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+/// A branch name, cleaned and capped.
+pub fn branch(name: &str) -> String {
+    render::clean_text(name, BRANCH_CHARS)
+}
+
+/// A person's name, cleaned and capped.
+pub fn person(name: &str) -> String {
+    render::clean_text(name, NAME_CHARS)
+}
+
+/// A job label, cleaned and capped.
+pub fn label(l: Option<&str>) -> Option<String> {
+    l.map(|l| render::clean_text(l, LABEL_CHARS))
+}
+
+/// A step key, cleaned and capped.
+pub fn step_key(key: Option<&str>) -> Option<String> {
+    key.map(|k| render::clean_text(k, LABEL_CHARS))
+}
+
+/// Tag labels, cleaned.
+pub fn tags(labels: impl Iterator<Item = String>) -> Vec<String> {
+    labels.map(|l| render::clean_text(&l, 50)).collect()
+}
+
+/// A finished command job's outcome as people say it; other states lower-case.
+pub fn outcome<S: Serialize>(state: &S, passed: bool, soft_failed: bool) -> String {
+    let state = render::state(state);
+    match (state.as_str(), passed, soft_failed) {
+        ("finished", true, _) => "passed".into(),
+        ("finished", false, true) => "soft_failed".into(),
+        ("finished", false, false) => "failed".into(),
+        _ => state,
+    }
+}
+
+/// An exit status as a number when it is one.
+pub fn exit_code(exit: Option<&str>) -> Value {
+    match exit {
+        Some(e) => e.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(e)),
+        None => Value::Null,
+    }
+}
+
+/// A job's signal with the agent's reason, e.g. `SIGTERM (agent_stop)`.
+pub fn signal<R: Serialize>(signal: Option<&str>, reason: Option<&R>) -> Option<String> {
+    let signal = render::clean_text(signal?, 40);
+    Some(match reason {
+        Some(r) => format!("{signal} ({})", render::state(r)),
+        None => signal,
+    })
+}
+
+/// A parallel job's position, `3/8`.
+fn parallel(index: Option<i64>, total: Option<i64>) -> Option<String> {
+    match (index, total) {
+        (Some(i), Some(t)) if t > 1 => Some(format!("{}/{t}", i + 1)),
+        _ => None,
+    }
+}
+
+/// A command job's label, and its parallel position unless the label already says it
+/// (`RSpec 31/400`).
+pub fn label_and_par(l: Option<&str>, index: Option<i64>, total: Option<i64>) -> (Option<String>, Option<String>) {
+    let label = label(l);
+    let par = parallel(index, total).filter(|p| !label.as_deref().is_some_and(|l| l.contains(p.as_str())));
+    (label, par)
+}
+
+/// A build as one row of a list (null fields are dropped when rendered).
+#[derive(Debug, Default, Serialize)]
+pub struct BuildRow {
+    /// The pipeline, when a list spans pipelines.
+    pub p: Option<String>,
+    /// The build number.
+    pub n: i64,
+    /// Its state, lower-case.
+    pub state: String,
+    /// What a blocked build waits for.
+    pub gate: Option<String>,
+    /// The branch.
+    pub branch: Option<String>,
+    /// The commit, short.
+    pub commit: Option<String>,
+    /// The first line of the message.
+    pub msg: Option<String>,
+    /// Who created it.
+    pub by: Option<String>,
+    /// What created it (webhook, ui, api, schedule, trigger_job).
+    pub src: Option<String>,
+    /// When it was created.
+    pub at: Option<String>,
+    /// Seconds it ran.
+    pub dur: Option<i64>,
+}
+
+impl BuildRow {
+    /// Build `number` in `state` (already lower-case).
+    pub fn new(number: i64, state: String) -> Self {
+        BuildRow { n: number, state, ..BuildRow::default() }
+    }
+
+    /// With its branch.
+    pub fn branch(mut self, name: &str) -> Self {
+        self.branch = Some(branch(name));
+        self
+    }
+
+    /// With its commit.
+    pub fn commit(mut self, sha: &str) -> Self {
+        self.commit = Some(short_sha(sha));
+        self
+    }
+
+    /// With the first line of its message.
+    pub fn msg(mut self, message: Option<&str>) -> Self {
+        self.msg = message.map(|m| render::first_line(m, MESSAGE_CHARS));
+        self
+    }
+
+    /// With its creator's name.
+    pub fn by(mut self, name: Option<&str>) -> Self {
+        self.by = name.map(person);
+        self
+    }
+
+    /// With its source.
+    pub fn src(mut self, source: &str) -> Self {
+        self.src = Some(render::clean_text(source, 40).to_ascii_lowercase());
+        self
+    }
+
+    /// With its creation time and run time.
+    pub fn times(mut self, created: Option<&str>, started: Option<&str>, finished: Option<&str>) -> Self {
+        self.at = created.map(render::timestamp);
+        self.dur = render::seconds_between(started, finished);
+        self
+    }
+
+    /// As JSON.
+    pub fn value(self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// A command job as one row (null fields are dropped when rendered).
+#[derive(Debug, Default, Serialize)]
+pub struct JobRow {
+    /// The job UUID.
+    pub job: String,
+    /// Its label.
+    pub label: Option<String>,
+    /// Its step key.
+    pub step: Option<String>,
+    /// Its parallel position.
+    pub par: Option<String>,
+    /// Its state or outcome.
+    pub state: Option<String>,
+    /// Its exit status.
+    pub exit: Value,
+    /// The signal that ended it, with the agent's reason.
+    pub signal: Option<String>,
+    /// Its command, capped.
+    pub command: Option<String>,
+    /// The agent that ran it.
+    pub agent: Option<String>,
+    /// Attempts, when it was retried.
+    pub attempts: Option<i64>,
+    /// Seconds it ran.
+    pub run_s: Option<i64>,
+}
+
+impl JobRow {
+    /// Job `uuid` with its label and step key.
+    pub fn new(uuid: &str, label_text: Option<&str>, key: Option<&str>) -> Self {
+        JobRow { job: uuid.to_string(), label: label(label_text), step: step_key(key), ..JobRow::default() }
+    }
+
+    /// Its run time.
+    pub fn ran(mut self, started: Option<&str>, finished: Option<&str>) -> Self {
+        self.run_s = render::seconds_between(started, finished);
+        self
+    }
+
+    /// As JSON.
+    pub fn value(self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// How badly a Test Engine test failed, for ordering: failed executions, else a failed result.
+pub fn test_failures(t: &Value) -> i64 {
+    let text = |k: &str| t.get(k).and_then(Value::as_str);
+    let by_result = t.get("executions_count_by_result").or_else(|| t.get("executions")).filter(|e| e.is_object());
+    let count = by_result.and_then(|e| e.get("failed")).and_then(Value::as_i64).unwrap_or(0).max(0);
+    let result = text("result").or_else(|| text("state")).unwrap_or("");
+    count.saturating_add(i64::from(result.starts_with("fail")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finished_commands_read_as_passed_failed_or_soft_failed() {
+        assert_eq!(outcome(&"FINISHED", true, false), "passed");
+        assert_eq!(outcome(&"FINISHED", false, false), "failed");
+        assert_eq!(outcome(&"FINISHED", false, true), "soft_failed");
+        assert_eq!(outcome(&"TIMED_OUT", false, false), "timed_out");
+        assert_eq!(parallel(Some(2), Some(8)).as_deref(), Some("3/8"));
+        assert_eq!(parallel(None, None), None);
+    }
+
+    #[test]
+    fn build_rows_keep_their_key_order_and_caps() {
+        let row = BuildRow::new(7, "failed".into())
+            .branch(&"b".repeat(300))
+            .commit("0123456789abcdef")
+            .msg(Some("Fix it\n\nbody"))
+            .times(Some("2026-11-20T10:00:00.1Z"), Some("2026-11-20T10:00:10Z"), Some("2026-11-20T10:05:10Z"))
+            .value();
+        let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["p", "n", "state", "gate", "branch", "commit", "msg", "by", "src", "at", "dur"]);
+        assert_eq!(row["commit"], "0123456789ab");
+        assert_eq!(row["msg"], "Fix it…");
+        assert_eq!(row["dur"], 300);
+        assert_eq!(row["branch"].as_str().unwrap().chars().count(), BRANCH_CHARS + 1);
+    }
+
+    #[test]
+    fn test_failures_order_failed_tests_first() {
+        let passed = json!({"name": "a", "executions_count_by_result": {"passed": 3, "failed": 0}});
+        let failed = json!({"name": "b", "executions_count_by_result": {"passed": 1, "failed": 2}});
+        assert!(test_failures(&failed) > test_failures(&passed));
+        assert_eq!(test_failures(&json!({"result": "failed"})), 1);
+    }
+}
