@@ -5,9 +5,9 @@
 //! The error lines are the lines [`is_error_line`] accepts among the candidates of
 //! [`error_candidates_pattern`] (the last [`search::MAX_HITS`] of them, found by the fast search on a
 //! cached log), and of those the last `max_errors`, nearest the end, where runners summarise
-//! failures. Each keeps [`BEFORE`] line before and [`AFTER`] after as context, never across a
-//! section header or a `$ command` line; overlapping or touching windows merge into one block, and
-//! context lines with nothing to show are left out. The failing section is the section holding the
+//! failures. Each keeps [`BEFORE`] line before and [`AFTER`] after as context, counting only lines
+//! that say something (empty lines are skipped, at most [`REACH`] lines away), never across a
+//! section header or a `$ command` line; context that meets or touches merges into one block. The failing section is the section holding the
 //! first kept error line, found by its line number. Only the windows are read, so a digest of a
 //! 1 GB cached log costs one search and a few small reads.
 
@@ -21,6 +21,8 @@ pub const MAX_ERRORS: usize = 24;
 pub const BEFORE: u64 = 1;
 /// Context lines kept after an error line.
 pub const AFTER: u64 = 2;
+/// Farthest a context line may be from its error line, in lines (empty lines between count).
+pub const REACH: u64 = 4;
 
 /// Numbered lines a digest can be taken from: a cached log, or lines held in memory.
 pub trait NumberedLines {
@@ -80,7 +82,7 @@ pub fn digest(log: &impl NumberedLines, max_errors: usize) -> Result<Digest, Sea
     // Each error line's window, merged, read once.
     let mut windows: Vec<(u64, u64)> = Vec::new();
     for &n in &errors {
-        let (a, b) = (n.saturating_sub(BEFORE).max(1), (n + AFTER).min(log.line_count()));
+        let (a, b) = (n.saturating_sub(REACH).max(1), (n + REACH).min(log.line_count()));
         match windows.last_mut() {
             Some(w) if a <= w.1 + 1 => w.1 = w.1.max(b),
             _ => windows.push((a, b)),
@@ -95,33 +97,45 @@ pub fn digest(log: &impl NumberedLines, max_errors: usize) -> Result<Digest, Sea
 }
 
 /// Within `lines` (consecutive), the error lines of `errors` with their context, as blocks of
-/// consecutive lines; a block never runs across a section or command boundary.
+/// lines with only empty lines between them; a block never runs across a section or command
+/// boundary.
 fn keep_context(lines: &[Line], errors: &[u64]) -> Vec<Vec<Line>> {
+    let is_error = |l: &Line| errors.binary_search(&l.number).is_ok();
+    let reach = REACH as usize;
     let mut keep = vec![false; lines.len()];
     for (i, line) in lines.iter().enumerate() {
-        if errors.binary_search(&line.number).is_err() {
+        if !is_error(line) {
             continue;
         }
         keep[i] = true;
-        let mut before = i;
-        while before > 0
-            && i - before < BEFORE as usize
-            && !is_boundary(&lines[before].text)
-            && !is_boundary(&lines[before - 1].text)
-        {
-            before -= 1;
-            keep[before] = true;
-        }
-        for k in i + 1..(i + 1 + AFTER as usize).min(lines.len()) {
-            if is_boundary(&lines[k].text) {
+        // Before: not when the error line itself opens a section or command.
+        let mut wanted = if is_boundary(&line.text) { 0 } else { BEFORE };
+        for j in (i.saturating_sub(reach)..i).rev() {
+            if wanted == 0 || is_boundary(&lines[j].text) {
                 break;
             }
-            keep[k] = true;
+            if !lines[j].text.is_empty() {
+                keep[j] = true;
+                wanted -= 1;
+            }
+        }
+        let mut wanted = AFTER;
+        for j in i + 1..(i + 1 + reach).min(lines.len()) {
+            if wanted == 0 || is_boundary(&lines[j].text) {
+                break;
+            }
+            if !lines[j].text.is_empty() {
+                keep[j] = true;
+                wanted -= 1;
+            }
         }
     }
     let mut blocks: Vec<Vec<Line>> = Vec::new();
     let mut open = false;
     for (line, kept) in lines.iter().zip(keep) {
+        if line.text.is_empty() {
+            continue; // nothing to show; it neither ends nor joins a block
+        }
         if !kept {
             open = false;
             continue;
@@ -131,14 +145,10 @@ fn keep_context(lines: &[Line], errors: &[u64]) -> Vec<Vec<Line>> {
             blocks.push(Vec::new());
             open = true;
         }
-        let is_error = errors.binary_search(&line.number).is_ok();
-        if let Some(block) = blocks.last_mut()
-            && (is_error || !line.text.is_empty())
-        {
+        if let Some(block) = blocks.last_mut() {
             block.push(line.clone());
         }
     }
-    blocks.retain(|b| !b.is_empty());
     blocks
 }
 

@@ -73,6 +73,10 @@ pub fn is_error_line(line: &str) -> bool {
     if ZERO_COUNTS.iter().any(|z| has_zero_count(&lower, z)) {
         return false;
     }
+    // jest's heading of captured console output shares the `●` of its failures.
+    if lower.trim_start().starts_with("● console") {
+        return false;
+    }
     if HINTS.iter().any(|h| lower.contains(h)) {
         return true;
     }
@@ -114,6 +118,8 @@ mod tests {
         assert!(!is_error_line(" - CheckDetailedExceptions"));
         assert!(is_error_line("  14:7   error    'useEffect' is defined but never used"));
         assert!(!is_error_line("  22:3   warning  React Hook useMemo has a missing dependency"));
+        assert!(!is_error_line("  ● Console"), "jest's console output heading");
+        assert!(is_error_line("  ● Checklist › dismisses the checklist"));
     }
 
     #[test]
