@@ -383,4 +383,50 @@ mod tests {
             assert!(title(&from_cache).is_some(), "{job}: no failing section");
         }
     }
+
+    /// The same, through the tools themselves on the demo data: for each job the failure summary
+    /// explains, its rows (plain texts) are `log_digest`'s rows without line numbers.
+    #[tokio::test]
+    async fn the_two_tools_show_the_same_lines_for_each_explained_job() {
+        use crate::tools::{self, Access, Ctx, LogSettings, OrgDefault};
+        let tmp = tempfile::tempdir().unwrap();
+        let ctx = Ctx {
+            api: crate::buildkite::Api::demo(),
+            access: Access::default(),
+            org: OrgDefault::new(Some("acme".into())),
+            logs: LogSettings::new(Some(tmp.path().join("logs")), 1 << 30, 1 << 30),
+        };
+        let call = async |name: &str, args: serde_json::Value| -> serde_json::Value {
+            let text =
+                tools::call(&ctx, name, args.as_object().cloned().unwrap(), &tools::Progress::default()).await.unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let summary = call("get_build_failure_summary", serde_json::json!({"build": "acme/web/1342"})).await;
+        let mut compared = 0;
+        let fold = regex::Regex::new(r" \(×(\d+), to \d+\)$").unwrap();
+        for failure in summary["failures"].as_array().unwrap() {
+            let Some(rows) = failure["errors"].as_array() else { continue };
+            let from_summary: Vec<&str> =
+                rows.iter().map(|r| r.as_str().unwrap()).filter(|r| !r.starts_with("… ")).collect();
+            let digest = call("log_digest", serde_json::json!({"job": failure["job"]})).await;
+            assert_eq!(
+                digest["failing_section"].as_str().and_then(|s| s.split_once(' ')).map(|s| s.1),
+                failure["section"].as_str()
+            );
+            let from_digest: Vec<String> = digest["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|block| block.as_array().unwrap().iter())
+                .map(|row| {
+                    let row = row.as_str().unwrap();
+                    let text = row.trim_start_matches(|c: char| c.is_ascii_digit());
+                    fold.replace(&text[1..], " (×$1)").into_owned()
+                })
+                .collect();
+            assert_eq!(from_summary, from_digest, "{}", failure["job"]);
+            compared += 1;
+        }
+        assert_eq!(compared, 3, "the demo build explains three failed jobs from their logs");
+    }
 }
