@@ -388,16 +388,29 @@ pub fn hoist_usual(head: &mut Map<String, Value>, rows: &mut [Value], keys: &[&s
 /// How many of `rows` (from the start) fit in `budget` tokens less `reserve` for the rest of the
 /// answer; at least one when there is any.
 pub fn rows_that_fit(rows: &[Value], budget: usize, reserve: usize) -> usize {
+    count_that_fit(rows, budget, reserve, |r| estimate_tokens(&r.to_string()))
+}
+
+/// The one budget fitter: how many of `items`, taken in order (pass `.iter().rev()` to keep the
+/// last ones), fit in `budget` tokens less `reserve` for the rest of the answer, when each costs
+/// `cost(item)` tokens ([`estimate_tokens`] of what it renders as); at least one when there is any.
+pub fn count_that_fit<I: IntoIterator>(
+    items: I,
+    budget: usize,
+    reserve: usize,
+    mut cost: impl FnMut(I::Item) -> usize,
+) -> usize {
     let room = budget.saturating_sub(reserve);
     let mut used = 0;
-    rows.iter()
-        .position(|r| {
-            used += estimate_tokens(&r.to_string());
-            used > room
-        })
-        .unwrap_or(rows.len())
-        .max(1)
-        .min(rows.len())
+    let mut kept = 0;
+    for item in items {
+        used += cost(item);
+        if used > room && kept > 0 {
+            break;
+        }
+        kept += 1;
+    }
+    kept
 }
 
 /// Compact JSON text of `value`.
@@ -470,6 +483,17 @@ mod tests {
         assert_eq!(v["total"], json!(500));
         assert!(v["cut"].as_str().unwrap().contains("of 50 builds"));
         assert!(estimate_tokens(&out) <= 400);
+    }
+
+    #[test]
+    fn count_that_fit_keeps_at_least_one_and_stops_at_the_budget() {
+        let costs = [40, 40, 40, 40];
+        assert_eq!(count_that_fit(&costs, 130, 0, |c| *c), 3);
+        assert_eq!(count_that_fit(&costs, 130, 100, |c| *c), 1, "at least one");
+        assert_eq!(count_that_fit(costs.iter().rev(), 90, 0, |c| *c), 2);
+        assert_eq!(count_that_fit(&[] as &[usize], 100, 0, |c| *c), 0);
+        let rows = [Value::from("x".repeat(30)), Value::from("y".repeat(30))];
+        assert_eq!(rows_that_fit(&rows, 15, 0), 1);
     }
 
     #[test]

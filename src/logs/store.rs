@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_LINE_CHARS, section_name, strip_bare_markers};
-use crate::render::clean_text;
+use super::clean::{MAX_LINE_CHARS, MAX_RAW_LINE, clean_line};
+use super::section_name;
 
 /// Name of the cleaned text file of an entry.
 const TEXT_FILE: &str = "log.txt";
@@ -32,9 +32,6 @@ const INDEX_ENTRY: u64 = 16;
 const TMP_PREFIX: &str = ".tmp-";
 /// A temporary directory untouched for this long belongs to a writer that died: it is deleted.
 const STALE_TMP: Duration = Duration::from_secs(3600);
-/// Longest raw line kept for cleaning; the rest of the line is dropped (a cleaned line is at most
-/// [`MAX_LINE_CHARS`] characters anyway).
-const MAX_RAW_LINE: usize = 64 * 1024;
 /// Most sections indexed per log; later headers are not indexed (the meta file stays small).
 pub const MAX_SECTIONS: usize = 5_000;
 /// Most lines one [`CachedLog::read`] or [`CachedLog::tail`] returns.
@@ -397,7 +394,7 @@ impl LogWriter {
     /// Cleans the pending raw line and writes it with its index entry and section.
     fn end_line(&mut self) -> io::Result<()> {
         let ts = first_timestamp(&self.pending);
-        let text = clean_raw_line(&self.pending);
+        let text = clean_line(&self.pending);
         self.pending.clear();
         self.lines += 1;
         self.idx.write_all(&self.text_bytes.to_le_bytes())?;
@@ -417,22 +414,6 @@ impl LogWriter {
             }
         }
         Ok(())
-    }
-}
-
-/// Cleans one raw line (without its `\n`) as [`super::clean_lines`] does, except that a line with
-/// nothing to show and an agent directive (`^^^ +++`) become empty lines rather than being dropped.
-fn clean_raw_line(raw: &[u8]) -> String {
-    let line = String::from_utf8_lossy(raw);
-    // A progress bar redraws itself after `\r`: keep the last frame that says something.
-    let frame =
-        line.rsplit('\r').map(|f| clean_text(&strip_bare_markers(f), MAX_LINE_CHARS)).find(|f| !f.trim().is_empty());
-    match frame {
-        Some(frame) => {
-            let frame = frame.trim_end();
-            if frame == "^^^ +++" { String::new() } else { frame.to_string() }
-        }
-        None => String::new(),
     }
 }
 
@@ -590,32 +571,6 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Folds runs of identical consecutive lines: a run of at least `min_run` lines becomes its first
-/// line with the run's length; shorter runs stay as lines with a count of 1.
-pub fn collapse_runs(lines: Vec<Line>, min_run: usize) -> Vec<(Line, usize)> {
-    fn close(out: &mut Vec<(Line, usize)>, run: &mut Vec<Line>, min_run: usize) {
-        let len = run.len();
-        if len >= min_run.max(1) {
-            let mut drained = run.drain(..);
-            if let Some(first) = drained.next() {
-                out.push((first, len));
-            }
-        } else {
-            out.extend(run.drain(..).map(|l| (l, 1)));
-        }
-    }
-    let mut out = Vec::with_capacity(lines.len());
-    let mut run: Vec<Line> = Vec::new();
-    for line in lines {
-        if run.last().is_some_and(|prev| prev.text != line.text) {
-            close(&mut out, &mut run, min_run);
-        }
-        run.push(line);
-    }
-    close(&mut out, &mut run, min_run);
-    out
 }
 
 #[cfg(test)]
@@ -873,20 +828,5 @@ mod tests {
         assert!(empty.read(1, 5).unwrap().is_empty());
         let trailing = write(&store(tmp.path()), "trailing", b"one\ntwo\n", true);
         assert_eq!(texts(&trailing.tail(5).unwrap()), ["one", "two"], "a final newline adds no line");
-    }
-
-    #[test]
-    fn runs_of_identical_lines_collapse_with_their_count() {
-        let lines: Vec<Line> = ["a", "b", "b", "b", "c", "c", "d", "d", "d"]
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Line { number: i as u64 + 1, text: t.to_string(), ts: None })
-            .collect();
-        let collapsed = collapse_runs(lines.clone(), 3);
-        let rows: Vec<(u64, &str, usize)> = collapsed.iter().map(|(l, c)| (l.number, l.text.as_str(), *c)).collect();
-        assert_eq!(rows, [(1, "a", 1), (2, "b", 3), (5, "c", 1), (6, "c", 1), (7, "d", 3)]);
-        assert_eq!(collapse_runs(lines.clone(), 100).len(), 9);
-        assert_eq!(collapse_runs(lines, 2).len(), 4);
-        assert!(collapse_runs(Vec::new(), 2).is_empty());
     }
 }

@@ -12,15 +12,13 @@ use crate::buildkite::ApiError;
 use crate::buildkite::error::human_bytes;
 use crate::buildkite::ops::{GetJobForLog, get_job_for_log};
 use crate::logs::search::{self, SearchQuery};
-use crate::logs::store::{CachedLog, Line, collapse_runs};
+use crate::logs::store::{CachedLog, Line};
 use crate::render;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-/// Identical consecutive lines folded into one row from this many.
-const MIN_RUN: usize = 3;
 /// Sections listed in an outline.
 const OUTLINE_SECTIONS: usize = 60;
 
@@ -260,28 +258,12 @@ fn io_error(e: std::io::Error) -> ToolError {
     ApiError::Cache { dir: "the log cache".into(), detail: e.to_string() }.into()
 }
 
-/// `hh:mm:ss` (UTC) of a timestamp in milliseconds.
-fn clock(ms: i64) -> String {
-    let secs = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
 /// Lines grep style: `12:text` (`sep` `:`) or `12-text` for context; runs of identical lines folded
 /// into `12:text (×40, to 51)`.
 fn render_lines(lines: Vec<Line>, sep: char, times: bool) -> Vec<Value> {
-    collapse_runs(lines, MIN_RUN)
+    crate::logs::rows::rows(lines, crate::logs::rows::RowStyle::Grep { sep, times })
         .into_iter()
-        .map(|(line, count)| {
-            let time = match (times, line.ts) {
-                (true, Some(ts)) => format!("[{}] ", clock(ts)),
-                _ => String::new(),
-            };
-            let mut text = format!("{}{sep}{time}{}", line.number, line.text);
-            if count > 1 {
-                text.push_str(&format!(" (×{count}, to {})", line.number + count as u64 - 1));
-            }
-            Value::String(text)
-        })
+        .map(Value::String)
         .collect()
 }
 
@@ -293,31 +275,11 @@ fn line_tokens(line: &Line) -> usize {
 /// How many of `lines` fit in `budget` tokens (less a reserve for the rest of the answer),
 /// counted from the start, or from the end when `from_end` (a tail keeps its last lines).
 fn fitting(lines: &[Line], budget: usize, from_end: bool) -> usize {
-    let room = budget.saturating_sub(250);
-    let mut used = 0;
-    let mut kept = 0;
-    let mut count = |l: &Line| {
-        used += line_tokens(l);
-        if used > room && kept > 0 {
-            return false;
-        }
-        kept += 1;
-        true
-    };
     if from_end {
-        for l in lines.iter().rev() {
-            if !count(l) {
-                break;
-            }
-        }
+        render::count_that_fit(lines.iter().rev(), budget, 250, line_tokens)
     } else {
-        for l in lines {
-            if !count(l) {
-                break;
-            }
-        }
+        render::count_that_fit(lines, budget, 250, line_tokens)
     }
-    kept
 }
 
 fn head(o: &Obtained) -> Map<String, Value> {
@@ -383,16 +345,8 @@ async fn tail_log(call: &Call<'_>, args: TailLogArgs) -> Result<String, ToolErro
         out.insert("cut".into(), json!(format!("{} earlier lines left out for max_tokens", rows.len() - kept)));
         rows.drain(..rows.len() - kept);
     }
-    let log: Vec<Value> = collapse_runs(rows, MIN_RUN)
-        .into_iter()
-        .map(|(line, count)| {
-            let mut text = line.text;
-            if count > 1 {
-                text.push_str(&format!(" (×{count})"));
-            }
-            Value::String(text)
-        })
-        .collect();
+    let log: Vec<Value> =
+        crate::logs::rows::rows(rows, crate::logs::rows::RowStyle::Text).into_iter().map(Value::String).collect();
     out.insert("log".into(), Value::Array(log));
     out.insert("numbers".into(), json!("read_log and search_log number lines"));
     Ok(render::to_json(&render::compact(Value::Object(out))))
@@ -430,18 +384,10 @@ async fn search_log(call: &Call<'_>, args: SearchLogArgs) -> Result<String, Tool
     }
     out.insert(if query.invert { "non_matching" } else { "matches" }.into(), json!(result.total));
     // Whole hits are kept while they fit the budget; next.from_line continues after the last one.
-    let room = call.budget(3_000).saturating_sub(250);
-    let mut used = 0;
     let mut hits = result.hits;
-    let fit = hits
-        .iter()
-        .position(|h| {
-            used += h.before.iter().chain(std::iter::once(&h.line)).chain(&h.after).map(line_tokens).sum::<usize>();
-            used > room
-        })
-        .unwrap_or(hits.len())
-        .max(1)
-        .min(hits.len());
+    let fit = render::count_that_fit(&hits, call.budget(3_000), 250, |h| {
+        h.before.iter().chain(std::iter::once(&h.line)).chain(&h.after).map(line_tokens).sum::<usize>()
+    });
     if fit < hits.len() {
         out.insert("cut".into(), json!(format!("{} more hits left out for max_tokens", hits.len() - fit)));
         hits.truncate(fit);
@@ -580,66 +526,36 @@ async fn log_digest(call: &Call<'_>, args: LogDigestArgs) -> Result<String, Tool
 }
 
 /// Error lines kept by the digest, nearest the end.
-const DIGEST_ERRORS: usize = 24;
+const DIGEST_ERRORS: usize = crate::logs::digest::MAX_ERRORS;
 
-/// The failing section, the error lines (nearest the end) with one line before and two after, and
-/// the last lines of the log.
+/// The digest of the whole log ([`crate::logs::digest`]): the failing section, the error lines
+/// nearest the end with their context (grep style, `n:` error, `n-` context), and the last lines.
 fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
-    // The candidates nearest the end: that is where runners summarise failures.
-    let query = SearchQuery {
-        pattern: crate::logs::error_candidates_pattern(),
-        case_sensitive: false,
-        invert: false,
-        before: 0,
-        after: 0,
-        max_matches: search::MAX_HITS,
-        from_line: 1,
-        keep_last: true,
-    };
-    let found = search::search(log, &query)?;
-    // Every candidate is counted; only the last MAX_HITS are checked and kept.
-    let errors: Vec<u64> =
-        found.hits.iter().filter(|h| crate::logs::is_error_line(&h.line.text)).map(|h| h.line.number).collect();
-    let total_errors = errors.len();
-    let kept: Vec<u64> = errors[errors.len().saturating_sub(DIGEST_ERRORS)..].to_vec();
-    let meta = log.meta();
+    use crate::logs::rows::{RowStyle, fold, row};
+    let d = crate::logs::digest::digest(log, DIGEST_ERRORS)?;
     let mut out = Map::new();
-    let section_of = |n: u64| meta.sections.iter().rev().find(|s| s.first <= n);
-    if let Some(s) = kept.first().and_then(|n| section_of(*n)) {
+    if let Some(s) = &d.section {
         out.insert("failing_section".into(), json!(format!("{}-{} {}", s.first, s.last, s.title)));
     }
-    // Windows of one line before and two after each kept error line, merged.
-    let mut windows: Vec<(u64, u64)> = Vec::new();
-    for n in &kept {
-        let (a, b) = (n.saturating_sub(1).max(1), (n + 2).min(meta.lines));
-        match windows.last_mut() {
-            Some(w) if a <= w.1 + 1 => w.1 = w.1.max(b),
-            _ => windows.push((a, b)),
-        }
-    }
-    let mut blocks = Vec::new();
-    for (a, b) in windows {
-        let lines = log.read(a, (b - a + 1) as usize)?;
-        let rendered: Vec<Value> = collapse_runs(lines, MIN_RUN)
-            .into_iter()
-            .map(|(l, count)| {
-                let sep = if kept.contains(&l.number) { ':' } else { '-' };
-                let mut text = format!("{}{sep}{}", l.number, l.text);
-                if count > 1 {
-                    text.push_str(&format!(" (×{count})"));
-                }
-                Value::String(text)
-            })
-            .collect();
-        blocks.push(Value::Array(rendered));
-    }
-    let unchecked = found.total.saturating_sub(found.hits.len() as u64);
-    if total_errors > kept.len() || unchecked > 0 {
-        let more = total_errors - kept.len();
-        let at_least = if unchecked > 0 { "at least " } else { "" };
+    let blocks: Vec<Value> = d
+        .blocks
+        .iter()
+        .map(|block| {
+            let rows = fold(block.clone(), crate::logs::rows::MIN_RUN)
+                .iter()
+                .map(|(l, count)| {
+                    let sep = if d.is_error(l.number) { ':' } else { '-' };
+                    Value::String(row(l, *count, RowStyle::Grep { sep, times: false }))
+                })
+                .collect();
+            Value::Array(rows)
+        })
+        .collect();
+    if d.earlier > 0 || d.unchecked > 0 {
+        let at_least = if d.unchecked > 0 { "at least " } else { "" };
         out.insert(
             "earlier_errors".into(),
-            json!(format!("{at_least}{more} more error lines before these: search_log finds them")),
+            json!(format!("{at_least}{} more error lines before these: search_log finds them", d.earlier)),
         );
     }
     if blocks.is_empty() {
@@ -648,8 +564,8 @@ fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
         out.insert("errors".into(), Value::Array(blocks));
     }
     // The end says how the job ended (exit status, the agent's summary).
-    let last_kept = kept.last().copied().unwrap_or(0);
-    let tail: Vec<Line> = log.tail(8)?.into_iter().filter(|l| l.number > last_kept + 2 && !l.text.is_empty()).collect();
+    let shown = d.last_shown();
+    let tail: Vec<Line> = log.tail(8)?.into_iter().filter(|l| l.number > shown && !l.text.is_empty()).collect();
     if !tail.is_empty() {
         out.insert("last_lines".into(), Value::Array(render_lines(tail, ':', false)));
     }
@@ -659,12 +575,6 @@ fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clock_reads_milliseconds_as_utc_time_of_day() {
-        assert_eq!(clock(1_795_169_802_123), "10:16:42");
-        assert_eq!(clock(0), "00:00:00");
-    }
 
     #[test]
     fn runs_fold_into_one_grep_style_row() {

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 /// Bytes of each failed job's log fetched by default: enough for the failure and its context.
 const LOG_TAIL_BYTES: u64 = 64 * 1024;
 /// Error lines kept per job.
-const ERROR_LINES: usize = 24;
+const ERROR_LINES: usize = logs::digest::MAX_ERRORS;
 
 /// Arguments of `get_build_failure_summary`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -50,10 +50,28 @@ async fn explain(api: Api, org: String, pipeline: String, build: i64, job: Strin
     match api.job_log_tail(&org, &pipeline, build, &job, LOG_TAIL_BYTES).await {
         Ok(tail) if tail.bytes.is_empty() => json!({"log": "empty"}),
         Ok(tail) => {
-            let lines = logs::clean_lines(&tail.bytes, tail.partial);
-            let errors = logs::error_lines(&lines, ERROR_LINES);
+            // The same digest as log_digest's, on the tail's lines; shown as plain texts (a tail has
+            // no line numbers), the error lines nearest the end after a count of earlier ones.
+            let log = logs::digest::MemoryLog::from_raw(&tail.bytes, tail.partial);
+            let d = match logs::digest::digest(&log, ERROR_LINES) {
+                Ok(d) => d,
+                Err(e) => return json!({"log_error": e.to_string()}),
+            };
+            let mut errors: Vec<String> = Vec::new();
+            if d.earlier > 0 || d.unchecked > 0 {
+                let at_least = if d.unchecked > 0 { "at least " } else { "" };
+                errors.push(format!("… {at_least}{} earlier error lines …", d.earlier));
+            }
+            for block in &d.blocks {
+                errors.extend(logs::rows::rows(block.clone(), logs::rows::RowStyle::Text));
+            }
+            if d.blocks.is_empty() {
+                // Nothing looks like an error: the end of the log is the best evidence.
+                let said: Vec<&String> = log.lines().iter().filter(|l| !l.is_empty()).collect();
+                errors.extend(said[said.len().saturating_sub(10)..].iter().map(|l| (*l).clone()));
+            }
             json!({
-                "section": logs::failing_section(&lines, &errors),
+                "section": d.section.map(|s| s.title),
                 "errors": errors,
                 "log_bytes": tail.total,
             })
