@@ -150,8 +150,7 @@ fn demo_files() -> String {
 
 /// The `*.{ext}` files directly in `dir` as (file stem, absolute path), sorted by stem.
 fn listing(dir: &Path, ext: &str) -> Vec<(String, String)> {
-    let entries =
-        fs::read_dir(dir).unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())));
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())));
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display()))).path();

@@ -5,6 +5,10 @@
 //! the first case whose `when` entries all equal the request's variables answers (a case without
 //! `when` matches anything and comes last).
 
+pub mod transport;
+
+pub use transport::DemoTransport;
+
 use crate::buildkite::rest::AccessToken;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -216,7 +220,9 @@ mod tests {
         for (operation, cases) in demo.operations() {
             for (i, case) in cases.iter().enumerate() {
                 crate::buildkite::ops::decode_recorded(operation, case.response.clone())
-                    .unwrap_or_else(|| panic!("{operation}: recorded in src/demo/data but no such operation in graphql/"))
+                    .unwrap_or_else(|| {
+                        panic!("{operation}: recorded in src/demo/data but no such operation in graphql/")
+                    })
                     .unwrap_or_else(|e| panic!("{operation} case {i}: {e}"));
                 checked += 1;
             }
