@@ -314,6 +314,57 @@ mod tests {
         assert!(step(30) <= BACKOFF_CAP + Duration::from_millis(100));
     }
 
+    /// Answers each request with the next scripted status and body, counting requests.
+    #[derive(Debug, Default)]
+    struct Scripted {
+        answers: std::sync::Mutex<Vec<(u16, &'static str)>>,
+        sent: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Transport for Scripted {
+        fn send<'a>(
+            &'a self,
+            _: &'a Request<'a>,
+        ) -> super::super::transport::BoxFuture<'a, Result<Response, ApiError>> {
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let (status, body) = self.answers.lock().unwrap().remove(0);
+            let status = StatusCode::from_u16(status).unwrap();
+            Box::pin(std::future::ready(Ok(Response {
+                status,
+                headers: HeaderMap::new(),
+                body: Body::Bytes(body.as_bytes().to_vec()),
+            })))
+        }
+    }
+
+    fn over(answers: &[(u16, &'static str)]) -> (Arc<Scripted>, Http) {
+        let transport = Arc::new(Scripted { answers: std::sync::Mutex::new(answers.to_vec()), ..Scripted::default() });
+        let policy = RetryPolicy { max_retries: 2, timeout: Duration::from_secs(1) };
+        (transport.clone(), Http::new(transport, policy))
+    }
+
+    #[tokio::test]
+    async fn statuses_map_the_same_over_any_transport() {
+        let url = Url::parse("https://api.buildkite.com/v2/x").unwrap();
+        let (t, http) = over(&[(503, ""), (200, "{}")]);
+        assert_eq!(http.send(Method::GET, &url, None, Endpoint::Rest, true).await.unwrap(), b"{}");
+        assert_eq!(t.sent.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A mutation is sent once, whatever the answer.
+        let (t, http) = over(&[(503, ""), (200, "{}")]);
+        let e = http.send(Method::POST, &url, None, Endpoint::GraphQL, false).await.unwrap_err();
+        assert_eq!(
+            (e, t.sent.load(std::sync::atomic::Ordering::SeqCst)),
+            (ApiError::Server { status: 503, attempts: 1 }, 1)
+        );
+        let (_, http) = over(&[(404, r#"{"message":"No job found"}"#)]);
+        let e = http.get_text(&url, &[]).await.unwrap_err();
+        assert_eq!(e, ApiError::NotFound { what: "/v2/x".into(), hint: "No job found".into() });
+        let (_, http) = over(&[(416, "")]);
+        assert!(matches!(http.get_text(&url, &[]).await, Err(ApiError::Http { status: 416, .. })));
+        let (_, http) = over(&[(401, "")]);
+        assert_eq!(http.head(&url).await.unwrap_err(), ApiError::Unauthorized);
+    }
+
     #[test]
     fn message_of_reads_rest_and_graphql_bodies() {
         assert_eq!(message_of(br#"{"message":"No job found"}"#), "No job found");
