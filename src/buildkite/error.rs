@@ -129,9 +129,6 @@ pub enum ApiError {
         /// What failed.
         detail: String,
     },
-    /// A thing the demo data does not cover.
-    #[error("the demo organization has no data for {0}; try the demo org `acme` and its pipelines (list_pipelines)")]
-    DemoGap(String),
 }
 
 /// Bytes as a person reads them: `812 B`, `48.2 KiB`, `1.9 MiB`, `2.0 GiB`.

@@ -1,8 +1,8 @@
 //! `execute::<Q>(vars)`: one POST of one precompiled operation, decoded into its generated type.
 
+use super::Api;
 use super::error::{ApiError, looks_not_found};
 use super::http::Endpoint;
-use super::{Api, Backend, HttpBackend};
 use graphql_client::{GraphQLQuery, Response};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -12,27 +12,14 @@ impl Api {
     pub async fn execute<Q: GraphQLQuery>(&self, variables: Q::Variables) -> Result<Q::ResponseData, ApiError> {
         let body = Q::build_query(variables);
         let body = serde_json::to_value(&body).map_err(|e| ApiError::Decode { detail: e.to_string() })?;
-        let raw: serde_json::Value = match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, graphql_url, .. } = backend.as_ref();
-                // A mutation is never sent twice: a retry after a time-out could act twice.
-                let idempotent = !is_mutation(body.get("query").and_then(|q| q.as_str()).unwrap_or(""));
-                let bytes = http.send(Method::POST, graphql_url, Some(&body), Endpoint::GraphQL, idempotent).await?;
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?
-            }
-            Backend::Demo(demo) => {
-                let variables = body.get("variables").cloned().unwrap_or(serde_json::Value::Null);
-                demo.graphql(body_name(&body), &variables)
-                    .ok_or_else(|| ApiError::DemoGap(body_name(&body).to_string()))?
-            }
-        };
+        // A mutation is never sent twice: a retry after a time-out could act twice.
+        let idempotent = !is_mutation(body.get("query").and_then(|q| q.as_str()).unwrap_or(""));
+        let bytes =
+            self.http.send(Method::POST, self.graphql_url()?, Some(&body), Endpoint::GraphQL, idempotent).await?;
+        let raw: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?;
         decode::<Q::ResponseData>(raw)
     }
-}
-
-fn body_name(body: &serde_json::Value) -> &str {
-    body.get("operationName").and_then(|n| n.as_str()).unwrap_or("?")
 }
 
 /// Whether an operation's text is a mutation (comments skipped).

@@ -1,9 +1,12 @@
-//! One HTTP request to Buildkite with a bearer token, a timeout, and bounded retries with backoff on
-//! 429, 5xx, time-outs and connection failures (honouring `Retry-After` / `RateLimit-Reset`).
+//! One exchange with Buildkite over a [`Transport`]: a timeout, bounded retries with backoff on 429,
+//! 5xx, time-outs and connection failures (honouring `Retry-After` / `RateLimit-Reset`), a cap on the
+//! body read, and the mapping of error statuses to [`ApiError`], the same whatever the transport.
 
 use super::error::ApiError;
+use super::transport::{Body, Request, Response, Transport};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest response body read; anything bigger is refused rather than held in memory.
@@ -35,33 +38,22 @@ pub enum Endpoint {
     Rest,
 }
 
-/// A reqwest client bound to a token.
-#[derive(Clone)]
+/// A transport under a retry policy.
+#[derive(Clone, Debug)]
 pub struct Http {
-    client: reqwest::Client,
-    token: Option<String>,
+    transport: Arc<dyn Transport>,
     policy: RetryPolicy,
 }
 
-impl std::fmt::Debug for Http {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Http")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("policy", &self.policy)
-            .finish()
-    }
-}
-
 impl Http {
-    /// Builds the client. Fails only if the TLS stack cannot start.
-    pub fn new(token: Option<String>, policy: RetryPolicy) -> Result<Self, ApiError> {
-        let client = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| ApiError::Transport { host: "-".into(), detail: e.without_url().to_string() })?;
-        Ok(Http { client, token, policy })
+    /// Sends through `transport` under `policy`.
+    pub fn new(transport: Arc<dyn Transport>, policy: RetryPolicy) -> Self {
+        Http { transport, policy }
+    }
+
+    /// The transport requests go through.
+    pub fn transport(&self) -> &dyn Transport {
+        self.transport.as_ref()
     }
 
     /// The per-request timeout (for a streamed body: the longest wait for each chunk).
@@ -138,85 +130,66 @@ impl Http {
 
     /// A GET whose successful body is left unread, to be streamed by the caller (a whole job log).
     /// Retries happen only before the body starts.
-    pub async fn get_stream(&self, url: &Url, headers: &[(&str, &str)]) -> Result<reqwest::Response, ApiError> {
-        match self.exchange_inner(self.rest_call(Method::GET, url, headers, true), true).await? {
-            Answer::Stream(response) => Ok(response),
-            Answer::Body(..) => Err(ApiError::Decode { detail: "expected a streamed answer".into() }),
-        }
+    pub async fn get_stream(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Body, ApiError> {
+        self.exchange_inner(self.rest_call(Method::GET, url, headers, true), true).await.map(|r| r.body)
     }
 
     async fn exchange(&self, call: Call<'_>) -> Result<(HeaderMap, Vec<u8>), ApiError> {
-        match self.exchange_inner(call, false).await? {
-            Answer::Body(headers, bytes) => Ok((headers, bytes)),
-            Answer::Stream(response) => Ok((response.headers().clone(), Vec::new())),
+        let Response { headers, body, .. } = self.exchange_inner(call, false).await?;
+        match body {
+            Body::Bytes(bytes) => Ok((headers, bytes)),
+            Body::Stream(_) => Ok((headers, Vec::new())),
         }
     }
 
-    async fn exchange_inner(&self, call: Call<'_>, stream: bool) -> Result<Answer, ApiError> {
-        let Call { policy, method, url, body, headers: extra, endpoint, idempotent, bearer } = call;
-        let token = match (bearer, self.token.as_deref()) {
-            (true, None) => return Err(ApiError::MissingToken),
-            (true, Some(token)) => Some(token),
-            (false, _) => None,
-        };
-        let host = url.host_str().unwrap_or("?").to_string();
+    /// The 2xx answer to `call`, its body read whole unless `stream`.
+    async fn exchange_inner(&self, call: Call<'_>, stream: bool) -> Result<Response, ApiError> {
+        let Call { policy, method, url, body, headers, endpoint, idempotent, bearer } = call;
         let attempts_allowed = if idempotent { policy.max_retries + 1 } else { 1 };
         let timeout = ApiError::Timeout { seconds: policy.timeout.as_secs().max(1), attempts: 0 };
+        // A streamed body (a whole log) may take longer than one request's timeout: its reader
+        // times each chunk instead, and this only bounds the whole transfer loosely.
+        let total = if stream { STREAM_TIMEOUT } else { policy.timeout };
+        let request = Request { method: method.clone(), url, headers, body, bearer, timeout: total };
         let mut attempt = 0;
         loop {
             attempt += 1;
             let last = attempt >= attempts_allowed;
-            // A streamed body (a whole log) may take longer than one request's timeout: its reader
-            // times each chunk instead, and this only bounds the whole transfer loosely.
-            let total = if stream { STREAM_TIMEOUT } else { policy.timeout };
-            let mut request = self.client.request(method.clone(), url.clone()).timeout(total);
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            for (name, value) in extra {
-                request = request.header(*name, *value);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
             tracing::debug!(%method, path = url.path(), attempt, "buildkite request");
             // Each failure is either final, or retryable after an optional wait.
-            let (error, wait): (ApiError, Option<Duration>) = match request.send().await {
-                Err(e) if e.is_timeout() => (timeout.clone(), None),
-                Err(e) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
-                Ok(response) if stream && response.status().is_success() => return Ok(Answer::Stream(response)),
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    match read_body(response).await {
-                        Err(BodyError::TooLarge) => {
-                            return Err(ApiError::Decode {
-                                detail: format!("the response is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)),
-                            });
-                        }
-                        Err(BodyError::Read(e)) if e.is_timeout() => (timeout.clone(), None),
-                        Err(BodyError::Read(e)) => (ApiError::Transport { host: host.clone(), detail: chain(e) }, None),
-                        Ok(bytes) if status.is_success() => return Ok(Answer::Body(headers, bytes)),
-                        Ok(bytes) => {
-                            tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
-                            match status {
-                                StatusCode::TOO_MANY_REQUESTS => {
-                                    let wait = reset_after(&headers);
-                                    let error =
-                                        ApiError::RateLimited { retry_after: wait.map(|w| w.as_secs()), attempts: 0 };
-                                    if wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
-                                        return Err(with_attempts(error, attempt));
-                                    }
-                                    (error, Some(wait.unwrap_or_else(|| step(attempt))))
+            let (error, wait): (ApiError, Option<Duration>) = match self.transport.send(&request).await {
+                Err(ApiError::Timeout { .. }) => (timeout.clone(), None),
+                Err(e @ ApiError::Transport { .. }) => (e, None),
+                Err(e) => return Err(e),
+                Ok(response) if stream && response.status.is_success() => return Ok(response),
+                Ok(Response { status, headers, body }) => match read_body(body).await {
+                    Err(BodyError::TooLarge) => {
+                        return Err(ApiError::Decode {
+                            detail: format!("the response is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)),
+                        });
+                    }
+                    Err(BodyError::Read(ApiError::Timeout { .. })) => (timeout.clone(), None),
+                    Err(BodyError::Read(e)) => (e, None),
+                    Ok(bytes) if status.is_success() => {
+                        return Ok(Response { status, headers, body: Body::Bytes(bytes) });
+                    }
+                    Ok(bytes) => {
+                        tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
+                        match status {
+                            StatusCode::TOO_MANY_REQUESTS => {
+                                let wait = reset_after(&headers);
+                                let error =
+                                    ApiError::RateLimited { retry_after: wait.map(|w| w.as_secs()), attempts: 0 };
+                                if wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
+                                    return Err(with_attempts(error, attempt));
                                 }
-                                s if s.is_server_error() => {
-                                    (ApiError::Server { status: s.as_u16(), attempts: 0 }, None)
-                                }
-                                other => return Err(final_status(other, &bytes, endpoint, url)),
+                                (error, Some(wait.unwrap_or_else(|| step(attempt))))
                             }
+                            s if s.is_server_error() => (ApiError::Server { status: s.as_u16(), attempts: 0 }, None),
+                            other => return Err(final_status(other, &bytes, endpoint, url)),
                         }
                     }
-                }
+                },
             };
             if last {
                 return Err(with_attempts(error, attempt));
@@ -224,12 +197,6 @@ impl Http {
             tokio::time::sleep(wait.unwrap_or_else(|| step(attempt))).await;
         }
     }
-}
-
-/// A successful answer: read whole, or left to stream.
-enum Answer {
-    Body(HeaderMap, Vec<u8>),
-    Stream(reqwest::Response),
 }
 
 /// One request's parts.
@@ -273,38 +240,25 @@ fn with_attempts(error: ApiError, attempts: u32) -> ApiError {
 
 enum BodyError {
     TooLarge,
-    Read(reqwest::Error),
+    Read(ApiError),
 }
 
 /// Reads a body chunk by chunk, refusing one over [`MAX_BODY_BYTES`].
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
-    if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+async fn read_body(mut body: Body) -> Result<Vec<u8>, BodyError> {
+    if body.size_hint().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(BodyError::TooLarge);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+    if let Body::Bytes(bytes) = body {
+        return Ok(bytes);
+    }
+    let mut whole = Vec::new();
+    while let Some(chunk) = body.chunk().await.map_err(BodyError::Read)? {
+        if whole.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        whole.extend_from_slice(&chunk);
     }
-    Ok(body)
-}
-
-/// An error with its causes ("error sending request: … connection refused"), without the URL.
-fn chain(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
+    Ok(whole)
 }
 
 /// `Retry-After`, else `RateLimit-Reset`, else `RateLimit-User-Reset`, in seconds.
@@ -358,6 +312,57 @@ mod tests {
     fn backoff_grows_and_is_capped() {
         assert!(step(1) < step(3));
         assert!(step(30) <= BACKOFF_CAP + Duration::from_millis(100));
+    }
+
+    /// Answers each request with the next scripted status and body, counting requests.
+    #[derive(Debug, Default)]
+    struct Scripted {
+        answers: std::sync::Mutex<Vec<(u16, &'static str)>>,
+        sent: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Transport for Scripted {
+        fn send<'a>(
+            &'a self,
+            _: &'a Request<'a>,
+        ) -> super::super::transport::BoxFuture<'a, Result<Response, ApiError>> {
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let (status, body) = self.answers.lock().unwrap().remove(0);
+            let status = StatusCode::from_u16(status).unwrap();
+            Box::pin(std::future::ready(Ok(Response {
+                status,
+                headers: HeaderMap::new(),
+                body: Body::Bytes(body.as_bytes().to_vec()),
+            })))
+        }
+    }
+
+    fn over(answers: &[(u16, &'static str)]) -> (Arc<Scripted>, Http) {
+        let transport = Arc::new(Scripted { answers: std::sync::Mutex::new(answers.to_vec()), ..Scripted::default() });
+        let policy = RetryPolicy { max_retries: 2, timeout: Duration::from_secs(1) };
+        (transport.clone(), Http::new(transport, policy))
+    }
+
+    #[tokio::test]
+    async fn statuses_map_the_same_over_any_transport() {
+        let url = Url::parse("https://api.buildkite.com/v2/x").unwrap();
+        let (t, http) = over(&[(503, ""), (200, "{}")]);
+        assert_eq!(http.send(Method::GET, &url, None, Endpoint::Rest, true).await.unwrap(), b"{}");
+        assert_eq!(t.sent.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A mutation is sent once, whatever the answer.
+        let (t, http) = over(&[(503, ""), (200, "{}")]);
+        let e = http.send(Method::POST, &url, None, Endpoint::GraphQL, false).await.unwrap_err();
+        assert_eq!(
+            (e, t.sent.load(std::sync::atomic::Ordering::SeqCst)),
+            (ApiError::Server { status: 503, attempts: 1 }, 1)
+        );
+        let (_, http) = over(&[(404, r#"{"message":"No job found"}"#)]);
+        let e = http.get_text(&url, &[]).await.unwrap_err();
+        assert_eq!(e, ApiError::NotFound { what: "/v2/x".into(), hint: "No job found".into() });
+        let (_, http) = over(&[(416, "")]);
+        assert!(matches!(http.get_text(&url, &[]).await, Err(ApiError::Http { status: 416, .. })));
+        let (_, http) = over(&[(401, "")]);
+        assert_eq!(http.head(&url).await.unwrap_err(), ApiError::Unauthorized);
     }
 
     #[test]

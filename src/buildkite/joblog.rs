@@ -2,9 +2,9 @@
 //! a `HEAD` that checks the caller may read a log and says its size, a streamed download bounded by a
 //! size limit, and a suffix-`Range` tail that never transfers more than asked.
 
+use super::Api;
 use super::error::ApiError;
 use super::rest::LogTail;
-use super::{Api, Backend, HttpBackend};
 
 /// The organization-scoped log route of a job.
 fn log_path(org: &str, job: &str) -> String {
@@ -23,21 +23,13 @@ impl Api {
     /// Whether the token may read the job's log (a `HEAD`), and its size in bytes when known.
     /// Every log tool calls this before serving a cached copy, so the cache never outlives access.
     pub async fn job_log_size(&self, org: &str, job: &str) -> Result<Option<u64>, ApiError> {
-        match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let url = rest_url
-                    .join(&log_path(org, job))
-                    .map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
-                let headers = match http.head(&url).await {
-                    Ok(h) => h,
-                    Err(ApiError::NotFound { .. }) => return Err(not_found(job)),
-                    Err(e) => return Err(e),
-                };
-                Ok(headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()))
-            }
-            Backend::Demo(demo) => demo.job_log(job).map(|l| Some(l.len() as u64)).ok_or_else(|| not_found(job)),
-        }
+        let url = self.rest_url(&log_path(org, job))?;
+        let headers = match self.http.head(&url).await {
+            Ok(h) => h,
+            Err(ApiError::NotFound { .. }) => return Err(not_found(job)),
+            Err(e) => return Err(e),
+        };
+        Ok(headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()))
     }
 
     /// Downloads the whole log, handing each chunk to `sink` as it arrives (so memory stays flat),
@@ -53,58 +45,34 @@ impl Api {
     ) -> Result<(u64, Option<u64>), ApiError> {
         let sink_error =
             |e: std::io::Error| ApiError::Cache { dir: "the cache directory".into(), detail: e.to_string() };
-        match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let url = rest_url
-                    .join(&log_path(org, job))
-                    .map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
-                let idle = http.timeout();
-                let mut response = match http.get_stream(&url, &[("accept", "text/plain")]).await {
-                    Ok(r) => r,
-                    Err(ApiError::NotFound { .. }) => return Err(not_found(job)),
-                    Err(e) => return Err(e),
-                };
-                let expected = response.content_length();
-                if let Some(size) = expected.filter(|n| *n > max_bytes) {
-                    return Err(ApiError::LogTooLarge { job: job.to_string(), size, limit: max_bytes });
-                }
-                let stalled = ApiError::Timeout { seconds: idle.as_secs().max(1), attempts: 1 };
-                let mut received = 0u64;
-                loop {
-                    let next = tokio::time::timeout(idle, response.chunk()).await.map_err(|_| stalled.clone())?;
-                    let chunk = match next {
-                        Ok(Some(chunk)) => chunk,
-                        Ok(None) => break,
-                        Err(e) if e.is_timeout() => return Err(stalled),
-                        Err(e) => {
-                            return Err(ApiError::Transport {
-                                host: url.host_str().unwrap_or("?").to_string(),
-                                detail: e.without_url().to_string(),
-                            });
-                        }
-                    };
-                    received += chunk.len() as u64;
-                    if received > max_bytes {
-                        return Err(ApiError::LogTooLarge { job: job.to_string(), size: received, limit: max_bytes });
-                    }
-                    sink(&chunk).map_err(sink_error)?;
-                }
-                Ok((received, expected))
-            }
-            Backend::Demo(demo) => {
-                let log = demo.job_log(job).ok_or_else(|| not_found(job))?;
-                if log.len() as u64 > max_bytes {
-                    return Err(ApiError::LogTooLarge {
-                        job: job.to_string(),
-                        size: log.len() as u64,
-                        limit: max_bytes,
-                    });
-                }
-                sink(log.as_bytes()).map_err(sink_error)?;
-                Ok((log.len() as u64, Some(log.len() as u64)))
-            }
+        let url = self.rest_url(&log_path(org, job))?;
+        let idle = self.http.timeout();
+        let mut body = match self.http.get_stream(&url, &[("accept", "text/plain")]).await {
+            Ok(body) => body,
+            Err(ApiError::NotFound { .. }) => return Err(not_found(job)),
+            Err(e) => return Err(e),
+        };
+        let expected = body.size_hint();
+        if let Some(size) = expected.filter(|n| *n > max_bytes) {
+            return Err(ApiError::LogTooLarge { job: job.to_string(), size, limit: max_bytes });
         }
+        let stalled = ApiError::Timeout { seconds: idle.as_secs().max(1), attempts: 1 };
+        let mut received = 0u64;
+        loop {
+            let next = tokio::time::timeout(idle, body.chunk()).await.map_err(|_| stalled.clone())?;
+            let chunk = match next {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(ApiError::Timeout { .. }) => return Err(stalled),
+                Err(e) => return Err(e),
+            };
+            received += chunk.len() as u64;
+            if received > max_bytes {
+                return Err(ApiError::LogTooLarge { job: job.to_string(), size: received, limit: max_bytes });
+            }
+            sink(&chunk).map_err(sink_error)?;
+        }
+        Ok((received, expected))
     }
 
     /// The last `max_bytes` of a job's log through the organization-scoped route.

@@ -1,63 +1,86 @@
 //! The Buildkite API edge: GraphQL (typed operations), the few REST endpoints GraphQL lacks, the
-//! error type, and parsing of the identifiers people paste.
+//! error type, and parsing of the identifiers people paste. Every request goes through one
+//! [`transport::Transport`]; the network one is [`network::Network`].
 
 pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod joblog;
+pub mod network;
 #[cfg(not(ops_stub))]
 pub mod ops;
 pub mod rest;
 pub mod scalars;
+pub mod transport;
 
 pub use error::ApiError;
 
 use http::{Http, RetryPolicy};
 use reqwest::Url;
 use std::sync::Arc;
-
-/// Where requests go: the real API over HTTP, or the embedded demo organization.
-#[derive(Clone, Debug)]
-pub enum Backend {
-    /// Buildkite's HTTP APIs.
-    Http(Box<HttpBackend>),
-    /// Recorded data compiled into the binary.
-    Demo(Arc<crate::demo::Demo>),
-}
-
-/// The HTTP backend: a client and the two endpoints.
-#[derive(Clone, Debug)]
-pub struct HttpBackend {
-    /// The HTTP client with token and retry policy.
-    pub http: Http,
-    /// The GraphQL endpoint.
-    pub graphql_url: Url,
-    /// The REST base (ends with `/`).
-    pub rest_url: Url,
-}
+use transport::Transport;
 
 /// A handle on Buildkite. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Api {
-    backend: Backend,
+    http: Http,
+    endpoints: Result<Arc<Endpoints>, ApiError>,
+}
+
+/// Where requests go.
+#[derive(Debug)]
+struct Endpoints {
+    /// The GraphQL endpoint.
+    graphql: Url,
+    /// The REST base (ends with `/`).
+    rest: Url,
 }
 
 impl Api {
     /// An API handle over HTTP.
     pub fn http(token: Option<String>, graphql_url: Url, rest_url: Url, policy: RetryPolicy) -> Result<Self, ApiError> {
+        let network = network::Network::new(token, policy.timeout)?;
         Ok(Api {
-            backend: Backend::Http(Box::new(HttpBackend { http: Http::new(token, policy)?, graphql_url, rest_url })),
+            http: Http::new(Arc::new(network), policy),
+            endpoints: Ok(Arc::new(Endpoints { graphql: graphql_url, rest: rest_url })),
         })
     }
 
-    /// An API handle on the embedded demo organization.
-    pub fn demo() -> Self {
-        Api { backend: Backend::Demo(Arc::new(crate::demo::Demo::load())) }
+    /// An API handle whose requests go through `transport` (e.g. the recorded demo organization) to
+    /// the GraphQL endpoint and REST base given as text. A URL that does not parse is reported by
+    /// every request rather than here, so building the handle cannot fail.
+    pub fn with_transport(
+        transport: Arc<dyn Transport>,
+        graphql_url: &str,
+        rest_url: &str,
+        policy: RetryPolicy,
+    ) -> Self {
+        let parse = |name: &str, url: &str| {
+            Url::parse(url).map_err(|e| ApiError::Decode { detail: format!("bad {name} URL {url}: {e}") })
+        };
+        let endpoints = parse("GraphQL", graphql_url)
+            .and_then(|graphql| Ok(Arc::new(Endpoints { graphql, rest: parse("REST", rest_url)? })));
+        Api { http: Http::new(transport, policy), endpoints }
     }
 
-    /// Whether this handle serves demo data.
-    pub fn is_demo(&self) -> bool {
-        matches!(self.backend, Backend::Demo(_))
+    /// The transport requests go through.
+    pub fn transport(&self) -> &dyn Transport {
+        self.http.transport()
+    }
+
+    /// The GraphQL endpoint.
+    pub(crate) fn graphql_url(&self) -> Result<&Url, ApiError> {
+        self.endpoints.as_ref().map(|e| &e.graphql).map_err(Clone::clone)
+    }
+
+    /// The REST base (the only origin a download sends the token to).
+    pub(crate) fn rest_base(&self) -> Result<&Url, ApiError> {
+        self.endpoints.as_ref().map(|e| &e.rest).map_err(Clone::clone)
+    }
+
+    /// `path` (no leading slash) under the REST base.
+    pub(crate) fn rest_url(&self, path: &str) -> Result<Url, ApiError> {
+        self.rest_base()?.join(path).map_err(|e| ApiError::Decode { detail: format!("bad REST URL {path}: {e}") })
     }
 }

@@ -2,9 +2,9 @@
 //! tails, organization-wide build lists, build artifact lists, job environments, and artifact
 //! downloads from pre-signed URLs.
 
+use super::Api;
 use super::error::ApiError;
 use super::http::{Endpoint, RetryPolicy};
-use super::{Api, Backend, HttpBackend};
 use reqwest::Method;
 use serde::Deserialize;
 use std::time::Duration;
@@ -41,19 +41,11 @@ pub struct AccessToken {
 impl Api {
     /// The token's scopes.
     pub async fn access_token(&self) -> Result<AccessToken, ApiError> {
-        match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let url = rest_url
-                    .join("v2/access-token")
-                    .map_err(|e| ApiError::Decode { detail: format!("bad REST base URL: {e}") })?;
-                // A start-up check: one quick retry at most, so tools/list never waits long on it.
-                let quick = RetryPolicy { max_retries: 1, timeout: Duration::from_secs(5) };
-                let bytes = http.send_with(quick, Method::GET, &url, None, Endpoint::Rest, true).await?;
-                serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("access-token: {e}") })
-            }
-            Backend::Demo(demo) => Ok(demo.access_token()),
-        }
+        let url = self.rest_url("v2/access-token")?;
+        // A start-up check: one quick retry at most, so tools/list never waits long on it.
+        let quick = RetryPolicy { max_retries: 1, timeout: Duration::from_secs(5) };
+        let bytes = self.http.send_with(quick, Method::GET, &url, None, Endpoint::Rest, true).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("access-token: {e}") })
     }
 }
 
@@ -87,58 +79,37 @@ pub struct Download {
 impl Api {
     /// `GET /v2/{path}?{query}` answered as JSON (`path` has no leading slash).
     pub async fn rest_json(&self, path: &str, query: &[(&str, String)]) -> Result<RestPage, ApiError> {
-        match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let mut url = rest_url
-                    .join(path)
-                    .map_err(|e| ApiError::Decode { detail: format!("bad REST URL {path}: {e}") })?;
-                if !query.is_empty() {
-                    url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
-                }
-                let (headers, bytes) = http.get_text(&url, &[("accept", "application/json")]).await?;
-                let body = serde_json::from_slice(&bytes)
-                    .map_err(|e| ApiError::Decode { detail: format!("{}: {e}", url.path()) })?;
-                let next_page = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_page);
-                Ok(RestPage { body, next_page })
-            }
-            Backend::Demo(demo) => {
-                let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-                demo.rest(path, &query).ok_or_else(|| ApiError::DemoGap(format!("GET /{path}")))
-            }
+        let mut url = self.rest_url(path)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
+        let (headers, bytes) = self.http.get_text(&url, &[("accept", "application/json")]).await?;
+        let body =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("{}: {e}", url.path()) })?;
+        let next_page = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_page);
+        Ok(RestPage { body, next_page })
     }
 
     /// At most `max_bytes` of a pre-signed download URL (artifact storage). The token is sent only
     /// when the URL is on the Buildkite REST host itself; other hosts never see it.
     pub async fn download(&self, url: &str, max_bytes: u64) -> Result<Download, ApiError> {
         let bad = |e: String| ApiError::Decode { detail: format!("bad download URL: {e}") };
-        match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let url = reqwest::Url::parse(url).map_err(|e| bad(e.to_string()))?;
-                if !matches!(url.scheme(), "https" | "http") {
-                    return Err(bad(format!("scheme {} is not http(s)", url.scheme())));
-                }
-                // A first-bytes range keeps the transfer bounded when the store honours it.
-                let range = format!("bytes=0-{max_bytes}");
-                let headers = [("range", range.as_str())];
-                let same_host = url.origin() == rest_url.origin();
-                let (_, mut bytes) = if same_host {
-                    http.get_text(&url, &headers).await?
-                } else {
-                    http.get_anonymous(&url, &headers).await?
-                };
-                let truncated = bytes.len() as u64 > max_bytes;
-                bytes.truncate(max_bytes as usize);
-                Ok(Download { bytes, truncated })
-            }
-            Backend::Demo(demo) => {
-                let text = demo.download(url).ok_or_else(|| ApiError::DemoGap(format!("the download {url}")))?;
-                let truncated = text.len() as u64 > max_bytes;
-                Ok(Download { bytes: text.as_bytes()[..text.len().min(max_bytes as usize)].to_vec(), truncated })
-            }
+        let url = reqwest::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(bad(format!("scheme {} is not http(s)", url.scheme())));
         }
+        // A first-bytes range keeps the transfer bounded when the store honours it.
+        let range = format!("bytes=0-{max_bytes}");
+        let headers = [("range", range.as_str())];
+        let same_host = url.origin() == self.rest_base()?.origin();
+        let (_, mut bytes) = if same_host {
+            self.http.get_text(&url, &headers).await?
+        } else {
+            self.http.get_anonymous(&url, &headers).await?
+        };
+        let truncated = bytes.len() as u64 > max_bytes;
+        bytes.truncate(max_bytes as usize);
+        Ok(Download { bytes, truncated })
     }
 }
 
@@ -170,60 +141,43 @@ impl Api {
 
     /// The last `max_bytes` of the log at `path` (one suffix-`Range` GET).
     pub(super) async fn log_tail_at(&self, path: &str, job: &str, max_bytes: u64) -> Result<LogTail, ApiError> {
-        match &self.backend {
-            Backend::Http(backend) => {
-                let HttpBackend { http, rest_url, .. } = backend.as_ref();
-                let url = rest_url.join(path).map_err(|e| ApiError::Decode { detail: format!("bad log URL: {e}") })?;
-                // One byte more than asked: when the tail starts exactly at a line start, that byte is
-                // the previous line's `\n` and no whole line is lost when the partial first one is dropped.
-                let range = format!("bytes=-{}", max_bytes.max(1) + 1);
-                let (headers, mut bytes) =
-                    match http.get_text(&url, &[("accept", "text/plain"), ("range", &range)]).await {
-                        Ok(answer) => answer,
-                        // 416: the log is empty.
-                        Err(ApiError::Http { status: 416, .. }) => return Ok(LogTail::default()),
-                        Err(ApiError::NotFound { .. }) => {
-                            return Err(ApiError::NotFound {
-                                what: format!("the log of job {job}"),
-                                hint: "it may not have started, or it expired or was deleted".into(),
-                            });
-                        }
-                        Err(e) => return Err(e),
-                    };
-                // `Content-Range: bytes 1000-1999/2000` (the total may be `*`, unknown).
-                let content_range = headers.get("content-range").and_then(|v| v.to_str().ok()).unwrap_or("");
-                let start = content_range
-                    .strip_prefix("bytes ")
-                    .and_then(|r| r.split('-').next())
-                    .and_then(|a| a.parse::<u64>().ok())
-                    .unwrap_or(0);
-                let mut total = content_range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
-                let mut partial = start > 0;
-                if content_range.is_empty() {
-                    // A whole body (the Range was ignored): it is the whole log.
-                    total = Some(bytes.len() as u64);
-                }
-                let keep = max_bytes.max(1) as usize + 1;
-                if bytes.len() > keep {
-                    // Never hold more than the tail asked for, whatever the server sent.
-                    bytes.drain(..bytes.len() - keep);
-                    partial = true;
-                }
-                Ok(LogTail { partial, total, bytes })
-            }
-            Backend::Demo(demo) => {
-                let log = demo.job_log(job).ok_or_else(|| ApiError::NotFound {
+        let url = self.rest_url(path)?;
+        // One byte more than asked: when the tail starts exactly at a line start, that byte is
+        // the previous line's `\n` and no whole line is lost when the partial first one is dropped.
+        let range = format!("bytes=-{}", max_bytes.max(1) + 1);
+        let (headers, mut bytes) = match self.http.get_text(&url, &[("accept", "text/plain"), ("range", &range)]).await
+        {
+            Ok(answer) => answer,
+            // 416: the log is empty.
+            Err(ApiError::Http { status: 416, .. }) => return Ok(LogTail::default()),
+            Err(ApiError::NotFound { .. }) => {
+                return Err(ApiError::NotFound {
                     what: format!("the log of job {job}"),
-                    hint: "the demo organization has logs for the failed jobs of acme/web/1342".into(),
-                })?;
-                let start = log.len().saturating_sub(max_bytes as usize + 1);
-                Ok(LogTail {
-                    bytes: log.as_bytes()[start..].to_vec(),
-                    total: Some(log.len() as u64),
-                    partial: start > 0,
-                })
+                    hint: "it may not have started, or it expired or was deleted".into(),
+                });
             }
+            Err(e) => return Err(e),
+        };
+        // `Content-Range: bytes 1000-1999/2000` (the total may be `*`, unknown).
+        let content_range = headers.get("content-range").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let start = content_range
+            .strip_prefix("bytes ")
+            .and_then(|r| r.split('-').next())
+            .and_then(|a| a.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut total = content_range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
+        let mut partial = start > 0;
+        if content_range.is_empty() {
+            // A whole body (the Range was ignored): it is the whole log.
+            total = Some(bytes.len() as u64);
         }
+        let keep = max_bytes.max(1) as usize + 1;
+        if bytes.len() > keep {
+            // Never hold more than the tail asked for, whatever the server sent.
+            bytes.drain(..bytes.len() - keep);
+            partial = true;
+        }
+        Ok(LogTail { partial, total, bytes })
     }
 }
 

@@ -5,55 +5,21 @@
 //! the first case whose `when` entries all equal the request's variables answers (a case without
 //! `when` matches anything and comes last).
 
+pub mod transport;
+
+pub use transport::DemoTransport;
+
 use crate::buildkite::rest::AccessToken;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The recorded files compiled into the binary: (operation name, JSON text).
-pub const FILES: &[(&str, &str)] = &[
-    ("CurrentUser", include_str!("data/CurrentUser.json")),
-    ("ViewerOrganizations", include_str!("data/ViewerOrganizations.json")),
-    ("ListPipelines", include_str!("data/ListPipelines.json")),
-    ("GetPipeline", include_str!("data/GetPipeline.json")),
-    ("ListBuilds", include_str!("data/ListBuilds.json")),
-    ("GetBuild", include_str!("data/GetBuild.json")),
-    ("ListJobs", include_str!("data/ListJobs.json")),
-    ("GetJob", include_str!("data/GetJob.json")),
-    ("ListAnnotations", include_str!("data/ListAnnotations.json")),
-    ("GetBuildFailureSummary", include_str!("data/GetBuildFailureSummary.json")),
-    ("GetBuildState", include_str!("data/GetBuildState.json")),
-    ("ListJobArtifacts", include_str!("data/ListJobArtifacts.json")),
-    ("GetArtifact", include_str!("data/GetArtifact.json")),
-    ("GetStepUploads", include_str!("data/GetStepUploads.json")),
-    ("CompareBuilds", include_str!("data/CompareBuilds.json")),
-    ("FindMember", include_str!("data/FindMember.json")),
-    ("GetJobForLog", include_str!("data/GetJobForLog.json")),
-    ("ListAgents", include_str!("data/ListAgents.json")),
-    ("GetAgent", include_str!("data/GetAgent.json")),
-    ("ListClusters", include_str!("data/ListClusters.json")),
-    ("GetQueue", include_str!("data/GetQueue.json")),
-    ("ListSchedules", include_str!("data/ListSchedules.json")),
-    ("GetSchedule", include_str!("data/GetSchedule.json")),
-    ("ListSuites", include_str!("data/ListSuites.json")),
-    ("GetBuildUuid", include_str!("data/GetBuildUuid.json")),
-];
+// `FILES` (one per `data/<Operation>.json` but rest.json) and `LOGS` (one per `logs/<uuid>.log`),
+// listed by build.rs.
+include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 
 /// Recorded REST answers and artifact downloads (`data/rest.json`).
 pub const REST: &str = include_str!("data/rest.json");
-
-/// Recorded job logs, by job UUID (raw, as `Accept: text/plain` returns them).
-pub const LOGS: &[(&str, &str)] = &[
-    ("08d58486-29e1-47b4-b951-facf35dafc4d", include_str!("logs/08d58486-29e1-47b4-b951-facf35dafc4d.log")),
-    ("9e4c5858-76f5-4fcd-bc78-e3b028266a51", include_str!("logs/9e4c5858-76f5-4fcd-bc78-e3b028266a51.log")),
-    ("46e537cd-e9cc-406c-8032-90fe629b1f55", include_str!("logs/46e537cd-e9cc-406c-8032-90fe629b1f55.log")),
-    ("4edbb889-e421-43c0-b98e-9e702d357b66", include_str!("logs/4edbb889-e421-43c0-b98e-9e702d357b66.log")),
-    ("5613d482-9633-444e-ae25-26dcc93cf536", include_str!("logs/5613d482-9633-444e-ae25-26dcc93cf536.log")),
-    ("4b323cb5-c060-43ad-9228-2edf85bbdb89", include_str!("logs/4b323cb5-c060-43ad-9228-2edf85bbdb89.log")),
-    ("0a7b98c6-c8cf-44d4-a449-8375740f3b28", include_str!("logs/0a7b98c6-c8cf-44d4-a449-8375740f3b28.log")),
-    ("ae8678e4-dd4c-4409-9fc2-b55413687223", include_str!("logs/ae8678e4-dd4c-4409-9fc2-b55413687223.log")),
-    ("f99173ca-1954-4e6d-8e9c-2cd180536e65", include_str!("logs/f99173ca-1954-4e6d-8e9c-2cd180536e65.log")),
-];
 
 /// The scopes the demo token pretends to have: the read-only set, plus `read_job_env` so job
 /// environments can be shown.
@@ -247,47 +213,17 @@ mod tests {
         assert_eq!(demo.graphql("Nope", &json!({})), None);
     }
 
-    /// Decodes one recorded response into its operation's generated type.
-    fn decode(operation: &str, response: Value) -> Result<(), crate::buildkite::ApiError> {
-        use crate::buildkite::graphql::decode;
-        use crate::buildkite::ops::*;
-        match operation {
-            "CurrentUser" => decode::<current_user::ResponseData>(response).map(drop),
-            "ViewerOrganizations" => decode::<viewer_organizations::ResponseData>(response).map(drop),
-            "ListPipelines" => decode::<list_pipelines::ResponseData>(response).map(drop),
-            "GetPipeline" => decode::<get_pipeline::ResponseData>(response).map(drop),
-            "ListBuilds" => decode::<list_builds::ResponseData>(response).map(drop),
-            "GetBuild" => decode::<get_build::ResponseData>(response).map(drop),
-            "ListJobs" => decode::<list_jobs::ResponseData>(response).map(drop),
-            "GetJob" => decode::<get_job::ResponseData>(response).map(drop),
-            "ListAnnotations" => decode::<list_annotations::ResponseData>(response).map(drop),
-            "GetBuildFailureSummary" => decode::<get_build_failure_summary::ResponseData>(response).map(drop),
-            "GetBuildState" => decode::<get_build_state::ResponseData>(response).map(drop),
-            "ListJobArtifacts" => decode::<list_job_artifacts::ResponseData>(response).map(drop),
-            "GetArtifact" => decode::<get_artifact::ResponseData>(response).map(drop),
-            "GetStepUploads" => decode::<get_step_uploads::ResponseData>(response).map(drop),
-            "CompareBuilds" => decode::<compare_builds::ResponseData>(response).map(drop),
-            "FindMember" => decode::<find_member::ResponseData>(response).map(drop),
-            "GetJobForLog" => decode::<get_job_for_log::ResponseData>(response).map(drop),
-            "ListAgents" => decode::<list_agents::ResponseData>(response).map(drop),
-            "GetAgent" => decode::<get_agent::ResponseData>(response).map(drop),
-            "ListClusters" => decode::<list_clusters::ResponseData>(response).map(drop),
-            "GetQueue" => decode::<get_queue::ResponseData>(response).map(drop),
-            "ListSchedules" => decode::<list_schedules::ResponseData>(response).map(drop),
-            "GetSchedule" => decode::<get_schedule::ResponseData>(response).map(drop),
-            "ListSuites" => decode::<list_suites::ResponseData>(response).map(drop),
-            "GetBuildUuid" => decode::<get_build_uuid::ResponseData>(response).map(drop),
-            other => panic!("no decoder for {other}: add the operation to this test"),
-        }
-    }
-
     #[test]
     fn every_recorded_response_deserialises_into_its_generated_type() {
         let demo = Demo::load();
         let mut checked = 0;
         for (operation, cases) in demo.operations() {
             for (i, case) in cases.iter().enumerate() {
-                decode(operation, case.response.clone()).unwrap_or_else(|e| panic!("{operation} case {i}: {e}"));
+                crate::buildkite::ops::decode_recorded(operation, case.response.clone())
+                    .unwrap_or_else(|| {
+                        panic!("{operation}: recorded in src/demo/data but no such operation in graphql/")
+                    })
+                    .unwrap_or_else(|e| panic!("{operation} case {i}: {e}"));
                 checked += 1;
             }
         }
