@@ -88,51 +88,10 @@ pub fn state<T: Serialize>(value: &T) -> String {
     }
 }
 
-/// Seconds since the Unix epoch of an ISO-8601 / RFC 3339 timestamp (`2026-11-20T10:15:30Z`,
-/// fractions and `±hh:mm` offsets allowed).
+/// Seconds since the Unix epoch of an RFC 3339 timestamp (`2026-11-20T10:15:30Z`, fractions and
+/// `±hh:mm` offsets allowed), as the API writes them.
 pub fn epoch_seconds(ts: &str) -> Option<i64> {
-    let b = ts.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let mut rest = &ts[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.chars().take_while(char::is_ascii_digit).count();
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "" | "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let hh = rest.get(1..3)?.parse::<i64>().ok()?;
-            let mm = rest.get(rest.len().saturating_sub(2)..)?.parse::<i64>().ok()?;
-            sign * (hh * 3600 + mm * 60)
-        }
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + s - offset)
+    ts.trim().parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 
 /// A timestamp trimmed to the second in UTC form: `2026-11-20T10:15:30.123Z` → `2026-11-20T10:15:30Z`.

@@ -73,27 +73,14 @@ fn args_error(detail: impl Into<String>) -> ToolError {
     ToolError::args(detail)
 }
 
-/// Whether `path` matches `glob`, where `*` matches any run of characters and `?` one.
-pub fn glob_match(glob: &str, path: &str) -> bool {
-    let (g, p): (Vec<char>, Vec<char>) = (glob.chars().collect(), path.chars().collect());
-    let (mut gi, mut pi) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while pi < p.len() {
-        if gi < g.len() && (g[gi] == '?' || g[gi] == p[pi]) {
-            gi += 1;
-            pi += 1;
-        } else if gi < g.len() && g[gi] == '*' {
-            star = Some((gi, pi));
-            gi += 1;
-        } else if let Some((sg, sp)) = star {
-            gi = sg + 1;
-            pi = sp + 1;
-            star = Some((sg, sp + 1));
-        } else {
-            return false;
-        }
-    }
-    g[gi..].iter().all(|c| *c == '*')
+/// A path glob as people write them: `*` and `?` match across `/` too (`*.xml` finds
+/// `tmp/junit/a.xml`), `**` any depth, `[abc]` and `{a,b}` alternatives.
+pub fn glob(pattern: &str) -> Result<globset::GlobMatcher, ToolError> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| args_error(format!("path `{}` is not a glob: {}", render::clean_text(pattern, 100), e.kind())))
 }
 
 /// One artifact row: what a model needs to pick one, without repeating what the listing says.
@@ -160,13 +147,14 @@ async fn list_artifacts(call: &Call<'_>, args: ListArtifactsArgs) -> Result<Stri
             let answer = call.rest(&path, &[("per_page", "100".into()), ("page", page.to_string())], &wanted).await?;
             let items = answer.body.as_array().cloned().unwrap_or_default();
             let listed = items.len();
+            let matcher = glob.as_deref().map(self::glob).transpose()?;
             // (job, row) for each artifact the glob keeps.
             let mut rows: Vec<(String, Value)> = items
                 .iter()
                 .filter_map(|a| {
                     let text = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("");
                     let path = text("path");
-                    if glob.as_deref().is_some_and(|g| !glob_match(g, path)) {
+                    if matcher.as_ref().is_some_and(|m| !m.is_match(path)) {
                         return None;
                     }
                     let size = a.get("file_size").and_then(Value::as_i64).unwrap_or(0);
@@ -336,12 +324,17 @@ mod tests {
 
     #[test]
     fn globs_match_like_buildkite_paths() {
+        let glob_match = |g: &str, p: &str| glob(g).unwrap().is_match(p);
         assert!(glob_match("coverage/*", "coverage/index.html"));
         assert!(glob_match("*.xml", "tmp/junit/rspec-1.xml"));
         assert!(glob_match("log/?.txt", "log/a.txt"));
         assert!(!glob_match("*.xml", "tmp/junit/rspec-1.xml.gz"));
         assert!(glob_match("*", ""));
         assert!(!glob_match("a", "b"));
+        assert!(glob_match("tmp/**/*.xml", "tmp/junit/deep/rspec-1.xml"));
+        assert!(glob_match("*.{json,xml}", "coverage/report.json"));
+        assert!(glob_match("log/[ab].txt", "log/b.txt") && !glob_match("log/[ab].txt", "log/c.txt"));
+        assert!(glob("log/[a").unwrap_err().to_string().contains("is not a glob"));
     }
 
     #[test]
