@@ -88,7 +88,7 @@ async fn list_pipelines(call: &Call<'_>, args: ListPipelinesArgs) -> Result<Stri
         let last = nodes!(p.builds).next();
         let mut row = Map::new();
         row.insert("slug".into(), json!(p.slug));
-        if !same_name(&p.name, &p.slug) {
+        if !rows::same_name(&p.name, &p.slug) {
             row.insert("name".into(), json!(render::clean_text(&p.name, 80)));
         }
         if let Some(d) = p.description.as_deref() {
@@ -112,12 +112,6 @@ async fn list_pipelines(call: &Call<'_>, args: ListPipelinesArgs) -> Result<Stri
     Ok(render::render_page(head, "pipelines", page, call.budget(3_000)))
 }
 
-/// Whether a display name adds nothing over the slug (`Web App` vs `web-app`).
-fn same_name(name: &str, slug: &str) -> bool {
-    let norm = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    norm(name) == norm(slug)
-}
-
 async fn get_pipeline(call: &Call<'_>, args: GetPipelineArgs) -> Result<String, ToolError> {
     let pipeline = call.pipeline(&args.pipeline).await?;
     let with_steps = args.steps.unwrap_or(false);
@@ -130,7 +124,7 @@ async fn get_pipeline(call: &Call<'_>, args: GetPipelineArgs) -> Result<String, 
     let p = wanted.found(call.query::<GetPipeline>(variables, &wanted).await?.pipeline)?;
     let mut out = Map::new();
     out.insert("pipeline".into(), json!(pipeline.slug()));
-    if !same_name(&p.name, &p.slug) {
+    if !rows::same_name(&p.name, &p.slug) {
         out.insert("name".into(), json!(render::clean_text(&p.name, 100)));
     }
     out.insert("url".into(), json!(p.url));

@@ -73,6 +73,12 @@ pub fn signal<R: Serialize>(signal: Option<&str>, reason: Option<&R>) -> Option<
     })
 }
 
+/// Whether a display name adds nothing over the slug (`Web App` vs `web-app`).
+pub fn same_name(name: &str, slug: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    norm(name) == norm(slug)
+}
+
 /// A parallel job's position, `3/8`.
 fn parallel(index: Option<i64>, total: Option<i64>) -> Option<String> {
     match (index, total) {
