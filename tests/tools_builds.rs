@@ -156,8 +156,7 @@ fn get_build_names_the_failures_and_a_small_budget_cuts_the_largest_list() {
     with_shared(async |s| {
         let text = s.client.ok("get_build", json!({"build": "acme/web/1342"})).await;
         let v: Value = serde_json::from_str(&text).unwrap();
-        let labels: Vec<&str> =
-            v["failed"].as_array().unwrap().iter().map(|j| j["label"].as_str().unwrap()).collect();
+        let labels: Vec<&str> = v["failed"].as_array().unwrap().iter().map(|j| j["label"].as_str().unwrap()).collect();
         assert!(labels.contains(&":rspec: RSpec 3/8") && labels.contains(&":eslint: Lint"), "{labels:?}");
         assert_eq!(v["retried_attempts"], json!(1), "the retried attempt is folded away");
         assert_eq!(v["soft_failed"][0]["label"], json!(":jest: Jest"));

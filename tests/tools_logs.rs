@@ -165,8 +165,9 @@ fn search_log_cut_to_its_budget_continues_after_the_last_hit_shown() {
 /// A tail cut to its budget keeps the last lines.
 #[test]
 fn tail_log_cut_to_its_budget_keeps_the_last_lines() {
-    let text =
-        with_shared(async |s| s.client.ok("tail_log", json!({"job": RSPEC_JOB, "lines": 200, "max_tokens": 400})).await);
+    let text = with_shared(async |s| {
+        s.client.ok("tail_log", json!({"job": RSPEC_JOB, "lines": 200, "max_tokens": 400})).await
+    });
     let tail: Value = serde_json::from_str(&text).unwrap();
     let lines = tail["log"].as_array().unwrap();
     assert!(lines.last().unwrap().as_str().unwrap().ends_with("Total reclaimed space: 0B"), "{tail}");

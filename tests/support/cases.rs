@@ -88,6 +88,9 @@ pub struct Output {
     pub fake: FakeBuildkite,
 }
 
+/// A further assertion on a case's output.
+type Check = Box<dyn Fn(&Output)>;
+
 /// A call that must succeed: its request counts, output contract, token budget and snapshot.
 pub struct Case {
     tool: &'static str,
@@ -97,7 +100,7 @@ pub struct Case {
     rest: usize,
     warm: Option<&'static str>,
     fresh: Option<&'static [&'static str]>,
-    checks: Vec<Box<dyn Fn(&Output)>>,
+    checks: Vec<Check>,
 }
 
 impl Case {
@@ -157,8 +160,7 @@ impl Case {
             (self.graphql, self.rest),
             "{snapshot}: {tool} made {g} GraphQL and {r} REST requests: {text}"
         );
-        let json: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{snapshot} is not JSON: {e}: {text}"));
+        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{snapshot} is not JSON: {e}: {text}"));
         assert!(first_empty(&json).is_none(), "{snapshot} has an empty value at {:?}: {text}", first_empty(&json));
         // The fake's port changes every run: snapshots and counts see a fixed one.
         let text = text.replace(&format!("localhost:{}", fake.port()), "localhost:40000");
@@ -213,6 +215,7 @@ impl Mistake {
 /// An `ok` case's name is its snapshot (`snapshots/<tool>/<case>.snap`) and its budget key; it
 /// takes `Case`'s options after the counts: `.warm(JOB)`, `.fresh(&[scopes])`, `.check(|out| …)`.
 /// `err` cases run on the shared server and check the message.
+#[allow(unused_macros)]
 macro_rules! tool_cases {
     ($($tool:ident { $($case:ident : $args:tt => $kind:ident $spec:tt $(. $opt:ident ( $($value:tt)* ))* ;)* })*) => {
         $(
@@ -233,6 +236,7 @@ macro_rules! tool_cases {
 }
 
 /// The `Case` or `Mistake` of one `tool_cases!` line.
+#[allow(unused_macros)]
 macro_rules! case_of {
     (ok, $tool:expr, $case:expr, $args:tt, (graphql: $graphql:expr, rest: $rest:expr)) => {
         $crate::support::cases::Case::new($tool, $case, serde_json::json!($args), $graphql, $rest)
