@@ -16,43 +16,109 @@ fn catalogued_tools() -> usize {
     buildkite_mcp_server::tools::catalogue().len()
 }
 
-/// Faults from Buildkite each give one clear sentence, and the server keeps serving after each.
-#[tokio::test]
-async fn faults_give_one_clear_sentence_and_the_server_keeps_serving() {
+/// A fault from Buildkite's GraphQL API gives one clear sentence on a get_build call, and the
+/// server serves the next call once it clears. Each fault has its own fake and server (timeout
+/// 1 s, one retry), so the faults run side by side and `cargo test faults::` runs them.
+async fn fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault: Fault, expected: &str) {
     let fake = FakeBuildkite::start().await;
     let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
     let get = json!({"build": "acme/web/1342"});
-    let cases: Vec<(Fault, &str)> = vec![
-        (Fault::Status(401, "Authentication required"), "rejected the API token (401 Unauthorized)"),
-        (Fault::Status(403, "GraphQL access is not enabled for this token"), "Enable GraphQL API access"),
-        (Fault::RateLimited(0), "rate limit is exhausted (429) after 2 attempts"),
-        (Fault::Status(500, "boom"), "answered HTTP 500 2 times in a row"),
-        (Fault::Status(503, "maintenance"), "answered HTTP 503 2 times in a row"),
-        (Fault::Slow(Duration::from_secs(3)), "did not answer within 1 s (2 attempts)"),
-        (Fault::Malformed, "could not read (malformed JSON"),
-        (
-            Fault::GraphQLErrors("Query has complexity of 251503, which exceeds max complexity of 50000"),
-            "Buildkite GraphQL error: Query has complexity of 251503",
-        ),
-        (Fault::Status(400, "Bad request"), "Buildkite answered HTTP 400: Bad request"),
-        (Fault::Status(404, "Not Found"), "no GraphQL endpoint at http://127.0.0.1"),
-    ];
-    for (fault, expected) in cases {
-        fake.fail_graphql(fault.clone(), None);
-        let message = client.err("get_build", get.clone()).await;
-        fake.heal();
-        assert!(message.contains(expected), "{fault:?}: got {message:?}");
-        assert!(!message.contains('\n'), "{fault:?}: one sentence: {message:?}");
-        assert!(!message.contains(TOKEN));
-        client.ok("get_build", get.clone()).await;
-    }
-    // A 429 that clears within the retries is invisible to the caller.
-    fake.fail_graphql(Fault::RateLimited(0), Some(1));
-    let before = fake.graphql_requests();
+    fake.fail_graphql(fault.clone(), None);
+    let message = client.err("get_build", get.clone()).await;
+    fake.heal();
+    assert!(message.contains(expected), "{fault:?}: got {message:?}");
+    assert!(!message.contains('\n'), "{fault:?}: one sentence: {message:?}");
+    assert!(!message.contains(TOKEN));
     client.ok("get_build", get.clone()).await;
-    assert_eq!(fake.graphql_requests() - before, 2, "one retry after the 429");
     let log = client.stop().await;
     assert!(!log.contains(TOKEN), "the token leaked into the log");
+}
+
+mod faults {
+    use super::*;
+
+    #[tokio::test]
+    async fn unauthorized() {
+        let fault = Fault::Status(401, "Authentication required");
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "rejected the API token (401 Unauthorized)")
+            .await;
+    }
+
+    #[tokio::test]
+    async fn graphql_not_enabled() {
+        let fault = Fault::Status(403, "GraphQL access is not enabled for this token");
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "Enable GraphQL API access").await;
+    }
+
+    #[tokio::test]
+    async fn rate_limited() {
+        let fault = Fault::RateLimited(0);
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(
+            fault,
+            "rate limit is exhausted (429) after 2 attempts",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn server_error() {
+        let fault = Fault::Status(500, "boom");
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "answered HTTP 500 2 times in a row").await;
+    }
+
+    #[tokio::test]
+    async fn unavailable() {
+        let fault = Fault::Status(503, "maintenance");
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "answered HTTP 503 2 times in a row").await;
+    }
+
+    #[tokio::test]
+    async fn answers_too_slowly() {
+        let fault = Fault::Slow(Duration::from_secs(3));
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "did not answer within 1 s (2 attempts)")
+            .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_json() {
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(Fault::Malformed, "could not read (malformed JSON")
+            .await;
+    }
+
+    #[tokio::test]
+    async fn graphql_errors() {
+        let fault = Fault::GraphQLErrors("Query has complexity of 251503, which exceeds max complexity of 50000");
+        let expected = "Buildkite GraphQL error: Query has complexity of 251503";
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, expected).await;
+    }
+
+    #[tokio::test]
+    async fn bad_request() {
+        let fault = Fault::Status(400, "Bad request");
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "Buildkite answered HTTP 400: Bad request")
+            .await;
+    }
+
+    #[tokio::test]
+    async fn no_graphql_endpoint() {
+        let fault = Fault::Status(404, "Not Found");
+        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "no GraphQL endpoint at http://127.0.0.1")
+            .await;
+    }
+
+    /// A 429 that clears within the retries is invisible to the caller.
+    #[tokio::test]
+    async fn rate_limit_that_clears_within_the_retries() {
+        let fake = FakeBuildkite::start().await;
+        let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+        client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+        fake.fail_graphql(Fault::RateLimited(0), Some(1));
+        let before = fake.graphql_requests();
+        client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+        assert_eq!(fake.graphql_requests() - before, 2, "one retry after the 429");
+        let log = client.stop().await;
+        assert!(!log.contains(TOKEN), "the token leaked into the log");
+    }
 }
 
 /// An unknown tool is a protocol error, and the server still serves.
