@@ -1,8 +1,10 @@
 //! Shared test support: the fake Buildkite, spawning the real binary under an rmcp client over
-//! stdio, token counting with a real tokenizer, and insta settings for `snapshots/`.
+//! stdio, token counting with a real tokenizer, insta settings for `snapshots/`, and (in `cases`)
+//! one test per tool case against a server shared by the test file.
 
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod fake;
 pub mod synthetic;
 
@@ -13,7 +15,7 @@ use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::io::AsyncReadExt;
 use tokio::process::{ChildStderr, Command};
 
@@ -24,7 +26,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_buildkite-mcp-server");
 pub struct Client {
     /// The rmcp client.
     pub service: RunningService<RoleClient, ()>,
-    log: tokio::task::JoinHandle<String>,
+    /// Everything the server wrote to stderr so far.
+    log: Arc<Mutex<Vec<u8>>>,
+    drain: tokio::task::JoinHandle<()>,
 }
 
 /// A command for the binary with a clean Buildkite environment pointed at `fake`.
@@ -71,9 +75,10 @@ pub async fn connect(fake: Option<&FakeBuildkite>, env: &[(&str, &str)], args: &
     });
     let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().expect("spawn server");
     // Drain stderr as it comes: a full pipe would block the server on its next log line.
-    let log = tokio::spawn(drain(stderr));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let drain = tokio::spawn(drain(stderr, log.clone()));
     let service = ().serve(transport).await.expect("MCP initialize");
-    Client { service, log }
+    Client { service, log, drain }
 }
 
 impl Client {
@@ -110,22 +115,28 @@ impl Client {
         text
     }
 
+    /// What the server wrote to stderr so far (for a server that keeps running).
+    pub fn log_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
+    }
+
     /// Stops the server and returns everything it wrote to stderr.
     pub async fn stop(self) -> String {
         let _ = self.service.cancel().await;
-        match tokio::time::timeout(std::time::Duration::from_secs(5), self.log).await {
-            Ok(Ok(log)) => log,
-            _ => String::new(),
-        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.drain).await;
+        String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
     }
 }
 
-async fn drain(stderr: Option<ChildStderr>) -> String {
-    let mut log = Vec::new();
-    if let Some(mut stderr) = stderr {
-        let _ = stderr.read_to_end(&mut log).await;
+async fn drain(stderr: Option<ChildStderr>, log: Arc<Mutex<Vec<u8>>>) {
+    let Some(mut stderr) = stderr else { return };
+    let mut chunk = vec![0u8; 8192];
+    while let Ok(n) = stderr.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        log.lock().unwrap().extend_from_slice(&chunk[..n]);
     }
-    String::from_utf8_lossy(&log).into_owned()
 }
 
 /// Tokens of `text` with the o200k_base tokenizer.
@@ -136,8 +147,13 @@ pub fn tokens(text: &str) -> usize {
 
 /// insta settings that write to the repository's `snapshots/` folder.
 pub fn snapshots() -> insta::Settings {
+    snapshots_in("")
+}
+
+/// insta settings that write to `snapshots/<folder>/` (one folder per tool).
+pub fn snapshots_in(folder: &str) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_snapshot_path(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots").join(folder));
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings
@@ -148,6 +164,20 @@ pub fn pretty(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => serde_json::to_string_pretty(&v).unwrap(),
         Err(_) => text.to_string(),
+    }
+}
+
+/// The path of the first null, empty string, empty array or empty object (the output contract
+/// leaves them out).
+pub fn first_empty(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => Some(String::new()),
+        Value::String(s) if s.is_empty() => Some(String::new()),
+        Value::Array(a) if a.is_empty() => Some(String::new()),
+        Value::Object(o) if o.is_empty() => Some(String::new()),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| first_empty(x).map(|p| format!("/{i}{p}"))),
+        Value::Object(o) => o.iter().find_map(|(k, x)| first_empty(x).map(|p| format!("/{k}{p}"))),
+        _ => None,
     }
 }
 
