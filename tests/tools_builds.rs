@@ -23,6 +23,13 @@ tool_cases! {
         current_user: {} => ok(graphql: 1, rest: 0);
         unknown_argument_is_refused: {"bogus": 1} => err("unknown field `bogus`");
     }
+    list_teams {
+        list_teams: {} => ok(graphql: 1, rest: 0);
+        list_teams_search: {"search": "release"} => ok(graphql: 1, rest: 0);
+        list_teams_page1: {"first": 2} => ok(graphql: 1, rest: 0)
+            .check(|out| assert_eq!(out.json["next"]["after"], json!("Mg")));
+        unknown_org: {"org": "nope"} => err("organization `nope` was not found");
+    }
     list_pipelines {
         list_pipelines: {} => ok(graphql: 1, rest: 0);
         list_pipelines_search: {"search": "web"} => ok(graphql: 1, rest: 0);

@@ -1,22 +1,52 @@
-//! The token and its people: `current_user` (who the token belongs to, its organizations and scopes).
+//! The token and its people: `current_user` (who the token belongs to, its organizations and
+//! scopes) and `list_teams` (the organization's teams).
 
+use super::args::{clamp, lenient_int};
+use super::context::non_blank;
 use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
-use crate::buildkite::ops::{CurrentUser, current_user};
+use super::resolve::ORG_HINT;
+use super::rows;
+use crate::buildkite::ops::{CurrentUser, ListTeams, current_user, list_teams};
 use crate::buildkite::rest::READ_WRITE_SCOPES;
-use crate::render;
+use crate::render::{self, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// The tools of this area.
-pub(super) const TOOLS: &[Tool] = &[Tool {
-    name: "current_user",
-    toolset: Toolset::User,
-    hints: Hints::READ,
-    scopes: &["read_user"],
-    description: "Who the API token belongs to, its organizations and scopes. Use when the organization is unknown.",
-    handler: handler!(current_user, NoArgs),
-}];
+pub(super) const TOOLS: &[Tool] = &[
+    Tool {
+        name: "current_user",
+        toolset: Toolset::User,
+        hints: Hints::READ,
+        scopes: &["read_user"],
+        description: "Who the API token belongs to, its organizations and scopes. Use when the organization is unknown.",
+        handler: handler!(current_user, NoArgs),
+    },
+    Tool {
+        name: "list_teams",
+        toolset: Toolset::User,
+        hints: Hints::READ,
+        scopes: &["read_organizations"],
+        description: "An organization's teams: privacy, how many members and pipelines each has; search by name.",
+        handler: handler!(list_teams, ListTeamsArgs),
+    },
+];
+
+/// Arguments of `list_teams`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListTeamsArgs {
+    /// Match team names.
+    #[serde(default)]
+    search: Option<String>,
+    // Page size 1-100, default 30 (documented once, in the server instructions).
+    #[serde(default, deserialize_with = "lenient_int")]
+    first: Option<i64>,
+    // next.after (documented once, in the server instructions).
+    #[serde(default)]
+    after: Option<String>,
+}
 
 /// No arguments of its own (`org` and `max_tokens` are accepted like on every tool).
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -59,4 +89,36 @@ async fn current_user(call: &Call<'_>, _args: NoArgs) -> Result<String, ToolErro
         }
     }
     Ok(render::render_object(Value::Object(out), call.budget(1_000)))
+}
+
+async fn list_teams(call: &Call<'_>, args: ListTeamsArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
+    let variables = list_teams::Variables {
+        org: org.clone(),
+        first: clamp(args.first, 30, 1, 100),
+        after: non_blank(args.after.as_deref()).map(str::to_string),
+        search: non_blank(args.search.as_deref()).map(str::to_string),
+    };
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let teams = wanted.found(call.query::<ListTeams>(variables, &wanted).await?.organization.and_then(|o| o.teams))?;
+    let next = teams.page_info.clone().filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+    let mut page = Page::new(teams.count, next);
+    for edge in teams.edges.unwrap_or_default().into_iter().flatten() {
+        let Some(t) = edge.node else { continue };
+        page.rows.push(json!({
+            "slug": t.slug,
+            "name": (!rows::same_name(&t.name, &t.slug)).then(|| render::clean_text(&t.name, 80)),
+            "desc": t.description.as_deref().map(|d| render::first_line(d, 80)),
+            "default": t.is_default_team.then_some(true),
+            "members": t.members.map(|m| m.count),
+            "pipelines": t.pipelines.map(|p| p.count),
+            // Last: `hoist_usual` takes it out of most rows, and removing the last key keeps the order.
+            "privacy": render::state(&t.privacy),
+        }));
+        page.cursors.push(Some(edge.cursor));
+    }
+    let mut head = Map::new();
+    head.insert("org".into(), json!(org));
+    render::hoist_usual(&mut head, &mut page.rows, &["privacy"]);
+    Ok(render::render_page(head, "teams", page, call.budget(2_000)))
 }
