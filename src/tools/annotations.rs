@@ -1,7 +1,7 @@
 //! `list_annotations`.
 
 use super::args::{clamp, lenient_int, lenient_list};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler};
 use super::resolve::BuildLookup;
 use crate::buildkite::ops::{ListAnnotations, list_annotations};
 use crate::render::{self, Page};
@@ -39,6 +39,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Annotations,
     hints: Hints::READ,
     scopes: &["read_builds"],
+    rest: Rest::No,
     description: "A build's annotations, most important first, with bodies as plain text (capped); filter by style.",
     handler: handler!(list_annotations, ListAnnotationsArgs),
 }];

@@ -1,7 +1,7 @@
 //! A build's jobs: `list_jobs` and `get_job`.
 
 use super::args::{clamp, lenient_bool, lenient_int, lenient_list};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{BuildLookup, JOB_HINT};
 use super::rows::{self, JobRow, exit_code, label, label_and_par, outcome, signal};
 use crate::buildkite::ops::{GetJob, ListJobs, get_job, list_jobs};
@@ -18,6 +18,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Jobs,
         hints: Hints::READ,
         scopes: &["read_builds"],
+        rest: Rest::No,
         description: "List a build's jobs, filtered by state (failed, running, blocked...), type or step key. Retried attempts fold into one row.",
         handler: handler!(list_jobs, ListJobsArgs),
     },
@@ -26,6 +27,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Jobs,
         hints: Hints::READ,
         scopes: &["read_builds"],
+        rest: Rest::No,
         description: "One job: command, outcome, exit status, signal, agent, queue, wait and run seconds, retry lineage.",
         handler: handler!(get_job, GetJobArgs),
     },

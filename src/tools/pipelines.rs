@@ -1,7 +1,7 @@
 //! Pipelines: `list_pipelines` and `get_pipeline`.
 
 use super::args::{clamp, lenient_bool, lenient_int, lenient_list};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{ORG_HINT, PIPELINE_HINT};
 use super::rows::{self, BuildRow};
 use crate::buildkite::ops::{GetPipeline, ListPipelines, get_pipeline, list_pipelines};
@@ -17,6 +17,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Pipelines,
         hints: Hints::READ,
         scopes: &["read_pipelines"],
+        rest: Rest::No,
         description: "List an organization's pipelines (search by name, filter by tags), each with its latest build.",
         handler: handler!(list_pipelines, ListPipelinesArgs),
     },
@@ -25,6 +26,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Pipelines,
         hints: Hints::READ,
         scopes: &["read_pipelines"],
+        rest: Rest::No,
         description: "One pipeline: repository, default branch, settings, metrics and recent builds; steps YAML when steps=true.",
         handler: handler!(get_pipeline, GetPipelineArgs),
     },

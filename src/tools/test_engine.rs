@@ -5,7 +5,7 @@
 
 use super::args::{clamp, lenient_bool, lenient_int, page_number};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{ORG_HINT, path_part};
 use super::rows::{short_sha, test_failures};
 use crate::buildkite::ops::{ListSuites, list_suites};
@@ -96,6 +96,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::No,
         description: "Test Engine suites: slug, name, default branch.",
         handler: handler!(list_suites, ListSuitesArgs),
     },
@@ -104,6 +105,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::No,
         description: "A suite's test runs (all, or a build's); with run, that run and its failed tests: name, location, failure, duration.",
         handler: handler!(list_test_runs, ListTestRunsArgs),
     },
@@ -112,6 +114,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::No,
         description: "A suite's tests (flaky ones, by reliability or duration), or a build's tests with failures first.",
         handler: handler!(list_tests, ListTestsArgs),
     },
@@ -120,6 +123,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::No,
         description: "One test of a suite: name, scope, location, file, labels.",
         handler: handler!(get_test, GetTestArgs),
     },

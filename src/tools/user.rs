@@ -1,6 +1,6 @@
 //! The token and its people: `current_user` (who the token belongs to, its organizations and scopes).
 
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use crate::buildkite::ops::{CurrentUser, current_user};
 use crate::buildkite::rest::READ_WRITE_SCOPES;
 use crate::render;
@@ -14,6 +14,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::User,
     hints: Hints::READ,
     scopes: &["read_user"],
+    rest: Rest::No,
     description: "Who the API token belongs to, its organizations and scopes. Use when the organization is unknown.",
     handler: handler!(current_user, NoArgs),
 }];
