@@ -1,6 +1,7 @@
 //! The MCP server: instructions, the filtered tool list (toolsets, read-only, token scopes) and tool
 //! calls, each answered with compact text or one clear error sentence.
 
+use crate::buildkite::access::GraphqlVerdict;
 use crate::tools::{self, CallError, Ctx, Tool, ToolError, Toolset};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
@@ -10,7 +11,6 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use crate::buildkite::access::GraphqlVerdict;
 
 /// What the model reads once, at the start.
 pub const INSTRUCTIONS: &str = "Buildkite CI data. Pass identifiers as people paste them: `pipeline` is a URL, org/pipeline or slug; \
@@ -98,14 +98,7 @@ pub struct Server {
 impl Server {
     /// A server over `ctx` offering `toolsets`, without write tools when `read_only`.
     pub fn new(ctx: Ctx, toolsets: Vec<Toolset>, read_only: bool) -> Self {
-        Server {
-            inner: Arc::new(Inner {
-                ctx,
-                toolsets,
-                read_only,
-                offered: std::sync::Mutex::new(None),
-            }),
-        }
+        Server { inner: Arc::new(Inner { ctx, toolsets, read_only, offered: std::sync::Mutex::new(None) }) }
     }
 
     /// Starts reading the token's scopes and the default org in the background, so the first

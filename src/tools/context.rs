@@ -3,8 +3,8 @@
 
 use super::ToolError;
 use super::resolve::checked_org;
-use crate::buildkite::ids::IdError;
 use crate::buildkite::access::GraphqlVerdict;
+use crate::buildkite::ids::IdError;
 use crate::buildkite::{Api, ApiError};
 use tokio::sync::OnceCell;
 
@@ -68,7 +68,9 @@ impl OrgDefault {
             let slugs: Vec<String> = page
                 .body
                 .as_array()
-                .map(|orgs| orgs.iter().filter_map(|o| o.get("slug").and_then(|s| s.as_str()).map(str::to_string)).collect())
+                .map(|orgs| {
+                    orgs.iter().filter_map(|o| o.get("slug").and_then(|s| s.as_str()).map(str::to_string)).collect()
+                })
                 .unwrap_or_default();
             let only = match slugs.as_slice() {
                 [one] if page.next_page.is_none() => Some(one.clone()),
@@ -100,7 +102,9 @@ impl OrgDefault {
             return checked_org(org);
         }
         let no_default = || {
-            ToolError::args("no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)")
+            ToolError::args(
+                "no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)",
+            )
         };
         let found = match self.get(api).await {
             // Without GraphQL, REST lists organizations only with read_organizations.

@@ -431,9 +431,7 @@ pub async fn run(
     match (tool.handler.run)(&call, arguments).await {
         // GraphQL access was revoked while the server runs: the detector now says so (confirmed
         // by REST), so the same call answers over REST instead.
-        Err(ToolError::Api(ApiError::NoGraphqlAccess { .. }))
-            if retry.is_some() && !ctx.graphql_available().await =>
-        {
+        Err(ToolError::Api(ApiError::NoGraphqlAccess { .. })) if retry.is_some() && !ctx.graphql_available().await => {
             (tool.handler.run)(&call, retry.unwrap_or_default()).await.map_err(failed)
         }
         other => other.map_err(failed),

@@ -6,7 +6,6 @@
 use super::ToolError;
 use super::kit::{Call, Wanted};
 use super::resolve::BUILD_HINT;
-use crate::buildkite::ApiError;
 use crate::buildkite::ids::{self, BuildRef};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -292,11 +291,6 @@ impl RestBuildId {
     pub fn slug(&self) -> String {
         format!("{}/{}/{}", self.org, self.pipeline, self.number)
     }
-}
-
-/// A REST body decoded into `T`, with the body size for the log.
-pub fn decode<T: DeserializeOwned>(path: &str, body: serde_json::Value) -> Result<T, ToolError> {
-    serde_json::from_value(body).map_err(|e| ApiError::Decode { detail: format!("{path}: {e}") }.into())
 }
 
 impl Call<'_> {

@@ -196,9 +196,11 @@ impl BuildRow {
         if let Some(source) = &b.source {
             row = row.src(source);
         }
-        row.msg(b.message.as_deref())
-            .by(b.creator.as_ref().and_then(|c| c.name.as_deref()))
-            .times(b.created_at.as_deref(), b.started_at.as_deref(), b.finished_at.as_deref())
+        row.msg(b.message.as_deref()).by(b.creator.as_ref().and_then(|c| c.name.as_deref())).times(
+            b.created_at.as_deref(),
+            b.started_at.as_deref(),
+            b.finished_at.as_deref(),
+        )
     }
 }
 
