@@ -117,7 +117,15 @@ impl OrgDefault {
             }
             other => other?,
         };
-        checked_org(&found.ok_or_else(no_default)?)
+        let Some(found) = found else {
+            if api.graphql_known() == GraphqlVerdict::Refused {
+                return Err(ToolError::args(
+                    "no organization given and no default: without GraphQL access the default comes from --org / BUILDKITE_ORGANIZATION, or from REST's organization list when the token has read_organizations and sees one organization; pass `org` or set one",
+                ));
+            }
+            return Err(no_default());
+        };
+        checked_org(&found)
     }
 
     /// Parses an identifier with the explicit org; only when the identifier names no org either,

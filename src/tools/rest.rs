@@ -362,14 +362,44 @@ pub fn html_text(html: &str) -> String {
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    let text = out
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
+    let text = decode_entities(&out);
     text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// `&lt;` `&gt;` `&quot;` `&nbsp;` `&amp;` and numeric entities (`&#39;`, `&#x27;`) decoded.
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';').filter(|e| *e <= 10);
+        let entity = end.map(|e| &rest[1..e]);
+        let decoded = match entity {
+            Some("lt") => Some('<'),
+            Some("gt") => Some('>'),
+            Some("quot") => Some('"'),
+            Some("amp") => Some('&'),
+            Some("nbsp") => Some(' '),
+            Some(e) if e.starts_with("#x") || e.starts_with("#X") => {
+                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
+            }
+            Some(e) if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match (decoded, end) {
+            (Some(c), Some(e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -388,7 +418,7 @@ mod tests {
 
     #[test]
     fn html_becomes_lines_of_text() {
-        let t = html_text("<h3>3 examples failed</h3><p>spec/a_spec.rb:42 &amp; more</p>");
-        assert_eq!(t, "3 examples failed\nspec/a_spec.rb:42 & more");
+        let t = html_text("<h3>3 examples failed</h3><p>spec/a_spec.rb:42 &amp; it&#x27;s &#39;x&#39; &lt;b&gt;</p>");
+        assert_eq!(t, "3 examples failed\nspec/a_spec.rb:42 & it's 'x' <b>");
     }
 }

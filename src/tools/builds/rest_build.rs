@@ -62,7 +62,9 @@ pub(super) async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<Str
     out.insert("jobs".into(), Value::Object(job_counts));
 
     let (mut failed, mut soft, mut blocked) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failed_read = 0;
     for j in &jobs.items {
+        failed_read += usize::from(j.kind == "script" && j.state == "failed");
         match (j.kind.as_str(), j.state.as_str()) {
             ("script", "failed") if failed.len() + soft.len() < max_jobs as usize => {
                 let mut row = JobRow::new(&j.id, j.name.as_deref(), j.step_key.as_deref())
@@ -81,7 +83,10 @@ pub(super) async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<Str
     let listed = (failed.len() + soft.len()) as i64;
     out.insert("failed".into(), json!(failed));
     out.insert("soft_failed".into(), json!(soft));
-    if failed_total > listed {
+    // More than were listed only when the page of failed jobs was cut here or has a next page
+    // (the per-state count may include retried attempts, which the page leaves out).
+    let more = failed_read > listed as usize || jobs.next_after().is_some();
+    if more && failed_total > listed {
         out.insert(
             "failed_more".into(),
             json!(format!("{} more failed jobs not listed; raise max_jobs", failed_total - listed)),
