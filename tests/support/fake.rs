@@ -40,6 +40,9 @@ pub enum BigLog {
     Synthetic(u64),
 }
 
+/// A REST route a test added: path, query pairs that must be present, body.
+type ExtraRoute = (String, Vec<(String, String)>, Value);
+
 /// Answers an operation from code instead of fixtures (synthetic organisations).
 pub type Responder = Box<dyn Fn(&str, &Value) -> Option<Value> + Send + Sync>;
 
@@ -63,7 +66,7 @@ struct Shared {
     /// The fake's own base URL, for rewriting recorded download URLs.
     base: Mutex<String>,
     /// REST routes added by a test, answered before the recorded ones: (path, query, body).
-    extra_routes: Mutex<Vec<(String, Vec<(String, String)>, Value)>>,
+    extra_routes: Mutex<Vec<ExtraRoute>>,
     /// Bytes of REST JSON bodies sent (not logs).
     rest_bytes: AtomicUsize,
 }
