@@ -128,6 +128,9 @@ mod serve {
             }
             None => writeln!(out, "token scopes: unknown (could not read /v2/access-token; every tool is offered)"),
         };
+        if server.graphql_refused().await {
+            let _ = writeln!(out, "graphql access: no ({})", buildkite_mcp_server::server::no_graphql_sentence());
+        }
         let w = specs.iter().map(|s| s.name.len()).max().unwrap_or(16);
         let sw = specs.iter().map(|s| s.scopes.join(",").len()).max().unwrap_or(22);
         let _ = writeln!(out, "{:<w$} {:<11} {:<9} {:<sw$} enabled", "tool", "toolset", "read-only", "scopes");
@@ -137,6 +140,7 @@ mod serve {
                 Some(Disabled::Toolset) => "no: toolset not selected".to_string(),
                 Some(Disabled::ReadOnly) => "no: --read-only".to_string(),
                 Some(Disabled::Scopes(m)) => format!("no: token lacks {}", m.join(", ")),
+                Some(Disabled::NoGraphql) => "no: token lacks GraphQL access".to_string(),
             };
             let _ = writeln!(
                 out,

@@ -1,6 +1,7 @@
 //! The MCP server: instructions, the filtered tool list (toolsets, read-only, token scopes) and tool
 //! calls, each answered with compact text or one clear error sentence.
 
+use crate::buildkite::access::GraphqlVerdict;
 use crate::tools::{self, CallError, Ctx, Tool, ToolError, Toolset};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
@@ -10,7 +11,6 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// What the model reads once, at the start.
 pub const INSTRUCTIONS: &str = "Buildkite CI data. Pass identifiers as people paste them: `pipeline` is a URL, org/pipeline or slug; \
@@ -19,6 +19,12 @@ For a failing build start with get_build_failure_summary or get_build, then log_
 Lists take `first` (page size) and give total and next: pass next's field back (after, from_line) for more. Dates are ISO. \
 Output is compact JSON: states lower-case, durations in seconds, long lists cut to a token budget (the cut field says what was left out). \
 Every tool also takes `org` (organization slug, default: the configured one) and `max_tokens` (output budget; raise it only when needed).";
+
+/// The one sentence that says, for a token without GraphQL access, which tools need it and where
+/// to turn it on (the server instructions and `current_user` both say it).
+pub fn no_graphql_sentence() -> String {
+    tools::no_graphql_sentence()
+}
 
 /// Why a tool is not offered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +35,8 @@ pub enum Disabled {
     ReadOnly,
     /// The token lacks these scopes.
     Scopes(Vec<&'static str>),
+    /// It needs GraphQL, and the token has no GraphQL access.
+    NoGraphql,
 }
 
 /// The tools this server offers with this token, and why the others are not offered.
@@ -43,16 +51,25 @@ pub struct Enabled {
 }
 
 /// Works out which tools to offer. `scopes == None` (unreadable) offers every tool and lets calls
-/// report any failure.
-pub fn enabled(specs: &[&'static Tool], toolsets: &[Toolset], read_only: bool, scopes: Option<&[String]>) -> Enabled {
+/// report any failure. Without `graphql` access only tools with a REST path are offered, with the
+/// scopes REST needs.
+pub fn enabled(
+    specs: &[&'static Tool],
+    toolsets: &[Toolset],
+    read_only: bool,
+    scopes: Option<&[String]>,
+    graphql: bool,
+) -> Enabled {
     let mut out = Enabled { tools: Vec::new(), disabled: BTreeMap::new(), scopes: scopes.map(<[String]>::to_vec) };
     for &spec in specs {
         let reason = if !toolsets.contains(&spec.toolset) {
             Some(Disabled::Toolset)
         } else if read_only && !spec.read_only() {
             Some(Disabled::ReadOnly)
+        } else if !graphql && !spec.has_rest() {
+            Some(Disabled::NoGraphql)
         } else {
-            scopes.map(|s| spec.missing_scopes(s)).filter(|m| !m.is_empty()).map(Disabled::Scopes)
+            scopes.map(|s| spec.missing_scopes(s, graphql)).filter(|m| !m.is_empty()).map(Disabled::Scopes)
         };
         match reason {
             Some(r) => {
@@ -68,7 +85,8 @@ struct Inner {
     ctx: Ctx,
     toolsets: Vec<Toolset>,
     read_only: bool,
-    enabled: OnceCell<Arc<Enabled>>,
+    /// The tools offered, with the GraphQL verdict they were worked out for.
+    offered: std::sync::Mutex<Option<(GraphqlVerdict, Arc<Enabled>)>>,
 }
 
 /// The MCP server. Cheap to clone.
@@ -80,7 +98,7 @@ pub struct Server {
 impl Server {
     /// A server over `ctx` offering `toolsets`, without write tools when `read_only`.
     pub fn new(ctx: Ctx, toolsets: Vec<Toolset>, read_only: bool) -> Self {
-        Server { inner: Arc::new(Inner { ctx, toolsets, read_only, enabled: OnceCell::new() }) }
+        Server { inner: Arc::new(Inner { ctx, toolsets, read_only, offered: std::sync::Mutex::new(None) }) }
     }
 
     /// Starts reading the token's scopes and the default org in the background, so the first
@@ -93,17 +111,35 @@ impl Server {
         });
     }
 
-    /// The tools offered, computed once from the token's scopes.
+    /// The tools offered, from the token's scopes (read once) and its GraphQL access (probed once,
+    /// then kept current by every GraphQL answer: worked out again when that changes).
     pub async fn enabled(&self) -> Arc<Enabled> {
         let inner = &self.inner;
-        inner
-            .enabled
-            .get_or_init(|| async {
-                let scopes = inner.ctx.access.scopes(&inner.ctx.api).await.as_ref().ok().cloned();
-                Arc::new(enabled(tools::catalogue(), &inner.toolsets, inner.read_only, scopes.as_deref()))
-            })
-            .await
-            .clone()
+        let api = &inner.ctx.api;
+        let (scopes, _) = tokio::join!(inner.ctx.access.scopes(api), api.graphql_verdict());
+        let verdict = api.graphql_known();
+        let mut offered = inner.offered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((known, e)) = offered.as_ref()
+            && *known == verdict
+        {
+            return e.clone();
+        }
+        let scopes = scopes.as_ref().ok().cloned();
+        let graphql = verdict != GraphqlVerdict::Refused;
+        let e = Arc::new(enabled(tools::catalogue(), &inner.toolsets, inner.read_only, scopes.as_deref(), graphql));
+        *offered = Some((verdict, e.clone()));
+        e
+    }
+
+    /// Whether the token is known to lack GraphQL access (waits for the probe).
+    pub async fn graphql_refused(&self) -> bool {
+        self.inner.ctx.api.graphql_verdict().await == GraphqlVerdict::Refused
+    }
+
+    /// The instructions for this token: [`INSTRUCTIONS`], plus for a token without GraphQL access
+    /// the one sentence saying which tools need it and where to turn it on.
+    pub fn instructions(refused: bool) -> String {
+        if refused { format!("{INSTRUCTIONS} {}", no_graphql_sentence()) } else { INSTRUCTIONS.to_string() }
     }
 
     async fn run(
@@ -125,6 +161,10 @@ impl Server {
             Some(Disabled::Toolset) => {
                 Some(ToolError::Refused(format!("{name} is in a toolset that is not enabled (--toolsets)")))
             }
+            Some(Disabled::NoGraphql) => Some(ToolError::Refused(format!(
+                "{name} needs GraphQL access, which this token lacks: turn on \"Enable GraphQL API access\" for it at {}",
+                crate::buildkite::error::TOKEN_PAGE
+            ))),
             None => None,
         };
         if let Some(error) = refused {
@@ -138,7 +178,19 @@ impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("buildkite-mcp-server", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(Server::instructions(self.inner.ctx.api.graphql_known() == GraphqlVerdict::Refused))
+    }
+
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        // The instructions depend on the token's GraphQL access: wait for the probe (started at
+        // start-up; bounded by the request time-out), so they are said once and right.
+        let _ = self.graphql_refused().await;
+        self.negotiate_initialize(&request)
     }
 
     async fn list_tools(
@@ -191,7 +243,7 @@ mod tests {
         let recipe = |scopes: &[&str]| scopes.iter().map(|s| s.to_string()).collect::<Vec<String>>();
         // A tool is offered exactly when the recipe holds every scope it declares.
         for granted in [recipe(MINIMUM_SCOPES), recipe(READ_ONLY_SCOPES), recipe(&["read_user"])] {
-            let e = enabled(specs, &Toolset::ALL, false, Some(&granted));
+            let e = enabled(specs, &Toolset::ALL, false, Some(&granted), true);
             for tool in specs {
                 let lacking: Vec<&str> =
                     tool.scopes.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect();
@@ -204,16 +256,26 @@ mod tests {
         }
         // The minimum recipe leaves out the log, artifact, agent and cluster tools; the read-only one
         // reaches every read tool.
-        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(MINIMUM_SCOPES)));
+        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(MINIMUM_SCOPES)), true);
         assert!(
             e.tools.iter().any(|t| t.toolset == Toolset::Builds) && e.tools.iter().all(|t| t.toolset != Toolset::Logs)
         );
-        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(READ_ONLY_SCOPES)));
+        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(READ_ONLY_SCOPES)), true);
         let read_tools = specs.iter().filter(|t| t.read_only()).count();
         assert_eq!(e.tools.len(), read_tools, "the read-only recipe reaches every read tool: {:?}", e.disabled);
-        let e = enabled(specs, &Toolset::ALL, false, None);
+        let e = enabled(specs, &Toolset::ALL, false, None, true);
         assert!(e.disabled.is_empty());
-        let e = enabled(specs, &[Toolset::User], false, None);
+        // Without GraphQL access, only tools with a REST path are offered, with REST's scopes.
+        let e = enabled(specs, &Toolset::ALL, false, Some(&recipe(READ_ONLY_SCOPES)), false);
+        for tool in specs {
+            match e.disabled.get(tool.name) {
+                Some(Disabled::NoGraphql) => assert!(!tool.has_rest(), "{}", tool.name),
+                Some(Disabled::Scopes(_)) => assert!(tool.has_rest(), "{}", tool.name),
+                None => assert!(tool.has_rest(), "{} offered without a REST path", tool.name),
+                Some(other) => panic!("{}: {other:?}", tool.name),
+            }
+        }
+        let e = enabled(specs, &[Toolset::User], false, None, true);
         assert!(e.tools.iter().all(|t| t.toolset == Toolset::User) && !e.tools.is_empty());
         assert!(e.disabled.values().all(|d| *d == Disabled::Toolset));
     }

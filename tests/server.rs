@@ -44,10 +44,26 @@ mod faults {
             .await;
     }
 
+    /// A GraphQL 403 that REST shares (the token cannot see the organization at all) is one sentence
+    /// naming both causes; one that REST does not share means the token lacks GraphQL access, and
+    /// the call is answered over REST instead (tests/rest_only.rs covers that path in full).
     #[tokio::test]
     async fn graphql_not_enabled() {
         let fault = Fault::Status(403, "GraphQL access is not enabled for this token");
-        fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault, "Enable GraphQL API access").await;
+        let fake = FakeBuildkite::start().await;
+        let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+        let get = json!({"build": "acme/web/1342"});
+        fake.fail_graphql(fault.clone(), None);
+        fake.fail_rest(fault);
+        let message = client.err("get_build", get.clone()).await;
+        assert!(message.contains("Enable GraphQL API access"), "got {message:?}");
+        assert!(!message.contains('\n') && !message.contains(TOKEN), "one sentence: {message:?}");
+        fake.heal();
+        fake.fail_graphql(Fault::Status(403, "GraphQL access is not enabled for this token"), None);
+        let text = client.ok("get_build", get.clone()).await;
+        assert!(text.contains("\"build\":\"acme/web/1342\""), "answered over REST: {text}");
+        let log = client.stop().await;
+        assert!(!log.contains(TOKEN), "the token leaked into the log");
     }
 
     #[tokio::test]

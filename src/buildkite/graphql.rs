@@ -14,8 +14,9 @@ impl Api {
         let body = serde_json::to_value(&body).map_err(|e| ApiError::Decode { detail: e.to_string() })?;
         // A mutation is never sent twice: a retry after a time-out could act twice.
         let idempotent = !is_mutation(body.get("query").and_then(|q| q.as_str()).unwrap_or(""));
-        let bytes =
-            self.http.send(Method::POST, self.graphql_url()?, Some(&body), Endpoint::GraphQL, idempotent).await?;
+        let sent = self.http.send(Method::POST, self.graphql_url()?, Some(&body), Endpoint::GraphQL, idempotent).await;
+        self.observe_graphql(&sent).await;
+        let bytes = sent?;
         let raw: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?;
         decode::<Q::ResponseData>(raw)

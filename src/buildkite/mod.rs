@@ -2,6 +2,7 @@
 //! error type, and parsing of the identifiers people paste. Every request goes through one
 //! [`transport::Transport`]; the network one is [`network::Network`].
 
+pub mod access;
 pub mod error;
 pub mod graphql;
 pub mod http;
@@ -26,6 +27,8 @@ use transport::Transport;
 pub struct Api {
     http: Http,
     endpoints: Result<Arc<Endpoints>, ApiError>,
+    /// What is known about the token's GraphQL access (shared by the handle's clones).
+    graphql: Arc<access::GraphqlAccess>,
 }
 
 /// Where requests go.
@@ -44,6 +47,7 @@ impl Api {
         Ok(Api {
             http: Http::new(Arc::new(network), policy),
             endpoints: Ok(Arc::new(Endpoints { graphql: graphql_url, rest: rest_url })),
+            graphql: Arc::default(),
         })
     }
 
@@ -61,7 +65,7 @@ impl Api {
         };
         let endpoints = parse("GraphQL", graphql_url)
             .and_then(|graphql| Ok(Arc::new(Endpoints { graphql, rest: parse("REST", rest_url)? })));
-        Api { http: Http::new(transport, policy), endpoints }
+        Api { http: Http::new(transport, policy), endpoints, graphql: Arc::default() }
     }
 
     /// The transport requests go through.

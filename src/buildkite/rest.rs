@@ -90,6 +90,25 @@ impl Api {
         Ok(RestPage { body, next_page })
     }
 
+    /// `GET /v2/{path}?{query}` decoded straight into `T`: fields `T` does not name are skipped as
+    /// they are read, so a large answer (a build with thousands of jobs) never becomes a JSON tree.
+    pub async fn rest_decode<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<(T, Option<u32>), ApiError> {
+        let mut url = self.rest_url(path)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let (headers, bytes) = self.http.get_text(&url, &[("accept", "application/json")]).await?;
+        tracing::debug!(path = url.path(), bytes = bytes.len(), "REST answer");
+        let body =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("{}: {e}", url.path()) })?;
+        let next_page = headers.get("link").and_then(|v| v.to_str().ok()).and_then(next_page);
+        Ok((body, next_page))
+    }
+
     /// At most `max_bytes` of a pre-signed download URL (artifact storage). The token is sent only
     /// when the URL is on the Buildkite REST host itself; other hosts never see it.
     pub async fn download(&self, url: &str, max_bytes: u64) -> Result<Download, ApiError> {

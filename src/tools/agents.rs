@@ -3,7 +3,7 @@
 
 use super::args::{clamp, lenient_bool, lenient_int};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{ORG_HINT, is_queue_id};
 use super::rows::{self, outcome};
 use crate::buildkite::ops::{GetAgent, ListAgents, get_agent, list_agents};
@@ -60,6 +60,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Agents,
         hints: Hints::READ,
         scopes: &["read_organizations"],
+        rest: Rest::No,
         description: "List agents: state, queue, version, current job; filter by name, queue, cluster, busy, paused or state.",
         handler: handler!(list_agents, ListAgentsArgs),
     },
@@ -68,6 +69,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Agents,
         hints: Hints::READ,
         scopes: &["read_organizations"],
+        rest: Rest::No,
         description: "One agent by name or UUID: host, version, tags, queue, pause, current job and build, heartbeat, recent jobs.",
         handler: handler!(get_agent, GetAgentArgs),
     },

@@ -1,8 +1,9 @@
 //! `list_annotations`.
 
 use super::args::{clamp, lenient_int, lenient_list};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler};
 use super::resolve::BuildLookup;
+use super::rest::html_text;
 use crate::buildkite::ops::{ListAnnotations, list_annotations};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
@@ -39,6 +40,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Annotations,
     hints: Hints::READ,
     scopes: &["read_builds"],
+    rest: Rest::Same,
     description: "A build's annotations, most important first, with bodies as plain text (capped); filter by style.",
     handler: handler!(list_annotations, ListAnnotationsArgs),
 }];
@@ -60,7 +62,53 @@ fn styles(list: Vec<String>) -> Result<Vec<list_annotations::AnnotationStyle>, T
         .collect()
 }
 
+/// `list_annotations` without GraphQL access: one page of `GET …/builds/{n}/annotations`
+/// (paged by number; bodies come as HTML and are shown as text; REST gives no total).
+async fn list_annotations_rest(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<String, ToolError> {
+    let id = call.rest_build_id(&args.build, args.pipeline.as_deref()).await?;
+    let page = super::args::page_number(args.after.as_deref())?;
+    let styles: Vec<String> = args.style.unwrap_or_default().iter().map(|s| s.to_ascii_lowercase()).collect();
+    if let Some(bad) = styles.iter().find(|s| !matches!(s.as_str(), "error" | "warning" | "info" | "success" | "default")) {
+        return Err(ToolError::args(format!(
+            "unknown style `{}`: use error, warning, info, success or default",
+            render::clean_text(bad, 100)
+        )));
+    }
+    let query = [("per_page", clamp(args.first, 10, 1, 50).to_string()), ("page", page.to_string())];
+    let answer = call.rest(&id.path("/annotations"), &query, &id.wanted).await?;
+    let mut head = Map::new();
+    head.insert("build".into(), json!(id.slug()));
+    let mut rows = Page { next_after: answer.next_page.map(|n| n.to_string()), ..Page::default() };
+    for a in answer.body.as_array().into_iter().flatten() {
+        let text = |k: &str| a.get(k).and_then(Value::as_str);
+        let style = text("style").map(str::to_ascii_lowercase);
+        if !styles.is_empty() && !style.as_ref().is_some_and(|s| styles.contains(s)) {
+            continue;
+        }
+        let scope = text("scope").map(str::to_ascii_lowercase).filter(|s| s != "build");
+        let priority = a.get("priority").and_then(Value::as_i64).filter(|p| *p != 3);
+        rows.rows.push(render::compact(json!({
+            "context": render::clean_text(text("context").unwrap_or(""), 80),
+            "style": style,
+            "scope": scope,
+            "priority": priority,
+            "at": text("created_at").map(render::timestamp),
+            "text": text("body_html").map(|h| render::clean_text(html_text(h).trim(), BODY_CHARS)),
+        })));
+        // Pages are numbered: a cut page resumes at the next page, never mid-page.
+        rows.cursors.push(None);
+    }
+    if rows.rows.is_empty() && rows.next_after.is_none() {
+        head.insert("total".into(), json!(0));
+        return Ok(render::to_json(&Value::Object(head)));
+    }
+    Ok(render::render_page(head, "annotations", rows, call.budget(3_000)))
+}
+
 async fn list_annotations(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return list_annotations_rest(call, args).await;
+    }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let variables = list_annotations::Variables {
         slug,

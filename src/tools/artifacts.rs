@@ -3,7 +3,7 @@
 
 use super::args::{clamp, lenient_int, page_number};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{BUILD_HINT, JOB_HINT};
 use crate::buildkite::ApiError;
 use crate::buildkite::ids::{self, BuildRef};
@@ -56,6 +56,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Artifacts,
         hints: Hints::READ,
         scopes: &["read_artifacts"],
+        rest: Rest::No,
         description: "List a build's or a job's artifacts (id, path, size, type), optionally by path glob.",
         handler: handler!(list_artifacts, ListArtifactsArgs),
     },
@@ -64,6 +65,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Artifacts,
         hints: Hints::READ,
         scopes: &["read_artifacts"],
+        rest: Rest::No,
         description: "One artifact: metadata, a download URL valid for minutes, and its content inline when it is small text.",
         handler: handler!(get_artifact, GetArtifactArgs),
     },

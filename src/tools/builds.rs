@@ -1,10 +1,11 @@
 //! Builds: `list_builds` and `get_build`.
 
 mod rest;
+mod rest_build;
 
 use super::args::{BUILD_STATES, clamp, date_time, lenient_int, lenient_list};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{BuildLookup, PIPELINE_HINT};
 use super::rows::{self, BuildRow, JobRow};
 use crate::buildkite::ops::{GetBuild, ListBuilds, get_build, list_builds};
@@ -20,6 +21,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Builds,
         hints: Hints::READ,
         scopes: &["read_builds"],
+        rest: Rest::Same,
         description: "List builds newest first, of a pipeline or the whole organization; filter by branch, state, commit, creator, creation or finish time.",
         handler: handler!(list_builds, ListBuildsArgs),
     },
@@ -28,6 +30,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Builds,
         hints: Hints::READ,
         scopes: &["read_builds"],
+        rest: Rest::Same,
         description: "One build: state, trigger, timings, job counts by state, failed and blocked jobs, annotation headlines. Start here for a failing build.",
         handler: handler!(get_build, GetBuildArgs),
     },
@@ -77,13 +80,13 @@ pub struct ListBuildsArgs {
 #[serde(deny_unknown_fields)]
 pub struct GetBuildArgs {
     // Build URL, org/pipeline/number, UUID, or a number with pipeline. (documented once, in the server instructions)
-    build: String,
+    pub(super) build: String,
     // Pipeline, when build is a bare number. (documented once, in the server instructions)
     #[serde(default)]
-    pipeline: Option<String>,
+    pub(super) pipeline: Option<String>,
     /// Failed jobs to list, 1-100 (default 20).
     #[serde(default, deserialize_with = "lenient_int")]
-    max_jobs: Option<i64>,
+    pub(super) max_jobs: Option<i64>,
 }
 
 fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, ToolError> {
@@ -114,6 +117,7 @@ fn build_states(states: Vec<String>) -> Result<Vec<list_builds::BuildStates>, To
 async fn list_builds(call: &Call<'_>, args: ListBuildsArgs) -> Result<String, ToolError> {
     let rest_only = args.creator.as_deref().is_some_and(|c| !c.trim().is_empty())
         || args.finished_from.as_deref().is_some_and(|c| !c.trim().is_empty());
+    let rest_only = rest_only || !call.graphql().await;
     let Some(pipeline_arg) = non_blank(args.pipeline.as_deref()).map(str::to_string).filter(|_| !rest_only) else {
         // GraphQL has no organization-wide build list and no creator or finish-time filter: REST.
         return rest::list_builds(call, args).await;
@@ -167,6 +171,9 @@ async fn list_builds(call: &Call<'_>, args: ListBuildsArgs) -> Result<String, To
 }
 
 async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return rest_build::get_build(call, args).await;
+    }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let variables =
         get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };

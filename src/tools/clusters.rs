@@ -3,7 +3,7 @@
 
 use super::args::{clamp, lenient_int};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::is_queue_id;
 use super::rows;
 use crate::buildkite::ops::{GetQueue, ListClusters, get_queue, list_clusters};
@@ -42,6 +42,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Clusters,
         hints: Hints::READ,
         scopes: &["read_clusters"],
+        rest: Rest::No,
         description: "Clusters and every queue's live load: agents, running and waiting jobs, wait times, dispatch paused. Busiest queues first.",
         handler: handler!(list_clusters, ListClustersArgs),
     },
@@ -50,6 +51,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Clusters,
         hints: Hints::READ,
         scopes: &["read_clusters"],
+        rest: Rest::No,
         description: "One cluster queue: load, agents busy or paused, the jobs waiting and running, and why jobs wait.",
         handler: handler!(get_queue, GetQueueArgs),
     },

@@ -2,7 +2,7 @@
 //! the same pipeline and branch): steps that newly fail or were fixed, steps added or removed,
 //! duration changes, and the commit range.
 
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{BUILD_HINT, BuildLookup};
 use super::rows::{outcome, short_sha};
 use crate::buildkite::ops::{CompareBuilds, compare_builds as op};
@@ -42,6 +42,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
+    rest: Rest::No,
     description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, duration changes, commit range.",
     handler: handler!(compare_builds, CompareBuildsArgs),
 }];

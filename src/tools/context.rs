@@ -3,6 +3,7 @@
 
 use super::ToolError;
 use super::resolve::checked_org;
+use crate::buildkite::access::GraphqlVerdict;
 use crate::buildkite::ids::IdError;
 use crate::buildkite::{Api, ApiError};
 use tokio::sync::OnceCell;
@@ -53,10 +54,30 @@ impl OrgDefault {
     }
 
     /// The default org: the configured one, else the only one the token sees (asked once; only a
-    /// successful answer is kept, so a passing failure is asked again next time).
+    /// successful answer is kept, so a passing failure is asked again next time). Without GraphQL
+    /// access the organizations come from REST, which needs `read_organizations`.
     pub async fn get(&self, api: &Api) -> Result<Option<String>, ApiError> {
         if let Some(org) = &self.configured {
             return Ok(Some(org.clone()));
+        }
+        if api.graphql_verdict().await == GraphqlVerdict::Refused {
+            if let Some(found) = self.discovered.get() {
+                return Ok(found.clone());
+            }
+            let page = api.rest_json("v2/organizations", &[("per_page", "2".into())]).await?;
+            let slugs: Vec<String> = page
+                .body
+                .as_array()
+                .map(|orgs| {
+                    orgs.iter().filter_map(|o| o.get("slug").and_then(|s| s.as_str()).map(str::to_string)).collect()
+                })
+                .unwrap_or_default();
+            let only = match slugs.as_slice() {
+                [one] if page.next_page.is_none() => Some(one.clone()),
+                _ => None,
+            };
+            let _ = self.discovered.set(only.clone());
+            return Ok(only);
         }
         self.discovered
             .get_or_try_init(|| async {
@@ -80,10 +101,31 @@ impl OrgDefault {
         if let Some(org) = non_blank(explicit) {
             return checked_org(org);
         }
-        let org = self.get(api).await?.ok_or_else(|| {
-            ToolError::args("no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)")
-        })?;
-        checked_org(&org)
+        let no_default = || {
+            ToolError::args(
+                "no organization given and no default: pass `org`, or set BUILDKITE_ORGANIZATION (current_user lists the token's organizations)",
+            )
+        };
+        let found = match self.get(api).await {
+            // Without GraphQL, REST lists organizations only with read_organizations.
+            Err(ApiError::Forbidden { .. } | ApiError::NotFound { .. })
+                if api.graphql_known() == GraphqlVerdict::Refused =>
+            {
+                return Err(ToolError::args(
+                    "no organization given, and without GraphQL access this token cannot list its organizations (REST needs the scope read_organizations): pass `org`, or start the server with --org / BUILDKITE_ORGANIZATION",
+                ));
+            }
+            other => other?,
+        };
+        let Some(found) = found else {
+            if api.graphql_known() == GraphqlVerdict::Refused {
+                return Err(ToolError::args(
+                    "no organization given and no default: without GraphQL access the default comes from --org / BUILDKITE_ORGANIZATION, or from REST's organization list when the token has read_organizations and sees one organization; pass `org` or set one",
+                ));
+            }
+            return Err(no_default());
+        };
+        checked_org(&found)
     }
 
     /// Parses an identifier with the explicit org; only when the identifier names no org either,
@@ -108,6 +150,11 @@ impl OrgDefault {
 }
 
 impl Ctx {
+    /// Whether GraphQL may be used: not refused (an unknown verdict tries GraphQL as before).
+    pub async fn graphql_available(&self) -> bool {
+        self.api.graphql_verdict().await != GraphqlVerdict::Refused
+    }
+
     /// Fails with a clear message when the token's scopes are known and lack `scope` (for an
     /// option of a tool whose other uses need less); unknown scopes let the call try.
     pub async fn require_scope(&self, what: &str, scope: &str) -> Result<(), ToolError> {

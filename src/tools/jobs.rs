@@ -1,9 +1,10 @@
 //! A build's jobs: `list_jobs` and `get_job`.
 
 use super::args::{clamp, lenient_bool, lenient_int, lenient_list};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{BuildLookup, JOB_HINT};
-use super::rows::{self, JobRow, exit_code, label, label_and_par, outcome, signal};
+use super::rest::{RestJob, RestJobsPage};
+use super::rows::{self, JobRow, exit_code, label, label_and_par, outcome, rest_outcome, signal};
 use crate::buildkite::ops::{GetJob, ListJobs, get_job, list_jobs};
 use crate::redact;
 use crate::render::{self, Page};
@@ -18,6 +19,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Jobs,
         hints: Hints::READ,
         scopes: &["read_builds"],
+        rest: Rest::Same,
         description: "List a build's jobs, filtered by state (failed, running, blocked...), type or step key. Retried attempts fold into one row.",
         handler: handler!(list_jobs, ListJobsArgs),
     },
@@ -26,6 +28,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Jobs,
         hints: Hints::READ,
         scopes: &["read_builds"],
+        rest: Rest::Same,
         description: "One job: command, outcome, exit status, signal, agent, queue, wait and run seconds, retry lineage.",
         handler: handler!(get_job, GetJobArgs),
     },
@@ -173,6 +176,9 @@ fn job_types(kinds: Vec<String>) -> Result<Vec<list_jobs::JobTypes>, ToolError> 
 }
 
 async fn list_jobs(call: &Call<'_>, args: ListJobsArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return list_jobs_rest(call, args).await;
+    }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let (states, passed) = job_filter(args.state.unwrap_or_default())?;
     let mut types = job_types(args.kind.unwrap_or_default())?;
@@ -256,6 +262,149 @@ async fn list_jobs(call: &Call<'_>, args: ListJobsArgs) -> Result<String, ToolEr
     Ok(render::render_page(head, "jobs", page, call.budget(3_000)))
 }
 
+/// REST job types by the names `type` takes.
+fn rest_type(kind: &str) -> Result<&'static str, ToolError> {
+    match kind.to_ascii_lowercase().as_str() {
+        "command" => Ok("script"),
+        "block" => Ok("manual"),
+        "trigger" => Ok("trigger"),
+        "wait" => Ok("waiter"),
+        _ => Err(args_error(format!("unknown type `{kind}`: use command, block, trigger or wait"))),
+    }
+}
+
+/// A REST job as a `list_jobs` row (the same shapes as the GraphQL rows).
+fn rest_row(j: &RestJob) -> Value {
+    match j.kind.as_str() {
+        "manual" => json!({
+            "job": j.id, "type": "block", "label": label(j.name.as_deref()),
+            "state": j.state, "unblockable": j.unblockable.filter(|u| *u),
+        }),
+        "trigger" => json!({
+            "job": j.id, "type": "trigger", "label": label(j.name.as_deref()), "state": j.state,
+            "triggered": j.triggered_build.as_ref().and_then(|t| t.number.map(|n| format!("#{n} {}", t.state.as_deref().unwrap_or("")))),
+        }),
+        "waiter" => json!({"job": j.id, "type": "wait", "state": j.state}),
+        _ => JobRow::from_rest(j).value(),
+    }
+}
+
+/// `list_jobs` without GraphQL access: one page of `GET …/builds/{n}/jobs` (cursor paged,
+/// filtered by state and step key there; by type here, on the page read).
+async fn list_jobs_rest(call: &Call<'_>, args: ListJobsArgs) -> Result<String, ToolError> {
+    let id = call.rest_build_id(&args.build, args.pipeline.as_deref()).await?;
+    let mut filters: Vec<(&str, String)> = vec![("include_retried_jobs", "false".into())];
+    let mut types: Vec<&str> = args.kind.unwrap_or_default().iter().map(|k| rest_type(k)).collect::<Result<_, _>>()?;
+    let states = args.state.unwrap_or_default();
+    job_filter(states.clone())?;
+    for s in &states {
+        filters.push(("state[]", s.to_ascii_lowercase()));
+        if matches!(s.to_ascii_lowercase().as_str(), "failed" | "passed") && types.is_empty() {
+            types.push("script");
+        }
+    }
+    for key in args.step.unwrap_or_default() {
+        filters.push(("step_key", key));
+    }
+    let page: RestJobsPage =
+        call.rest_jobs(&id, clamp(args.first, 50, 1, 100), args.after.as_deref(), &filters).await?;
+    let next = page.next_after();
+    let show_waits = types.contains(&"waiter");
+    let mut head = Map::new();
+    head.insert("build".into(), json!(id.slug()));
+    let mut out = Page { next_after: next, ..Page::default() };
+    let mut waits = 0;
+    for j in &page.items {
+        if !types.is_empty() && !types.contains(&j.kind.as_str()) {
+            continue;
+        }
+        if j.kind == "waiter" && !show_waits {
+            waits += 1;
+            continue;
+        }
+        out.rows.push(render::compact(rest_row(j)));
+        // A cut page cannot resume mid-page: the cursor after it is the next page's.
+        out.cursors.push(None);
+    }
+    hoist_shared(&mut head, &mut out.rows, "step");
+    if waits > 0 {
+        head.insert("waits_omitted".into(), json!(waits));
+    }
+    Ok(render::render_page(head, "jobs", out, call.budget(3_000)))
+}
+
+/// `get_job` without GraphQL access: `GET /v2/organizations/{org}/jobs/{uuid}` (the job's build
+/// is read from its web URL).
+async fn get_job_rest(call: &Call<'_>, args: GetJobArgs) -> Result<String, ToolError> {
+    let id = call.job(&args.job)?;
+    let org = match id.org {
+        Some(org) => org,
+        None => call.org().await?,
+    };
+    let uuid = id.uuid;
+    let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
+    let (j, _) = call.rest_typed::<RestJob>(&format!("v2/organizations/{org}/jobs/{uuid}"), &[], &wanted).await?;
+    let build = j.web_url.as_deref().and_then(|u| match crate::buildkite::ids::parse_build(u, None, None) {
+        Ok(crate::buildkite::ids::BuildRef::Number { pipeline, number }) => Some(format!("{}/{number}", pipeline.slug())),
+        _ => None,
+    });
+    let mut out = match j.kind.as_str() {
+        "waiter" => {
+            return Err(ToolError::args(format!(
+                "job {uuid} is a wait step ({}): it has no command, agent or log; get_build or list_jobs show the build around it",
+                j.state
+            )));
+        }
+        "manual" => json!({
+            "job": j.id, "type": "block", "build": build, "label": label(j.name.as_deref()), "state": j.state,
+            "unblockable": j.unblockable,
+            "unblocked_by": j.unblocked_by.as_ref().and_then(|u| u.name.as_deref()).map(rows::person),
+            "unblocked": j.unblocked_at.as_deref().map(render::timestamp),
+        }),
+        "trigger" => json!({
+            "job": j.id, "type": "trigger", "label": label(j.name.as_deref()), "state": j.state,
+            "triggered": j.triggered_build.as_ref().map(|t| json!({"n": t.number, "state": t.state, "url": t.web_url})),
+        }),
+        _ => {
+            let (label, par) = label_and_par(j.name.as_deref(), j.parallel_group_index, j.parallel_group_total);
+            let retry = json!({
+                "attempt": j.retries_count.filter(|n| *n > 0).map(|n| n + 1),
+                "type": j.retry_type,
+                "replaced": j.retried.then_some(true),
+            });
+            json!({
+                "job": j.id,
+                "build": build,
+                "label": label,
+                "step": rows::step_key(j.step_key.as_deref()),
+                "par": par,
+                "state": rest_outcome(&j.state, j.soft_failed),
+                "exit": j.exit_status,
+                "signal": signal(j.signal.as_deref(), j.signal_reason.as_ref()),
+                "command": j.command.as_deref().map(|c| render::clean_text(c, 2_000)),
+                "agent": j.agent.as_ref().map(|a| json!({"name": a.name.as_deref().map(|n| render::clean_text(n, 80)), "host": a.hostname.as_deref().map(|h| render::clean_text(h, 80))})),
+                "rules": j.agent_query_rules.as_ref().map(|r| r.iter().map(|x| render::clean_text(x, 80)).collect::<Vec<_>>()),
+                "created": j.created_at.as_deref().map(render::timestamp),
+                "wait_s": render::seconds_between(j.runnable_at.as_deref().or(j.created_at.as_deref()), j.started_at.as_deref()),
+                "run_s": render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref()),
+                "finished": j.finished_at.as_deref().map(render::timestamp),
+                "expired": j.expired_at.as_deref().map(render::timestamp),
+                "retry": retry,
+            })
+        }
+    };
+    if args.env == Some(true) {
+        if j.kind != "script" {
+            return Err(ToolError::args(format!("job {uuid} is not a command job, so it has no environment")));
+        }
+        let env = job_env(call, &org, &uuid).await?;
+        if let Value::Object(map) = &mut out {
+            map.insert("env".into(), env);
+        }
+    }
+    Ok(render::render_object(out, call.budget(2_000)))
+}
+
 /// When every row has the same `key` (e.g. a page filtered to one step), says it once in `head`.
 fn hoist_shared(head: &mut Map<String, Value>, rows: &mut [Value], key: &str) {
     let Some(first) = rows.first().and_then(|r| r.get(key)).cloned() else {
@@ -273,6 +422,9 @@ fn hoist_shared(head: &mut Map<String, Value>, rows: &mut [Value], key: &str) {
 }
 
 async fn get_job(call: &Call<'_>, args: GetJobArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return get_job_rest(call, args).await;
+    }
     let uuid = call.job_uuid(&args.job)?;
     let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
     let job = wanted.found(call.query::<GetJob>(get_job::Variables { uuid: uuid.clone() }, &wanted).await?.job)?;

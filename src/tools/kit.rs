@@ -145,6 +145,17 @@ impl Hints {
     pub const READ: Hints = Hints { read_only: true, destructive: false, idempotent: true };
 }
 
+/// How a tool answers for a token without GraphQL access ("Enable GraphQL API access" off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rest {
+    /// It has no REST path: without GraphQL it is not offered.
+    No,
+    /// It answers over REST with the same scopes.
+    Same,
+    /// It answers over REST, which needs these scopes instead (agents: `read_agents`).
+    Scopes(&'static [&'static str]),
+}
+
 /// One tool, declared once in its area file.
 pub struct Tool {
     /// The MCP tool name.
@@ -155,6 +166,8 @@ pub struct Tool {
     pub hints: Hints,
     /// Token scopes it needs (all of them).
     pub scopes: &'static [&'static str],
+    /// What it does without GraphQL access.
+    pub rest: Rest,
     /// What the model reads to decide when to use it.
     pub description: &'static str,
     /// Its arguments and function.
@@ -173,9 +186,18 @@ impl Tool {
         self.hints.read_only
     }
 
-    /// The scopes in `granted` that this tool lacks.
-    pub fn missing_scopes(&self, granted: &[String]) -> Vec<&'static str> {
-        self.scopes.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect()
+    /// The scopes in `granted` that this tool lacks (over GraphQL when `graphql`, else over REST).
+    pub fn missing_scopes(&self, granted: &[String], graphql: bool) -> Vec<&'static str> {
+        let needed = match self.rest {
+            Rest::Scopes(rest) if !graphql => rest,
+            _ => self.scopes,
+        };
+        needed.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect()
+    }
+
+    /// Whether it can answer without GraphQL access.
+    pub fn has_rest(&self) -> bool {
+        self.rest != Rest::No
     }
 
     /// Its input schema.
@@ -301,6 +323,11 @@ impl<'a> Call<'a> {
         self.ctx.org.resolve(&self.ctx.api, self.org_arg()).await
     }
 
+    /// Whether this call may use GraphQL (the token's access is not known to be refused).
+    pub async fn graphql(&self) -> bool {
+        self.ctx.graphql_available().await
+    }
+
     /// Runs one GraphQL operation; a not-found names `wanted`.
     pub async fn query<Q: graphql_client::GraphQLQuery>(
         &self,
@@ -400,5 +427,13 @@ pub async fn run(
     let failed = |error| CallError { tool: tool.name.to_string(), error };
     let common = Common::split(&mut arguments).map_err(failed)?;
     let call = Call { ctx, tool, progress, org: common.org, max_tokens: common.max_tokens };
-    (tool.handler.run)(&call, arguments).await.map_err(failed)
+    let retry = tool.has_rest().then(|| arguments.clone());
+    match (tool.handler.run)(&call, arguments).await {
+        // GraphQL access was revoked while the server runs: the detector now says so (confirmed
+        // by REST), so the same call answers over REST instead.
+        Err(ToolError::Api(ApiError::NoGraphqlAccess { .. })) if retry.is_some() && !ctx.graphql_available().await => {
+            (tool.handler.run)(&call, retry.unwrap_or_default()).await.map_err(failed)
+        }
+        other => other.map_err(failed),
+    }
 }

@@ -6,7 +6,7 @@
 
 use super::args::{clamp, lenient_bool, lenient_int, lenient_string};
 use super::context::{Ctx, non_blank};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{JOB_HINT, JobId};
 use crate::buildkite::ApiError;
 use crate::buildkite::error::human_bytes;
@@ -98,6 +98,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Logs,
         hints: Hints::READ,
         scopes: SCOPES,
+        rest: Rest::Same,
         description: "Why a job failed, from its whole log: the failing section, error lines with context, and the last lines. Start here for a failed job.",
         handler: handler!(log_digest, LogDigestArgs),
     },
@@ -106,6 +107,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Logs,
         hints: Hints::READ,
         scopes: SCOPES,
+        rest: Rest::Same,
         description: "The last lines of a job's log, cleaned (no ANSI or timestamps; repeated lines folded).",
         handler: handler!(tail_log, TailLogArgs),
     },
@@ -114,6 +116,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Logs,
         hints: Hints::READ,
         scopes: SCOPES,
+        rest: Rest::Same,
         description: "Regex search of a job's log (ignoring case unless case_sensitive), grep style: n:match, n-context; counts all matches.",
         handler: handler!(search_log, SearchLogArgs),
     },
@@ -122,6 +125,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Logs,
         hints: Hints::READ,
         scopes: SCOPES,
+        rest: Rest::Same,
         description: "Read a job's log: without from_line or section, its outline (size, sections with line ranges); else those lines.",
         handler: handler!(read_log, ReadLogArgs),
     },
@@ -215,9 +219,28 @@ fn cache_error(ctx: &Ctx, e: std::io::Error) -> ToolError {
     ApiError::Cache { dir: ctx.logs.store.dir().display().to_string(), detail: e.to_string() }.into()
 }
 
-/// Where a job lives (its organization) and whether it has finished; one GraphQL request.
+/// Where a job lives (its organization) and whether it has finished; one GraphQL request, or
+/// without GraphQL access one REST request under the default organization.
 async fn job_place(ctx: &Ctx, tool: &'static str, uuid: &str) -> Result<(String, bool), ToolError> {
     let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
+    if !ctx.graphql_available().await {
+        let org = ctx.org.resolve(&ctx.api, None).await?;
+        let job = ctx
+            .api
+            .rest_json(&format!("v2/organizations/{org}/jobs/{uuid}"), &[])
+            .await
+            .map_err(|e| wanted.or_not_found(e))?
+            .body;
+        if job.get("type").and_then(Value::as_str).is_some_and(|t| t != "script") {
+            return Err(ToolError::args(format!(
+                "job {uuid} is not a command job (a wait, block or trigger step), so it has no log"
+            )));
+        }
+        let state = job.get("state").and_then(Value::as_str).unwrap_or("");
+        let finished = job.get("finished_at").is_some_and(|f| !f.is_null())
+            && !matches!(state, "running" | "assigned" | "accepted" | "scheduled" | "canceling");
+        return Ok((org, finished));
+    }
     let data = ctx
         .api
         .execute::<GetJobForLog>(get_job_for_log::Variables { uuid: uuid.to_string() })

@@ -6,6 +6,7 @@ pub mod args;
 mod context;
 pub mod kit;
 mod resolve;
+mod rest;
 mod rows;
 pub mod schema;
 
@@ -46,6 +47,16 @@ areas!(
 /// Every tool this build knows, in display order.
 pub fn catalogue() -> &'static [&'static Tool] {
     &CATALOGUE
+}
+
+/// The one sentence that names the tools which need GraphQL access and says where to turn it on.
+pub fn no_graphql_sentence() -> String {
+    let needing: Vec<&str> = catalogue().iter().filter(|t| !t.has_rest()).map(|t| t.name).collect();
+    format!(
+        "This token has no GraphQL access, so {} are not offered and other tools answer over REST: turn on \"Enable GraphQL API access\" for the token at {} to get them.",
+        needing.join(", "),
+        crate::buildkite::error::TOKEN_PAGE
+    )
 }
 
 /// The tool called `name`.

@@ -1,8 +1,9 @@
 //! Pipelines: `list_pipelines` and `get_pipeline`.
 
 use super::args::{clamp, lenient_bool, lenient_int, lenient_list};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{ORG_HINT, PIPELINE_HINT};
+use super::rest::RestBuild;
 use super::rows::{self, BuildRow};
 use crate::buildkite::ops::{GetPipeline, ListPipelines, get_pipeline, list_pipelines};
 use crate::render::{self, Page};
@@ -17,6 +18,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Pipelines,
         hints: Hints::READ,
         scopes: &["read_pipelines"],
+        rest: Rest::Same,
         description: "List an organization's pipelines (search by name, filter by tags), each with its latest build.",
         handler: handler!(list_pipelines, ListPipelinesArgs),
     },
@@ -25,6 +27,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Pipelines,
         hints: Hints::READ,
         scopes: &["read_pipelines"],
+        rest: Rest::Same,
         description: "One pipeline: repository, default branch, settings, metrics and recent builds; steps YAML when steps=true.",
         handler: handler!(get_pipeline, GetPipelineArgs),
     },
@@ -66,8 +69,126 @@ pub struct GetPipelineArgs {
     steps: Option<bool>,
 }
 
+/// A REST pipeline's row keys shared by both tools: name, description, repository, branch, tags.
+fn rest_pipeline(p: &Value, out: &mut Map<String, Value>, desc_chars: usize) {
+    let text = |k: &str| p.get(k).and_then(Value::as_str);
+    let slug = text("slug").unwrap_or("");
+    if let Some(name) = text("name").filter(|n| !rows::same_name(n, slug)) {
+        out.insert("name".into(), json!(render::clean_text(name, 80)));
+    }
+    if let Some(d) = text("description").filter(|d| !d.is_empty()) {
+        out.insert("desc".into(), json!(render::first_line(d, desc_chars)));
+    }
+    out.insert("repo".into(), json!(text("repository")));
+    out.insert("branch".into(), json!(text("default_branch").map(rows::branch)));
+    let tags = p.get("tags").and_then(Value::as_array).map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>());
+    out.insert("tags".into(), json!(rows::tags(tags.unwrap_or_default().into_iter())));
+    if p.get("archived_at").is_some_and(|a| !a.is_null()) {
+        out.insert("archived".into(), json!(true));
+    }
+}
+
+/// `list_pipelines` without GraphQL access: one page of `GET …/pipelines` (by number; `name`
+/// filters; REST has no tag or archived filter and no latest build per pipeline).
+async fn list_pipelines_rest(call: &Call<'_>, org: String, args: ListPipelinesArgs) -> Result<String, ToolError> {
+    if args.tags.as_ref().is_some_and(|t| !t.is_empty()) || args.archived == Some(true) {
+        return Err(ToolError::args(
+            "without GraphQL access pipelines can be filtered by name only (tags and archived need GraphQL)",
+        ));
+    }
+    let page = super::args::page_number(args.after.as_deref())?;
+    let mut query = vec![("per_page", clamp(args.first, 25, 1, 100).to_string()), ("page", page.to_string())];
+    if let Some(search) = args.search.filter(|s| !s.trim().is_empty()) {
+        query.push(("name", search));
+    }
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let answer = call.rest(&format!("v2/organizations/{org}/pipelines"), &query, &wanted).await?;
+    let mut rows = Page { next_after: answer.next_page.map(|n| n.to_string()), ..Page::default() };
+    for p in answer.body.as_array().into_iter().flatten() {
+        let mut row = Map::new();
+        row.insert("slug".into(), json!(p.get("slug")));
+        rest_pipeline(p, &mut row, 80);
+        rows.rows.push(Value::Object(row));
+        rows.cursors.push(None);
+    }
+    let mut head = Map::new();
+    head.insert("org".into(), json!(org));
+    Ok(render::render_page(head, "pipelines", rows, call.budget(3_000)))
+}
+
+/// `get_pipeline` without GraphQL access: the pipeline and its recent builds (two REST requests;
+/// REST has no dashboard metrics and no next build number).
+async fn get_pipeline_rest(call: &Call<'_>, args: GetPipelineArgs) -> Result<String, ToolError> {
+    let pipeline = call.pipeline(&args.pipeline).await?;
+    let with_steps = args.steps.unwrap_or(false);
+    let recent = clamp(args.recent_builds, 5, 0, 20);
+    let path = format!("v2/organizations/{}/pipelines/{}", pipeline.org, pipeline.pipeline);
+    let wanted = Wanted::new(format!("pipeline `{}`", pipeline.slug()), PIPELINE_HINT);
+    let builds_path = format!("{path}/builds");
+    let builds_query = [("per_page", recent.max(1).to_string()), ("exclude_jobs", "true".to_string())];
+    let (p, builds) = tokio::join!(call.rest(&path, &[], &wanted), async {
+        if recent == 0 { Ok(None) } else { call.rest(&builds_path, &builds_query, &wanted).await.map(Some) }
+    });
+    let p = p?.body;
+    let text = |k: &str| p.get(k).and_then(Value::as_str);
+    let mut out = Map::new();
+    out.insert("pipeline".into(), json!(pipeline.slug()));
+    out.insert("url".into(), json!(text("web_url")));
+    let mut described = Map::new();
+    rest_pipeline(&p, &mut described, 300);
+    let tags = described.remove("tags");
+    let archived = described.remove("archived");
+    out.extend(described);
+    out.insert("visibility".into(), json!(text("visibility").map(str::to_ascii_lowercase)));
+    if let Some(a) = archived {
+        out.insert("archived".into(), a);
+    }
+    out.insert("tags".into(), tags.unwrap_or(Value::Null));
+    let mut settings = Map::new();
+    settings.insert("branch_filter".into(), json!(text("branch_configuration").map(|b| render::clean_text(b, 200))));
+    if p.get("skip_queued_branch_builds").and_then(Value::as_bool) == Some(true) {
+        let filter = text("skip_queued_branch_builds_filter").filter(|f| !f.is_empty()).unwrap_or("all");
+        settings.insert("skip_queued".into(), json!(filter));
+    }
+    if p.get("cancel_running_branch_builds").and_then(Value::as_bool) == Some(true) {
+        let filter = text("cancel_running_branch_builds_filter").filter(|f| !f.is_empty()).unwrap_or("all");
+        settings.insert("cancel_running".into(), json!(filter));
+    }
+    settings.insert("timeout_min".into(), json!(p.get("default_timeout_in_minutes")));
+    settings.insert("max_timeout_min".into(), json!(p.get("maximum_timeout_in_minutes")));
+    if p.get("allow_rebuilds").and_then(Value::as_bool) == Some(false) {
+        settings.insert("rebuilds".into(), json!(false));
+    }
+    out.insert("settings".into(), Value::Object(settings));
+    let recent_builds: Vec<Value> = match builds? {
+        Some(page) => page
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(recent as usize)
+            .filter_map(|b| serde_json::from_value::<RestBuild>(b.clone()).ok())
+            .map(|b| {
+                let mut row = BuildRow::from_rest(&b, false);
+                (row.by, row.src) = (None, None);
+                row.value()
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    out.insert("builds".into(), json!(recent_builds));
+    if with_steps {
+        out.insert("steps".into(), json!(render::clean_text(text("configuration").unwrap_or(""), 20_000)));
+    }
+    let default = if with_steps { 8_000 } else { 3_000 };
+    Ok(render::render_object(Value::Object(out), call.budget(default)))
+}
+
 async fn list_pipelines(call: &Call<'_>, args: ListPipelinesArgs) -> Result<String, ToolError> {
     let org = call.org().await?;
+    if !call.graphql().await {
+        return list_pipelines_rest(call, org, args).await;
+    }
     let variables = list_pipelines::Variables {
         org: org.clone(),
         first: clamp(args.first, 25, 1, 100),
@@ -113,6 +234,9 @@ async fn list_pipelines(call: &Call<'_>, args: ListPipelinesArgs) -> Result<Stri
 }
 
 async fn get_pipeline(call: &Call<'_>, args: GetPipelineArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return get_pipeline_rest(call, args).await;
+    }
     let pipeline = call.pipeline(&args.pipeline).await?;
     let with_steps = args.steps.unwrap_or(false);
     let variables = get_pipeline::Variables {

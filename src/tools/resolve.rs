@@ -92,6 +92,14 @@ impl Call<'_> {
             BuildRef::Number { pipeline, number } => {
                 let slug = format!("{}/{number}", pipeline.slug());
                 let wanted = Wanted::new(format!("build {slug}"), BUILD_HINT);
+                if !self.graphql().await {
+                    // Without GraphQL: the build's own REST answer (no jobs) carries its UUID.
+                    let path =
+                        format!("v2/organizations/{}/pipelines/{}/builds/{number}", pipeline.org, pipeline.pipeline);
+                    let query = [("exclude_jobs", "true".to_string()), ("exclude_pipeline", "true".to_string())];
+                    let (b, _) = self.rest_typed::<super::rest::RestBuild>(&path, &query, &wanted).await?;
+                    return Ok((b.id, slug, Some(pipeline.org)));
+                }
                 let data =
                     self.query::<GetBuildUuid>(get_build_uuid::Variables { slug: slug.clone() }, &wanted).await?;
                 Ok((wanted.found(data.build)?.uuid, slug, Some(pipeline.org)))

@@ -2,6 +2,7 @@
 //! small formatters they use (short SHAs, outcomes, exit codes, signals). One place decides how
 //! long a branch or a label may be, so every tool shows a build the same way.
 
+use super::rest::{RestBuild, RestJob};
 use crate::render;
 use serde::Serialize;
 use serde_json::Value;
@@ -171,6 +172,44 @@ impl BuildRow {
     }
 }
 
+impl BuildRow {
+    /// The row of a REST build (the one reshaper of REST builds into rows): `p` when the list
+    /// spans pipelines; a blocked build's `gate` is its last state, as GraphQL's `blockedState`.
+    pub fn from_rest(b: &RestBuild, with_pipeline: bool) -> Self {
+        let state = b.state.to_ascii_lowercase();
+        let mut row = if b.blocked && state != "blocked" {
+            let mut row = BuildRow::new(b.number, "blocked".into());
+            row.gate = Some(state);
+            row
+        } else {
+            BuildRow::new(b.number, state)
+        };
+        if with_pipeline {
+            row.p = b.pipeline.as_ref().map(|p| p.slug.clone());
+        }
+        if let Some(branch) = &b.branch {
+            row = row.branch(branch);
+        }
+        if let Some(commit) = &b.commit {
+            row = row.commit(commit);
+        }
+        if let Some(source) = &b.source {
+            row = row.src(source);
+        }
+        row.msg(b.message.as_deref()).by(b.creator.as_ref().and_then(|c| c.name.as_deref())).times(
+            b.created_at.as_deref(),
+            b.started_at.as_deref(),
+            b.finished_at.as_deref(),
+        )
+    }
+}
+
+/// A REST job's state as GraphQL's outcome reads (`passed`, `failed`, `soft_failed`, else the state).
+pub fn rest_outcome(state: &str, soft_failed: bool) -> String {
+    let state = state.to_ascii_lowercase();
+    if state == "failed" && soft_failed { "soft_failed".into() } else { state }
+}
+
 /// A command job as one row (null fields are dropped when rendered).
 #[derive(Debug, Default, Serialize)]
 pub struct JobRow {
@@ -202,6 +241,21 @@ impl JobRow {
     /// Job `uuid` with its label and step key.
     pub fn new(uuid: &str, label_text: Option<&str>, key: Option<&str>) -> Self {
         JobRow { job: uuid.to_string(), label: label(label_text), step: step_key(key), ..JobRow::default() }
+    }
+
+    /// The row of a REST command job (the one reshaper of REST jobs into rows): label and
+    /// parallel position, outcome, exit status unless it passed, attempts, run time.
+    pub fn from_rest(j: &RestJob) -> Self {
+        let mut row =
+            JobRow::new(&j.id, None, j.step_key.as_deref()).ran(j.started_at.as_deref(), j.finished_at.as_deref());
+        (row.label, row.par) = label_and_par(j.name.as_deref(), j.parallel_group_index, j.parallel_group_total);
+        let state = rest_outcome(&j.state, j.soft_failed);
+        if state != "passed" {
+            row.exit = j.exit_status.map(Value::from).unwrap_or(Value::Null);
+        }
+        row.state = Some(state);
+        row.attempts = j.retries_count.filter(|n| *n > 0).map(|n| n + 1);
+        row
     }
 
     /// Its run time.

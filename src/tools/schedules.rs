@@ -2,7 +2,7 @@
 //! schedule in full.
 
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{ORG_HINT, PIPELINE_HINT};
 use super::rows::{self, BuildRow};
 use crate::buildkite::ops::{GetSchedule, ListSchedules, get_schedule, list_schedules};
@@ -33,6 +33,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Pipelines,
     hints: Hints::READ,
     scopes: &["read_pipelines"],
+    rest: Rest::No,
     description: "Pipeline schedules (one pipeline's or all): cron, branch, enabled, next run, last build, failure; one in full with schedule.",
     handler: handler!(list_schedules, ListSchedulesArgs),
 }];

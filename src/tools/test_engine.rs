@@ -5,7 +5,7 @@
 
 use super::args::{clamp, lenient_bool, lenient_int, page_number};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{ORG_HINT, path_part};
 use super::rows::{short_sha, test_failures};
 use crate::buildkite::ops::{ListSuites, list_suites};
@@ -96,6 +96,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::Same,
         description: "Test Engine suites: slug, name, default branch.",
         handler: handler!(list_suites, ListSuitesArgs),
     },
@@ -104,6 +105,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::Same,
         description: "A suite's test runs (all, or a build's); with run, that run and its failed tests: name, location, failure, duration.",
         handler: handler!(list_test_runs, ListTestRunsArgs),
     },
@@ -112,6 +114,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::Same,
         description: "A suite's tests (flaky ones, by reliability or duration), or a build's tests with failures first.",
         handler: handler!(list_tests, ListTestsArgs),
     },
@@ -120,6 +123,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Tests,
         hints: Hints::READ,
         scopes: &["read_suites"],
+        rest: Rest::Same,
         description: "One test of a suite: name, scope, location, file, labels.",
         handler: handler!(get_test, GetTestArgs),
     },
@@ -133,8 +137,38 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// `list_suites` without GraphQL access: one page of `GET /v2/analytics/organizations/{org}/suites`
+/// (by number; REST has no name search and no total).
+async fn list_suites_rest(call: &Call<'_>, org: String, args: ListSuitesArgs) -> Result<String, ToolError> {
+    let page = super::args::page_number(args.after.as_deref())?;
+    let query = [("per_page", clamp(args.first, 30, 1, 100).to_string()), ("page", page.to_string())];
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let answer = call.rest(&format!("v2/analytics/organizations/{org}/suites"), &query, &wanted).await?;
+    let search = non_blank(args.search.as_deref()).map(str::to_ascii_lowercase);
+    let mut rows = Page { next_after: answer.next_page.map(|n| n.to_string()), ..Page::default() };
+    for s in answer.body.as_array().into_iter().flatten() {
+        let name = text(s, "name").unwrap_or("");
+        if search.as_ref().is_some_and(|q| !name.to_ascii_lowercase().contains(q) && !text(s, "slug").unwrap_or("").contains(q.as_str())) {
+            continue;
+        }
+        rows.rows.push(json!({
+            "slug": text(s, "slug"),
+            "name": render::clean_text(name, 80),
+            "branch": text(s, "default_branch"),
+            "app": text(s, "application_name").map(|a| render::clean_text(a, 60)),
+        }));
+        rows.cursors.push(None);
+    }
+    let mut head = Map::new();
+    head.insert("org".into(), json!(org));
+    Ok(render::render_page(head, "suites", rows, call.budget(2_000)))
+}
+
 async fn list_suites(call: &Call<'_>, args: ListSuitesArgs) -> Result<String, ToolError> {
     let org = call.org().await?;
+    if !call.graphql().await {
+        return list_suites_rest(call, org, args).await;
+    }
     let variables = list_suites::Variables {
         org: org.clone(),
         first: clamp(args.first, 30, 1, 100),

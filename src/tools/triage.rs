@@ -5,7 +5,7 @@
 
 use super::args::{clamp, lenient_int};
 use super::context::Ctx;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler, nodes};
 use super::resolve::BuildLookup;
 use super::rows::{self, JobRow, short_sha};
 use crate::buildkite::Api;
@@ -41,6 +41,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
+    rest: Rest::No,
     description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
     handler: handler!(get_build_failure_summary, FailureSummaryArgs),
 }];

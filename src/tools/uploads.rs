@@ -2,7 +2,7 @@
 //! upload`, summarised as the steps they added; one upload's YAML only on request, capped.
 
 use super::args::lenient_bool;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::BuildLookup;
 use crate::buildkite::ops::{GetStepUploads, get_step_uploads};
 use crate::render;
@@ -39,6 +39,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
+    rest: Rest::No,
     description: "The pipeline definitions a build uploaded (pipeline upload): which job, when, the steps added; one upload's YAML on request.",
     handler: handler!(list_step_uploads, ListStepUploadsArgs),
 }];

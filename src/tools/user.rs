@@ -3,7 +3,7 @@
 
 use super::args::{clamp, lenient_int};
 use super::context::non_blank;
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
+use super::kit::{Call, Hints, Rest, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::ORG_HINT;
 use super::rows;
 use crate::buildkite::ops::{CurrentUser, ListTeams, current_user, list_teams};
@@ -20,6 +20,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::User,
         hints: Hints::READ,
         scopes: &["read_user"],
+        rest: Rest::Same,
         description: "Who the API token belongs to, its organizations and scopes. Use when the organization is unknown.",
         handler: handler!(current_user, NoArgs),
     },
@@ -28,6 +29,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::User,
         hints: Hints::READ,
         scopes: &["read_organizations"],
+        rest: Rest::No,
         description: "An organization's teams: privacy, how many members and pipelines each has; search by name.",
         handler: handler!(list_teams, ListTeamsArgs),
     },
@@ -53,8 +55,64 @@ pub struct ListTeamsArgs {
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
-async fn current_user(call: &Call<'_>, _args: NoArgs) -> Result<String, ToolError> {
+/// `current_user` without GraphQL access: `GET /v2/user`, and the organizations from
+/// `GET /v2/organizations` when the token has `read_organizations`.
+async fn current_user_rest(call: &Call<'_>) -> Result<String, ToolError> {
     let ctx = call.ctx;
+    let wanted = Wanted::new("the token's user", "check the token at https://buildkite.com/user/api-access-tokens");
+    let scopes = ctx.access.scopes(&ctx.api).await;
+    let can_list = scopes.as_ref().map(|s| s.iter().any(|g| g == "read_organizations")).unwrap_or(true);
+    let orgs_query = [("per_page", "50".to_string())];
+    let (user, orgs) = tokio::join!(call.rest("v2/user", &[], &wanted), async {
+        if can_list { call.rest("v2/organizations", &orgs_query, &wanted).await.ok() } else { None }
+    });
+    let user = user?.body;
+    let text = |k: &str| user.get(k).and_then(Value::as_str).map(|v| render::clean_text(v, 100));
+    let mut out = Map::new();
+    out.insert("user".into(), json!({"name": text("name"), "email": text("email"), "uuid": text("id")}));
+    if let Some(page) = orgs {
+        let listed: Map<String, Value> = page
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let slug = o.get("slug")?.as_str()?.to_string();
+                Some((slug, json!(render::clean_text(o.get("name").and_then(Value::as_str).unwrap_or(""), 100))))
+            })
+            .collect();
+        out.insert("orgs".into(), Value::Object(listed));
+    }
+    finish(call, out).await
+}
+
+/// The keys both paths share: the default org, scopes and missing scopes, and the GraphQL note.
+async fn finish(call: &Call<'_>, mut out: Map<String, Value>) -> Result<String, ToolError> {
+    let ctx = call.ctx;
+    if let Ok(Some(org)) = ctx.org.get(&ctx.api).await {
+        out.insert("default_org".into(), json!(org));
+    }
+    match ctx.access.scopes(&ctx.api).await {
+        Ok(scopes) => {
+            out.insert("scopes".into(), json!(scopes));
+            let missing: Vec<&str> =
+                READ_WRITE_SCOPES.iter().copied().filter(|s| !scopes.iter().any(|g| g == s)).collect();
+            out.insert("missing_scopes".into(), json!(missing));
+        }
+        Err(e) => {
+            out.insert("scopes".into(), json!(format!("unknown: {e}")));
+        }
+    }
+    if !call.graphql().await {
+        out.insert("graphql".into(), json!(super::no_graphql_sentence()));
+    }
+    Ok(render::render_object(Value::Object(out), call.budget(1_000)))
+}
+
+async fn current_user(call: &Call<'_>, _args: NoArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return current_user_rest(call).await;
+    }
     let wanted = Wanted::new("the token's user", "check the token at https://buildkite.com/user/api-access-tokens");
     let data = call.query::<CurrentUser>(current_user::Variables, &wanted).await?;
     let viewer = data.viewer;
@@ -74,21 +132,7 @@ async fn current_user(call: &Call<'_>, _args: NoArgs) -> Result<String, ToolErro
         }
         out.insert("orgs".into(), Value::Object(listed));
     }
-    if let Ok(Some(org)) = ctx.org.get(&ctx.api).await {
-        out.insert("default_org".into(), json!(org));
-    }
-    match ctx.access.scopes(&ctx.api).await {
-        Ok(scopes) => {
-            out.insert("scopes".into(), json!(scopes));
-            let missing: Vec<&str> =
-                READ_WRITE_SCOPES.iter().copied().filter(|s| !scopes.iter().any(|g| g == s)).collect();
-            out.insert("missing_scopes".into(), json!(missing));
-        }
-        Err(e) => {
-            out.insert("scopes".into(), json!(format!("unknown: {e}")));
-        }
-    }
-    Ok(render::render_object(Value::Object(out), call.budget(1_000)))
+    finish(call, out).await
 }
 
 async fn list_teams(call: &Call<'_>, args: ListTeamsArgs) -> Result<String, ToolError> {

@@ -2,7 +2,7 @@
 //! growing interval and sending MCP progress notifications when the client asked for them.
 
 use super::args::{clamp, lenient_int};
-use super::kit::{Call, Hints, Tool, ToolError, Toolset, handler};
+use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler};
 use super::resolve::BuildLookup;
 use crate::buildkite::ops::{GetBuildState, get_build_state};
 use crate::render;
@@ -36,6 +36,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
+    rest: Rest::No,
     description: "Wait up to 50 s for a build to finish or block, with progress; returns its final state, or the current one and how to keep waiting.",
     handler: handler!(wait_for_build, WaitArgs),
 }];

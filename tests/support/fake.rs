@@ -40,6 +40,9 @@ pub enum BigLog {
     Synthetic(u64),
 }
 
+/// A REST route a test added: path, query pairs that must be present, body.
+type ExtraRoute = (String, Vec<(String, String)>, Value);
+
 /// Answers an operation from code instead of fixtures (synthetic organisations).
 pub type Responder = Box<dyn Fn(&str, &Value) -> Option<Value> + Send + Sync>;
 
@@ -62,6 +65,10 @@ struct Shared {
     leaked_downloads: AtomicUsize,
     /// The fake's own base URL, for rewriting recorded download URLs.
     base: Mutex<String>,
+    /// REST routes added by a test, answered before the recorded ones: (path, query, body).
+    extra_routes: Mutex<Vec<ExtraRoute>>,
+    /// Bytes of REST JSON bodies sent (not logs).
+    rest_bytes: AtomicUsize,
 }
 
 /// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
@@ -185,6 +192,18 @@ impl FakeBuildkite {
     /// Operation names received, in order.
     pub fn operations(&self) -> Vec<String> {
         self.shared.operations.lock().unwrap().clone()
+    }
+
+    /// Answers `GET /{path}` (no leading slash) whose query holds every pair of `query` with
+    /// `body`, before the recorded routes (the last added wins over earlier ones).
+    pub fn add_rest_route(&self, path: &str, query: &[(&str, &str)], body: Value) {
+        let query = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.shared.extra_routes.lock().unwrap().insert(0, (path.to_string(), query, body));
+    }
+
+    /// Bytes of REST JSON bodies sent so far (logs are counted by `log_bytes_sent`).
+    pub fn rest_bytes_sent(&self) -> usize {
+        self.shared.rest_bytes.load(Ordering::SeqCst)
     }
 
     /// User-Agent headers received.
@@ -455,9 +474,22 @@ async fn rest_route(
         return rest_error(401, "Authentication required. Please supply a valid API Access Token");
     }
     let pairs: Vec<(String, String)> = url_pairs(query.as_deref().unwrap_or(""));
-    match shared.demo.rest(&format!("v2/{path}"), &pairs) {
+    let full = format!("v2/{path}");
+    let extra = shared
+        .extra_routes
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, q, _)| *p == full && q.iter().all(|kv| pairs.contains(kv)))
+        .map(|(_, _, body)| body.to_string());
+    if let Some(body) = extra {
+        shared.rest_bytes.fetch_add(body.len(), Ordering::SeqCst);
+        return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    }
+    match shared.demo.rest(&full, &pairs) {
         Some(page) => {
             let body = page.body.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
+            shared.rest_bytes.fetch_add(body.len(), Ordering::SeqCst);
             let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             if let Some(next) = page.next_page {
                 let link = format!("<https://api.buildkite.com/v2/{path}?page={next}&per_page=30>; rel=\"next\"");

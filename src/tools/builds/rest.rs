@@ -11,6 +11,7 @@ use crate::tools::args::{BUILD_STATES, clamp, date_time, page_number};
 use crate::tools::context::non_blank;
 use crate::tools::kit::{Call, ToolError, Wanted, nodes};
 use crate::tools::resolve::ORG_HINT;
+use crate::tools::rest::RestBuild;
 use crate::tools::rows::BuildRow;
 use serde_json::{Map, Value, json};
 
@@ -23,6 +24,11 @@ fn args_error(detail: impl Into<String>) -> ToolError {
 async fn creator_uuid(call: &Call<'_>, org: &str, creator: &str) -> Result<(String, String), ToolError> {
     if ids::is_uuid(creator) {
         return Ok((creator.to_ascii_lowercase(), creator.to_string()));
+    }
+    if !call.graphql().await {
+        return Err(args_error(format!(
+            "without GraphQL access a creator `{creator}` cannot be turned into a user: pass their user UUID"
+        )));
     }
     let by_email = creator.contains('@');
     let variables = find_member::Variables {
@@ -75,25 +81,10 @@ fn rest_states(states: &[String]) -> Result<Vec<String>, ToolError> {
 /// One REST build as a row of the same shape the GraphQL path gives (plus `p`, the pipeline,
 /// when the list spans pipelines).
 fn row(b: &Value, with_pipeline: bool) -> Value {
-    let text = |k: &str| b.get(k).and_then(Value::as_str);
-    let state = text("state").map(str::to_ascii_lowercase).unwrap_or_default();
-    let mut row = BuildRow::new(b.get("number").and_then(Value::as_i64).unwrap_or(0), state);
-    if with_pipeline {
-        row.p = b.pointer("/pipeline/slug").and_then(Value::as_str).map(str::to_string);
+    match serde_json::from_value::<RestBuild>(b.clone()) {
+        Ok(build) => BuildRow::from_rest(&build, with_pipeline).value(),
+        Err(_) => Value::Null,
     }
-    if let Some(branch) = text("branch") {
-        row = row.branch(branch);
-    }
-    if let Some(commit) = text("commit") {
-        row = row.commit(commit);
-    }
-    if let Some(source) = text("source") {
-        row = row.src(source);
-    }
-    row.msg(text("message"))
-        .by(b.pointer("/creator/name").and_then(Value::as_str))
-        .times(text("created_at"), text("started_at"), text("finished_at"))
-        .value()
 }
 
 pub(super) async fn list_builds(call: &Call<'_>, args: ListBuildsArgs) -> Result<String, ToolError> {
