@@ -2,6 +2,7 @@
 //! pruned to what `graphql/**/*.graphql` reach → descriptions dropped → deterministic SDL, with a
 //! short report of what changed.
 
+pub mod complexity;
 pub mod files;
 pub mod introspection;
 pub mod prune;

@@ -60,6 +60,8 @@ struct Shared {
     rest_requests: AtomicUsize,
     log_bytes: AtomicUsize,
     operations: Mutex<Vec<String>>,
+    /// Every GraphQL request body received (query, variables, operation name), in order.
+    graphql_bodies: Mutex<Vec<Value>>,
     user_agents: Mutex<Vec<String>>,
     /// Downloads that arrived carrying an Authorization header (a leaked token).
     leaked_downloads: AtomicUsize,
@@ -189,6 +191,11 @@ impl FakeBuildkite {
         self.shared.leaked_downloads.load(Ordering::SeqCst)
     }
 
+    /// Every GraphQL request body received (`query`, `variables`, `operationName`), in order.
+    pub fn graphql_bodies(&self) -> Vec<Value> {
+        self.shared.graphql_bodies.lock().unwrap().clone()
+    }
+
     /// Operation names received, in order.
     pub fn operations(&self) -> Vec<String> {
         self.shared.operations.lock().unwrap().clone()
@@ -276,6 +283,7 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     };
     let name = request["operationName"].as_str().unwrap_or("").to_string();
     shared.operations.lock().unwrap().push(name.clone());
+    shared.graphql_bodies.lock().unwrap().push(request.clone());
     if name == "IntrospectionQuery" {
         return axum::Json(introspect(request["query"].as_str().unwrap_or(""))).into_response();
     }
