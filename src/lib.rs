@@ -15,6 +15,7 @@ pub mod schema;
 pub mod server;
 #[cfg(not(ops_stub))]
 pub mod tools;
+pub mod untrusted;
 
 /// The `User-Agent` of every request: our name and version.
 pub const USER_AGENT: &str = concat!(

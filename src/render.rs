@@ -51,9 +51,16 @@ pub fn clean_text(input: &str, max_chars: usize) -> String {
         if c == '\r' {
             continue;
         }
-        if (c.is_control() && c != '\n' && c != '\t') || is_invisible(c) {
+        if c.is_ascii() {
+            if c.is_ascii_control() && c != '\n' && c != '\t' {
+                continue;
+            }
+        } else if c.is_control() || is_invisible(c) {
+            continue;
+        } else if matches!(c, '\u{200c}' | '\u{200d}' | '\u{fe0e}' | '\u{fe0f}') && !joins(c, out.chars().last(), chars.peek().copied()) {
             continue;
         }
+        let c = if matches!(c, '\u{2028}' | '\u{2029}') { '\n' } else { c };
         if count >= max_chars {
             out.push('…');
             return out;
@@ -64,8 +71,29 @@ pub fn clean_text(input: &str, max_chars: usize) -> String {
     out
 }
 
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{e0000}'..='\u{e007f}')
+/// Whether `c` is an invisible format character (Unicode category Cf: soft hyphen, bidi controls
+/// and isolates, zero-width space, word joiner, invisible operators, the tag block, …), a filler
+/// that renders as nothing, or a variation selector other than the emoji ones (U+FE0E, U+FE0F,
+/// judged by [`joins`]). U+200C and U+200D are Cf too but are judged by [`joins`].
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}' | '\u{070f}'
+        | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{115f}'..='\u{1160}' | '\u{17b4}'..='\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}' | '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0d}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// Whether a joiner (U+200C, U+200D) or an emoji variation selector (U+FE0E, U+FE0F) between
+/// `before` and `after` does something visible: a joiner between two non-ASCII letters or
+/// emoji (Persian, Indic scripts, emoji sequences), a variation selector after a symbol.
+fn joins(c: char, before: Option<char>, after: Option<char>) -> bool {
+    let shaped = |x: Option<char>| x.is_some_and(|x| !x.is_ascii() && !x.is_whitespace() && !x.is_control());
+    match c {
+        '\u{fe0e}' | '\u{fe0f}' => shaped(before) && before.is_some_and(|b| !b.is_alphanumeric()),
+        _ => shaped(before) && shaped(after),
+    }
 }
 
 /// The first non-empty line of a text, cleaned and capped.
@@ -444,6 +472,19 @@ mod tests {
         let raw = "\u{1b}[31mred\u{1b}[0m \u{1b}_bk;t=123\u{7}ok\u{200b}\u{7}\r\nnext\u{202e}";
         assert_eq!(clean_text(raw, 100), "red ok\nnext");
         assert_eq!(clean_text("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn clean_text_drops_every_invisible_class_and_keeps_real_joiners() {
+        let hidden = "a\u{00ad}b\u{200b}c\u{2060}d\u{202a}e\u{202e}f\u{2066}g\u{2069}h\u{e0041}\u{e007f}i\u{feff}j\u{180e}k\u{fe00}l\u{061c}m\u{2064}n\u{200d}o\u{200c}p";
+        assert_eq!(clean_text(hidden, 100), "abcdefghijklmnop");
+        // Emoji sequences and Persian keep their joiners; a heart keeps its emoji presentation.
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        assert_eq!(clean_text(family, 100), family);
+        let persian = "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}";
+        assert_eq!(clean_text(persian, 100), persian);
+        assert_eq!(clean_text("\u{2764}\u{fe0f} ok", 100), "\u{2764}\u{fe0f} ok");
+        assert_eq!(clean_text("line\u{2028}next", 100), "line\nnext");
     }
 
     #[test]
