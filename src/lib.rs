@@ -7,6 +7,7 @@ pub mod buildkite;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod html;
 pub mod logs;
 pub mod redact;
 pub mod render;

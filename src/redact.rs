@@ -208,6 +208,18 @@ pub fn env_value(name: &str, value: &str) -> String {
     if is_secret_name(name) { REDACTED.to_string() } else { redact_value(value) }
 }
 
+/// `text` as configuration text is shown: cleaned of control and invisible characters first (so
+/// a character hidden inside a token cannot split it), every secret shape replaced, then capped
+/// at `max_chars` characters.
+pub fn shown(text: &str, max_chars: usize) -> String {
+    crate::render::clean_text(&redact_value(&crate::render::clean_text(text, usize::MAX)), max_chars)
+}
+
+/// An environment variable's value as shown: [`env_value`] of the cleaned value, capped.
+pub fn shown_env(name: &str, value: &str, max_chars: usize) -> String {
+    crate::render::clean_text(&env_value(name, &crate::render::clean_text(value, usize::MAX)), max_chars)
+}
+
 /// Every `scheme://userinfo@host` in `value` with the userinfo replaced (connection strings,
 /// and clone URLs that carry a token as the user name).
 pub fn redact_url_password(value: &str) -> String {

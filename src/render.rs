@@ -14,7 +14,7 @@ pub fn estimate_tokens(text: &str) -> usize {
 /// Removes ANSI escapes, control and invisible characters (keeping `\n` and `\t`) and caps the
 /// length at `max_chars` characters, marking a cut with `…`.
 pub fn clean_text(input: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(input.len().min(max_chars * 4));
+    let mut out = String::with_capacity(input.len().min(max_chars.saturating_mul(4)));
     let mut chars = input.chars().peekable();
     let mut count = 0;
     while let Some(c) = chars.next() {
@@ -228,8 +228,12 @@ impl Page {
 
 /// Renders `head` plus a list under `key`, with `total` and `next`, cut to `budget` tokens. When
 /// rows are cut, `next.after` points just after the last row shown, so nothing is skipped.
-pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usize) -> String {
+pub fn render_page(mut head: Map<String, Value>, key: &str, page: Page, budget: usize) -> String {
     let Page { mut rows, cursors, total, next_after } = page;
+    crate::untrusted::mark_object(&mut head);
+    for row in rows.iter_mut() {
+        crate::untrusted::mark(row);
+    }
     let full = rows.len();
     let build = |rows: &[Value], next: Option<&String>, cut: bool| {
         let mut obj = head.clone();
@@ -276,6 +280,7 @@ pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usiz
 /// `cut` as `path: shown of total`.
 pub fn render_object(value: Value, budget: usize) -> String {
     let mut value = compact(value);
+    crate::untrusted::mark(&mut value);
     // (path, shown, total, unit)
     let mut cuts: Vec<(String, usize, usize, &str)> = Vec::new();
     // Room for the `cut` note itself, once anything is cut.
@@ -439,6 +444,14 @@ pub fn count_that_fit<I: IntoIterator>(
         kept += 1;
     }
     kept
+}
+
+/// The text of a finished answer: [`compact`], user text that addresses the assistant marked
+/// ([`crate::untrusted::mark`]), compact JSON.
+pub fn finish(value: Value) -> String {
+    let mut value = compact(value);
+    crate::untrusted::mark(&mut value);
+    to_json(&value)
 }
 
 /// Compact JSON text of `value`.

@@ -136,7 +136,7 @@ fn is_joiner(c: char) -> bool {
 fn flagged(value: &Value) -> bool {
     match value {
         Value::String(s) => addresses_assistant(s),
-        Value::Array(items) => items.iter().any(|v| matches!(v, Value::String(_)) && flagged(v)),
+        Value::Array(items) => items.iter().any(|v| matches!(v, Value::String(_) | Value::Array(_)) && flagged(v)),
         _ => false,
     }
 }
@@ -157,7 +157,8 @@ pub fn mark(value: &mut Value) -> bool {
     }
 }
 
-fn mark_object(map: &mut Map<String, Value>) -> bool {
+/// [`mark`] on an object's fields (the head of a list answer).
+pub fn mark_object(map: &mut Map<String, Value>) -> bool {
     let mut fields: Vec<Value> = Vec::new();
     let mut any = false;
     for (key, v) in map.iter_mut() {

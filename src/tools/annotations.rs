@@ -74,7 +74,7 @@ async fn list_annotations(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<
     head.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
     let Some(annotations) = b.annotations else {
         head.insert("total".into(), json!(0));
-        return Ok(render::to_json(&Value::Object(head)));
+        return Ok(render::finish(Value::Object(head)));
     };
     let next = annotations.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
     let mut page = Page::new(annotations.count, next);
@@ -87,13 +87,13 @@ async fn list_annotations(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<
             "scope": (scope != "build").then_some(scope),
             "priority": (a.priority != 3).then_some(a.priority),
             "at": render::timestamp(&a.created_at),
-            "text": a.body.map(|body| render::clean_text(body.text.trim(), BODY_CHARS)),
+            "text": a.body.map(|body| crate::redact::shown(&crate::html::body_text(body.html.as_deref(), &body.text), BODY_CHARS)),
         })));
         page.cursors.push(Some(edge.cursor));
     }
     if annotations.count == 0 {
         head.insert("total".into(), json!(0));
-        return Ok(render::to_json(&Value::Object(head)));
+        return Ok(render::finish(Value::Object(head)));
     }
     Ok(render::render_page(head, "annotations", page, call.budget(3_000)))
 }

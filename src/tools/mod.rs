@@ -7,6 +7,7 @@ mod context;
 pub mod kit;
 mod resolve;
 mod rows;
+mod test_results;
 pub mod schema;
 
 pub use context::{Access, Ctx, LogSettings, OrgDefault};
