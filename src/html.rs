@@ -110,7 +110,7 @@ pub fn to_text(html: &str) -> String {
                 out.raw("|");
             }
             ("tr", true) => out.newline(),
-            ("td" | "th", false) => out.raw(" "),
+            ("td" | "th", false) => out.text(" ", false),
             ("td" | "th", true) => {
                 out.trim_end_spaces();
                 out.raw(" |");

@@ -262,10 +262,10 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     let nonzero = |n: usize| (n > 0).then_some(n);
     jobs.insert("failed".into(), json!(nonzero(failed.len())));
     jobs.insert("soft_failed".into(), json!(nonzero(soft.len())));
-    jobs.insert("retried".into(), json!(nonzero(retried)));
     out.insert("jobs".into(), Value::Object(jobs));
     out.insert("failed".into(), json!(failed));
     out.insert("soft_failed".into(), json!(soft));
+    out.insert("retried_attempts".into(), json!(nonzero(retried)));
     if failed_total > listed {
         out.insert(
             "failed_more".into(),

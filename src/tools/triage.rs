@@ -138,7 +138,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     let total = b.total.map(|t| t.count).unwrap_or(0);
     out.insert(
         "jobs".into(),
-        json!({"total": total, "failed": hard.len(), "soft_failed": soft.len(), "stopped": stopped.len(), "retried": retried}),
+        json!({"total": total, "failed": hard.len(), "soft_failed": soft.len(), "stopped": stopped.len(), "retried_attempts": retried}),
     );
 
     // The logs: one ranged request per explained job, concurrently; only with read_build_logs.
