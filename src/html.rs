@@ -13,9 +13,30 @@ const DROPPED: &[&str] = &["script", "style", "template", "head", "title", "nosc
 const VOID: &[&str] = &["br", "hr", "img", "input", "meta", "link", "wbr", "source", "col", "area", "base", "embed"];
 /// Elements that start and end a line.
 const BLOCK: &[&str] = &[
-    "p", "div", "section", "article", "header", "footer", "main", "nav", "aside", "blockquote", "ul", "ol", "dl",
-    "dt", "dd", "table", "details", "summary", "figure", "figcaption", "form", "fieldset",
-    "address", "center",
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "nav",
+    "aside",
+    "blockquote",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "details",
+    "summary",
+    "figure",
+    "figcaption",
+    "form",
+    "fieldset",
+    "address",
+    "center",
 ];
 
 /// A start or end tag.
@@ -191,7 +212,8 @@ fn attr(attrs: &str, name: &str) -> Option<String> {
     while let Some(i) = lower[from..].find(name) {
         let at = from + i;
         from = at + name.len();
-        let before_ok = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric() && lower.as_bytes()[at - 1] != b'-';
+        let before_ok =
+            at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric() && lower.as_bytes()[at - 1] != b'-';
         if !before_ok {
             continue;
         }
@@ -240,9 +262,10 @@ fn is_hidden(attrs: &str) -> bool {
             "display" => value == "none",
             "visibility" => value == "hidden" || value == "collapse",
             "opacity" => value.parse::<f64>().is_ok_and(|o| o < 0.05),
-            "font-size" | "max-height" | "height" | "width" | "max-width" => {
-                value.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%').parse::<f64>().is_ok_and(|n| n == 0.0)
-            }
+            "font-size" | "max-height" | "height" | "width" | "max-width" => value
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%')
+                .parse::<f64>()
+                .is_ok_and(|n| n == 0.0),
             "clip-path" => value.contains("inset(50%") || value.contains("inset(100%"),
             _ => false,
         }

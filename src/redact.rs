@@ -39,7 +39,9 @@ const SECRET_NAME_PARTS: &[&str] = &[
 /// Name endings that mark a secret (`SSH_KEY`, `DB_PASS`, `SENTRY_DSN`, `NPM_AUTH`).
 const SECRET_NAME_ENDS: &[&str] = &["_KEY", "_PASS", "_PWD", "_DSN", "_AUTH", "_JWT"];
 
-/// Provider token formats, found anywhere in a value (one alternative per provider family).
+/// Provider token formats, found anywhere in a value (one alternative per provider family). Each
+/// starts at a word boundary and has no condition after it, so a cut value never matches where
+/// the whole did not.
 const TOKEN_RULES: &[&str] = &[
     // GitHub: classic, OAuth, user-to-server, server-to-server, refresh; fine-grained.
     r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",
@@ -50,7 +52,7 @@ const TOKEN_RULES: &[&str] = &[
     r"\bxox[abposre]-[A-Za-z0-9\-]{10,}",
     r"\bxapp-\d-[A-Za-z0-9\-]{10,}",
     // AWS access key ids.
-    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}\b",
+    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}",
     // Stripe secret, restricted and webhook keys.
     r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}",
     r"\bwhsec_[A-Za-z0-9]{20,}",
@@ -66,20 +68,20 @@ const TOKEN_RULES: &[&str] = &[
     r"\bsk-(?:[a-z]{2,8}-)?[A-Za-z0-9_\-]{20,}",
     // SendGrid, Twilio, Mailgun, Mailchimp.
     r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}",
-    r"\b(?:AC|SK)[0-9a-f]{32}\b",
-    r"\bkey-[0-9a-f]{32}\b",
-    r"\b[0-9a-f]{32}-us[0-9]{1,2}\b",
+    r"\b(?:AC|SK)[0-9a-f]{32}",
+    r"\bkey-[0-9a-f]{32}",
+    r"\b[0-9a-f]{32}-us[0-9]{1,2}",
     // Hugging Face, Shopify, DigitalOcean, Linear, Doppler, Databricks, Pulumi, Postman.
     r"\bhf_[A-Za-z0-9]{30,}",
-    r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b",
-    r"\bdo[opr]_v1_[a-f0-9]{64}\b",
+    r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+    r"\bdo[opr]_v1_[a-f0-9]{64}",
     r"\blin_api_[A-Za-z0-9]{30,}",
     r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{30,}",
-    r"\bdapi[a-f0-9]{32}\b",
-    r"\bpul-[a-f0-9]{40}\b",
-    r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b",
+    r"\bdapi[a-f0-9]{32}",
+    r"\bpul-[a-f0-9]{40}",
+    r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}",
     // Telegram bot tokens.
-    r"\b[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}\b",
+    r"\b[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}",
     // JSON Web Tokens (header and payload are base64url JSON, so both start `eyJ`).
     r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
 ];
@@ -122,35 +124,59 @@ const CONTEXT_RULES: &[(&str, &str, &str)] = &[
     // JSON keys that hold secrets: docker auth config (`auth`, `identitytoken`), and any
     // `*password*`, `*secret*`, `*token*`, `*api_key*` key.
     (
-        r#"(?i:"(?:auth|identitytoken|registrytoken|[a-z0-9_\-]*(?:password|passwd|secret|token|api[_\-]?key|private[_\-]?key|credential)[a-z0-9_\-]*)"\s*:\s*")"#,
-        r#"[^"]+"#,
+        r#"(?i:\\?"(?:auth|identitytoken|registrytoken|[a-z0-9_\-]{0,40}(?:password|passwd|secret|token|api[_\-]?key|private[_\-]?key|credential)[a-z0-9_\-]{0,40})\\?"\s*:\s*\\?")"#,
+        r#"[^"\\]+"#,
         "",
     ),
     // `KEY=value` and `key: value` with a secret-looking key (YAML, .env, INI, connection strings).
     (
-        r#"(?i:\b[a-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|accountkey|sharedaccesskey)[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?)"#,
+        r#"(?i:\b[a-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|accountkey|sharedaccesskey)[a-z0-9_.\-]{0,40}["']?[ \t]*[:=][ \t]*["']?)"#,
         r#"[^\s"',;{}\[\]$][^\s"',;{}\[\]]*"#,
         "",
     ),
     // netrc: `machine host login user password secret` (or `password secret` on its own line).
-    (r"(?i:\b(?:machine|login|default)\s+\S+\s+(?:login\s+\S+\s+)?password\s+)", r"\S+", ""),
-    (r"(?im:^[ \t]*password[ \t]+)", r"\S+", ""),
-    // pgpass: `host:port:database:user:password`.
-    (r"(?m:^[A-Za-z0-9_.\-*]+:(?:[0-9]+|\*):[^:\s]+:[^:\s]+:)", r"[^\s]+", ""),
+    (r"(?i:\b(?:machine|login|default)\s+\S+\s+(?:login\s+\S+\s+)?password\s+)", r"[^\s'\x22]+", ""),
+    (r"(?im:^[ \t]*password[ \t]+)", r"[^\s'\x22]+", ""),
+    // pgpass: `host:port:database:user:password`, on its own line or quoted.
+    (r"(?m:(?:^|[\s'\x22=])[A-Za-z0-9_.\-*]+:(?:[0-9]+|\*):[^:\s'\x22]+:[^:\s'\x22]+:)", r"[^\s'\x22]+", ""),
 ];
 
-/// Every provider token format, as one expression.
-static TOKENS: LazyLock<Option<Regex>> = LazyLock::new(|| compile(&TOKEN_RULES.join("|")));
+/// Every provider token format, as one expression (ASCII word boundaries: the rules are ASCII, and
+/// the fast engines need no Unicode look-around).
+static TOKENS: LazyLock<Option<Regex>> = LazyLock::new(|| compile(&TOKEN_RULES.join("|").replace(r"\b", r"(?-u:\b)")));
+
+/// The shortest run of token characters any provider format needs (`xoxb-` and ten more).
+const SHORTEST_TOKEN: usize = 15;
+
+/// Whether `text` has a run of at least [`SHORTEST_TOKEN`] token characters (ASCII letters,
+/// digits, `_ - . :`): a byte scan that lets most log lines skip the token expression.
+fn may_hold_token(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') {
+            run += 1;
+            if run >= SHORTEST_TOKEN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
 
 /// Every rule, as one expression: the token formats (group `t`), then each context rule with its
-/// kept prefix `p<i>` and suffix `s<i>`.
+/// kept prefix `p<i>` and suffix `s<i>`. Names in `key=value` rules are at most 40 characters, so
+/// a name cannot swallow a token glued before it.
 static ALL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    let mut parts: Vec<String> = CONTEXT_RULES
-        .iter()
-        .enumerate()
-        .map(|(i, (prefix, secret, suffix))| format!("(?P<p{i}>{prefix}){secret}(?P<s{i}>{suffix})"))
-        .collect();
-    parts.push(format!("(?P<t>{})", TOKEN_RULES.join("|")));
+    // Token formats first: where a token and a `key=value` name start at one place, it is a token.
+    let mut parts = vec![format!("(?P<t>{})", TOKEN_RULES.join("|"))];
+    parts.extend(
+        CONTEXT_RULES
+            .iter()
+            .enumerate()
+            .map(|(i, (prefix, secret, suffix))| format!("(?P<p{i}>{prefix}){secret}(?P<s{i}>{suffix})")),
+    );
     compile(&parts.join("|"))
 });
 
@@ -174,11 +200,30 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// `text` with every provider token format replaced: what log lines get (the cheap subset).
 pub fn redact_tokens(text: &str) -> Cow<'_, str> {
-    match TOKENS.as_ref() {
-        Some(re) => re.replace_all(text, REDACTED),
-        // Rules that do not compile cannot say what is safe: show nothing.
-        None => Cow::Borrowed(REDACTED),
+    if !may_hold_token(text) {
+        return Cow::Borrowed(text);
     }
+    let Some(re) = TOKENS.as_ref() else {
+        // Rules that do not compile cannot say what is safe: show nothing.
+        return Cow::Borrowed(REDACTED);
+    };
+    match re.replace_all(text, REDACTED) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(once) => Cow::Owned(until_settled(once, |t| re.replace_all(t, REDACTED).into_owned())),
+    }
+}
+
+/// Applies `pass` again while it changes something (at most a few times): a token glued behind
+/// another (`AKIA…ghp_…`) starts a word only once the first is replaced.
+fn until_settled(mut text: String, pass: impl Fn(&str) -> String) -> String {
+    for _ in 0..8 {
+        let next = pass(&text);
+        if next == text {
+            break;
+        }
+        text = next;
+    }
+    text
 }
 
 /// `text` with every secret shape replaced: provider tokens, JWTs, private keys, URL and flag
@@ -187,6 +232,14 @@ pub fn redact_value(text: &str) -> String {
     let Some(re) = ALL.as_ref() else {
         return REDACTED.to_string();
     };
+    match redact_pass(re, text) {
+        Cow::Borrowed(_) => text.to_string(),
+        Cow::Owned(once) => until_settled(once, |t| redact_pass(re, t).into_owned()),
+    }
+}
+
+/// One pass of every rule over `text`.
+fn redact_pass<'t>(re: &Regex, text: &'t str) -> Cow<'t, str> {
     re.replace_all(text, |caps: &Captures<'_>| {
         if caps.name("t").is_some() {
             return REDACTED.to_string();
@@ -199,7 +252,6 @@ pub fn redact_value(text: &str) -> String {
         }
         REDACTED.to_string()
     })
-    .into_owned()
 }
 
 /// The value of environment variable `name` as it may be shown: [`REDACTED`] when the name says
@@ -226,9 +278,27 @@ pub fn redact_url_password(value: &str) -> String {
     redact_value(value)
 }
 
-/// Whether `text` still holds something shaped like a secret (for tests and checks).
+/// Whether `text` still holds something shaped like a secret (for tests and checks): a match of
+/// any rule whose secret part is not already (a cut of) [`REDACTED`].
 pub fn has_secret(text: &str) -> bool {
-    redact_value(text) != text
+    let Some(re) = ALL.as_ref() else {
+        return true;
+    };
+    re.captures_iter(text).any(|caps| {
+        let Some(whole) = caps.get(0) else { return false };
+        let mut start = whole.start();
+        let mut end = whole.end();
+        for i in 0..CONTEXT_RULES.len() {
+            if let Some(prefix) = caps.name(&format!("p{i}")) {
+                start = prefix.end();
+                end = caps.name(&format!("s{i}")).map_or(end, |m| m.start());
+                break;
+            }
+        }
+        let secret = &text[start..end];
+        let cut = secret.strip_suffix('…').unwrap_or(secret);
+        !(secret.starts_with(REDACTED) || REDACTED.starts_with(cut))
+    })
 }
 
 #[cfg(test)]
@@ -266,12 +336,21 @@ mod tests {
     #[test]
     fn secrets_are_found_by_shape_anywhere_in_a_value() {
         let cases = [
-            ("JWT=x eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U y", "JWT=x [redacted] y"),
+            (
+                "JWT=x eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U y",
+                "JWT=x [redacted] y",
+            ),
             ("--token=glpat-AbCdEfGhIjKlMnOpQrSt", "--token=[redacted]"),
             ("deploy --password hunter2hunter2 --force", "deploy --password [redacted] --force"),
             ("curl -u admin:pa55word https://x", "curl -u admin:[redacted] https://x"),
-            ("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX", "https://hooks.slack.com/services/[redacted]"),
-            ("see https://discord.com/api/webhooks/1234567890/abcDEF_ghi-jkl now", "see https://discord.com/api/webhooks/[redacted] now"),
+            (
+                "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX",
+                "https://hooks.slack.com/services/[redacted]",
+            ),
+            (
+                "see https://discord.com/api/webhooks/1234567890/abcDEF_ghi-jkl now",
+                "see https://discord.com/api/webhooks/[redacted] now",
+            ),
             (r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpzM2NyZXQ="}}}"#, r#"{"auths":{"ghcr.io":{"auth":"[redacted]"}}}"#),
             ("machine github.com login ci password s3cr3tvalue", "machine github.com login ci password [redacted]"),
             ("db.internal:5432:app:app_user:pgs3cret", "db.internal:5432:app:app_user:[redacted]"),
@@ -279,7 +358,10 @@ mod tests {
             ("key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx", "key [redacted]"),
             ("Authorization: Bearer abc.def.ghi.jkl.mno", "Authorization: Bearer [redacted]"),
             ("api_key: \"live123456789\"", "api_key: \"[redacted]\""),
-            ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----[redacted]-----END RSA PRIVATE KEY-----"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+                "-----BEGIN RSA PRIVATE KEY-----[redacted]-----END RSA PRIVATE KEY-----",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(redact_value(input), want, "{input}");

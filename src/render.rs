@@ -57,16 +57,42 @@ pub fn clean_text(input: &str, max_chars: usize) -> String {
             }
         } else if c.is_control() || is_invisible(c) {
             continue;
-        } else if matches!(c, '\u{200c}' | '\u{200d}' | '\u{fe0e}' | '\u{fe0f}') && !joins(c, out.chars().last(), chars.peek().copied()) {
-            continue;
         }
         let c = if matches!(c, '\u{2028}' | '\u{2029}') { '\n' } else { c };
         if count >= max_chars {
             out.push('…');
-            return out;
+            return drop_loose_joiners(out);
         }
         out.push(c);
         count += 1;
+    }
+    drop_loose_joiners(out)
+}
+
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200c}' | '\u{200d}' | '\u{fe0e}' | '\u{fe0f}')
+}
+
+/// Drops the joiners and emoji variation selectors of `text` that join nothing ([`joins`]),
+/// judged by their neighbours once everything else invisible is gone, so cleaning twice gives
+/// what cleaning once gives.
+fn drop_loose_joiners(text: String) -> String {
+    if !text.contains(is_joiner) {
+        return text;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut before: Option<char> = None;
+    for (i, &c) in chars.iter().enumerate() {
+        if !is_joiner(c) {
+            out.push(c);
+            before = Some(c);
+            continue;
+        }
+        let after = chars[i + 1..].iter().copied().find(|n| !is_joiner(*n));
+        if joins(c, before, after) {
+            out.push(c);
+        }
     }
     out
 }

@@ -97,8 +97,7 @@ pub fn addresses_assistant(text: &str) -> bool {
     if text.len() < 6 {
         return false;
     }
-    let (Some(markers), Some(phrases), Some(squashed)) =
-        (MARKER_RE.as_ref(), PHRASE_RE.as_ref(), SQUASHED_RE.as_ref())
+    let (Some(markers), Some(phrases), Some(squashed)) = (MARKER_RE.as_ref(), PHRASE_RE.as_ref(), SQUASHED_RE.as_ref())
     else {
         // Rules that do not compile cannot clear anything.
         return true;
@@ -204,8 +203,13 @@ mod tests {
     #[test]
     fn ordinary_commit_messages_are_not_flagged() {
         let f = fixture();
-        let flagged: Vec<&str> =
-            f["ordinary"].as_array().unwrap().iter().filter_map(Value::as_str).filter(|t| addresses_assistant(t)).collect();
+        let flagged: Vec<&str> = f["ordinary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| addresses_assistant(t))
+            .collect();
         assert!(flagged.is_empty(), "flagged: {flagged:#?}");
     }
 

@@ -7,8 +7,8 @@ mod context;
 pub mod kit;
 mod resolve;
 mod rows;
-mod test_results;
 pub mod schema;
+mod test_results;
 
 pub use context::{Access, Ctx, LogSettings, OrgDefault};
 pub use kit::{CallError, Progress, Tool, ToolError, Toolset};
