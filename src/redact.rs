@@ -272,12 +272,6 @@ pub fn shown_env(name: &str, value: &str, max_chars: usize) -> String {
     crate::render::clean_text(&env_value(name, &crate::render::clean_text(value, usize::MAX)), max_chars)
 }
 
-/// Every `scheme://userinfo@host` in `value` with the userinfo replaced (connection strings,
-/// and clone URLs that carry a token as the user name).
-pub fn redact_url_password(value: &str) -> String {
-    redact_value(value)
-}
-
 /// Whether `text` still holds something shaped like a secret (for tests and checks): a match of
 /// any rule whose secret part is not already (a cut of) [`REDACTED`].
 pub fn has_secret(text: &str) -> bool {
@@ -315,12 +309,12 @@ mod tests {
         for name in ["BUILDKITE_BRANCH", "PATH", "RAILS_ENV", "BUILDKITE_STEP_KEY", "PWD"] {
             assert!(!is_secret_name(name), "{name}");
         }
-        assert_eq!(redact_url_password("postgres://app:s3cret@db:5432/x"), "postgres://[redacted]@db:5432/x");
+        assert_eq!(redact_value("postgres://app:s3cret@db:5432/x"), "postgres://[redacted]@db:5432/x");
         assert_eq!(
-            redact_url_password(r#"{"repo":"https://ghp_abc123@github.com/a/b","mirror":"git://x/y"}"#),
+            redact_value(r#"{"repo":"https://ghp_abc123@github.com/a/b","mirror":"git://x/y"}"#),
             r#"{"repo":"https://[redacted]@github.com/a/b","mirror":"git://x/y"}"#
         );
-        assert_eq!(redact_url_password("plain"), "plain");
+        assert_eq!(redact_value("plain"), "plain");
         assert_eq!(redact_value("token ghp_0123456789abcdefghij here"), "token [redacted] here");
         for name in ["SSH_KEY", "DB_PASS", "SENTRY_DSN", "NPM_AUTH", "RAILS_SESSION_SECRET"] {
             assert!(is_secret_name(name), "{name}");
