@@ -7,6 +7,7 @@ pub mod buildkite;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod html;
 pub mod logs;
 pub mod redact;
 pub mod render;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod server;
 #[cfg(not(ops_stub))]
 pub mod tools;
+pub mod untrusted;
 
 /// The `User-Agent` of every request: our name and version.
 pub const USER_AGENT: &str = concat!(

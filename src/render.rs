@@ -14,7 +14,7 @@ pub fn estimate_tokens(text: &str) -> usize {
 /// Removes ANSI escapes, control and invisible characters (keeping `\n` and `\t`) and caps the
 /// length at `max_chars` characters, marking a cut with `…`.
 pub fn clean_text(input: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(input.len().min(max_chars * 4));
+    let mut out = String::with_capacity(input.len().min(max_chars.saturating_mul(4)));
     let mut chars = input.chars().peekable();
     let mut count = 0;
     while let Some(c) = chars.next() {
@@ -51,21 +51,75 @@ pub fn clean_text(input: &str, max_chars: usize) -> String {
         if c == '\r' {
             continue;
         }
-        if (c.is_control() && c != '\n' && c != '\t') || is_invisible(c) {
+        if c.is_ascii() {
+            if c.is_ascii_control() && c != '\n' && c != '\t' {
+                continue;
+            }
+        } else if c.is_control() || is_invisible(c) {
             continue;
         }
+        let c = if matches!(c, '\u{2028}' | '\u{2029}') { '\n' } else { c };
         if count >= max_chars {
             out.push('…');
-            return out;
+            return drop_loose_joiners(out);
         }
         out.push(c);
         count += 1;
     }
+    drop_loose_joiners(out)
+}
+
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200c}' | '\u{200d}' | '\u{fe0e}' | '\u{fe0f}')
+}
+
+/// Drops the joiners and emoji variation selectors of `text` that join nothing ([`joins`]),
+/// judged by their neighbours once everything else invisible is gone, so cleaning twice gives
+/// what cleaning once gives.
+fn drop_loose_joiners(text: String) -> String {
+    if !text.contains(is_joiner) {
+        return text;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut before: Option<char> = None;
+    for (i, &c) in chars.iter().enumerate() {
+        if !is_joiner(c) {
+            out.push(c);
+            before = Some(c);
+            continue;
+        }
+        let after = chars[i + 1..].iter().copied().find(|n| !is_joiner(*n));
+        if joins(c, before, after) {
+            out.push(c);
+        }
+    }
     out
 }
 
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{e0000}'..='\u{e007f}')
+/// Whether `c` is an invisible format character (Unicode category Cf: soft hyphen, bidi controls
+/// and isolates, zero-width space, word joiner, invisible operators, the tag block, …), a filler
+/// that renders as nothing, or a variation selector other than the emoji ones (U+FE0E, U+FE0F,
+/// judged by [`joins`]). U+200C and U+200D are Cf too but are judged by [`joins`].
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}' | '\u{070f}'
+        | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{115f}'..='\u{1160}' | '\u{17b4}'..='\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}' | '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0d}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// Whether a joiner (U+200C, U+200D) or an emoji variation selector (U+FE0E, U+FE0F) between
+/// `before` and `after` does something visible: a joiner between two non-ASCII letters or
+/// emoji (Persian, Indic scripts, emoji sequences), a variation selector after a symbol.
+fn joins(c: char, before: Option<char>, after: Option<char>) -> bool {
+    let shaped = |x: Option<char>| x.is_some_and(|x| !x.is_ascii() && !x.is_whitespace() && !x.is_control());
+    match c {
+        '\u{fe0e}' | '\u{fe0f}' => shaped(before) && before.is_some_and(|b| !b.is_alphanumeric()),
+        _ => shaped(before) && shaped(after),
+    }
 }
 
 /// The first non-empty line of a text, cleaned and capped.
@@ -159,8 +213,12 @@ impl Page {
 
 /// Renders `head` plus a list under `key`, with `total` and `next`, cut to `budget` tokens. When
 /// rows are cut, `next.after` points just after the last row shown, so nothing is skipped.
-pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usize) -> String {
+pub fn render_page(mut head: Map<String, Value>, key: &str, page: Page, budget: usize) -> String {
     let Page { mut rows, cursors, total, next_after } = page;
+    crate::untrusted::mark_object(&mut head);
+    for row in rows.iter_mut() {
+        crate::untrusted::mark(row);
+    }
     let full = rows.len();
     let build = |rows: &[Value], next: Option<&String>, cut: bool| {
         let mut obj = head.clone();
@@ -207,6 +265,7 @@ pub fn render_page(head: Map<String, Value>, key: &str, page: Page, budget: usiz
 /// `cut` as `path: shown of total`.
 pub fn render_object(value: Value, budget: usize) -> String {
     let mut value = compact(value);
+    crate::untrusted::mark(&mut value);
     // (path, shown, total, unit)
     let mut cuts: Vec<(String, usize, usize, &str)> = Vec::new();
     // Room for the `cut` note itself, once anything is cut.
@@ -372,6 +431,14 @@ pub fn count_that_fit<I: IntoIterator>(
     kept
 }
 
+/// The text of a finished answer: [`compact`], user text that addresses the assistant marked
+/// ([`crate::untrusted::mark`]), compact JSON.
+pub fn finish(value: Value) -> String {
+    let mut value = compact(value);
+    crate::untrusted::mark(&mut value);
+    to_json(&value)
+}
+
 /// Compact JSON text of `value`.
 pub fn to_json(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
@@ -403,6 +470,19 @@ mod tests {
         let raw = "\u{1b}[31mred\u{1b}[0m \u{1b}_bk;t=123\u{7}ok\u{200b}\u{7}\r\nnext\u{202e}";
         assert_eq!(clean_text(raw, 100), "red ok\nnext");
         assert_eq!(clean_text("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn clean_text_drops_every_invisible_class_and_keeps_real_joiners() {
+        let hidden = "a\u{00ad}b\u{200b}c\u{2060}d\u{202a}e\u{202e}f\u{2066}g\u{2069}h\u{e0041}\u{e007f}i\u{feff}j\u{180e}k\u{fe00}l\u{061c}m\u{2064}n\u{200d}o\u{200c}p";
+        assert_eq!(clean_text(hidden, 100), "abcdefghijklmnop");
+        // Emoji sequences and Persian keep their joiners; a heart keeps its emoji presentation.
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        assert_eq!(clean_text(family, 100), family);
+        let persian = "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}";
+        assert_eq!(clean_text(persian, 100), persian);
+        assert_eq!(clean_text("\u{2764}\u{fe0f} ok", 100), "\u{2764}\u{fe0f} ok");
+        assert_eq!(clean_text("line\u{2028}next", 100), "line\nnext");
     }
 
     #[test]

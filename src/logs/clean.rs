@@ -25,8 +25,8 @@ pub fn clean_line(raw: &[u8]) -> String {
     match frame {
         Some(frame) => {
             let frame = frame.trim_end();
-            // An agent directive, not output.
-            if frame == "^^^ +++" { String::new() } else { frame.to_string() }
+            // An agent directive, not output. Known token formats never reach the cache or the model.
+            if frame == "^^^ +++" { String::new() } else { crate::redact::redact_tokens(frame).into_owned() }
         }
         None => String::new(),
     }

@@ -3,7 +3,6 @@
 use super::args::{clamp, lenient_int, lenient_list};
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler};
 use super::resolve::BuildLookup;
-use super::rest::html_text;
 use crate::buildkite::ops::{ListAnnotations, list_annotations};
 use crate::render::{self, Page};
 use schemars::JsonSchema;
@@ -93,7 +92,7 @@ async fn list_annotations_rest(call: &Call<'_>, args: ListAnnotationsArgs) -> Re
             "scope": scope,
             "priority": priority,
             "at": text("created_at").map(render::timestamp),
-            "text": text("body_html").map(|h| render::clean_text(html_text(h).trim(), BODY_CHARS)),
+            "text": text("body_html").map(|h| crate::redact::shown(&crate::html::to_text(h), BODY_CHARS)),
         })));
         // Pages are numbered: a cut page resumes at the next page, never mid-page.
         rows.cursors.push(None);
@@ -122,7 +121,7 @@ async fn list_annotations(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<
     head.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
     let Some(annotations) = b.annotations else {
         head.insert("total".into(), json!(0));
-        return Ok(render::to_json(&Value::Object(head)));
+        return Ok(render::finish(Value::Object(head)));
     };
     let next = annotations.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
     let mut page = Page::new(annotations.count, next);
@@ -135,13 +134,13 @@ async fn list_annotations(call: &Call<'_>, args: ListAnnotationsArgs) -> Result<
             "scope": (scope != "build").then_some(scope),
             "priority": (a.priority != 3).then_some(a.priority),
             "at": render::timestamp(&a.created_at),
-            "text": a.body.map(|body| render::clean_text(body.text.trim(), BODY_CHARS)),
+            "text": a.body.map(|body| crate::redact::shown(&crate::html::body_text(body.html.as_deref(), &body.text), BODY_CHARS)),
         })));
         page.cursors.push(Some(edge.cursor));
     }
     if annotations.count == 0 {
         head.insert("total".into(), json!(0));
-        return Ok(render::to_json(&Value::Object(head)));
+        return Ok(render::finish(Value::Object(head)));
     }
     Ok(render::render_page(head, "annotations", page, call.budget(3_000)))
 }

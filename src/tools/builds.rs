@@ -140,7 +140,7 @@ async fn list_builds(call: &Call<'_>, args: ListBuildsArgs) -> Result<String, To
     head.insert("url".into(), json!(p.url));
     let Some(builds) = p.builds else {
         head.insert("total".into(), json!(0));
-        return Ok(render::to_json(&Value::Object(head)));
+        return Ok(render::finish(Value::Object(head)));
     };
     let next = builds.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
     let mut page = Page::new(builds.count, next);
@@ -236,7 +236,8 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     jobs.insert("total".into(), json!(count(b.total, |c| c.count)));
     jobs.insert("passed".into(), json!(count(b.passed, |c| c.count)));
     let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0);
-    jobs.insert("failed".into(), json!((failed_total > 0).then_some(failed_total)));
+    // Filled in below from the failed attempts: hard failures of latest attempts only.
+    jobs.insert("failed".into(), Value::Null);
     jobs.insert("running".into(), json!(count(b.running, |c| c.count)));
     jobs.insert("waiting".into(), json!(count(b.waiting, |c| c.count)));
     jobs.insert("canceled".into(), json!(count(b.canceled, |c| c.count)));
@@ -244,7 +245,6 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
     jobs.insert("skipped".into(), json!(count(b.skipped, |c| c.count)));
     let blocked_total = b.blocked.as_ref().map(|f| f.count).unwrap_or(0);
     jobs.insert("blocked".into(), json!((blocked_total > 0).then_some(blocked_total)));
-    out.insert("jobs".into(), Value::Object(jobs));
 
     let mut failed = Vec::new();
     let mut soft = Vec::new();
@@ -264,15 +264,22 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
         let row = row.value();
         if j.soft_failed { soft.push(row) } else { failed.push(row) }
     }
+    // One meaning of "failed" in every tool: the latest attempt of each job, hard failures only;
+    // soft failures and retried attempts are counted apart.
+    let nonzero = |n: usize| (n > 0).then_some(n);
+    jobs.insert("failed".into(), json!(nonzero(failed.len())));
+    jobs.insert("soft_failed".into(), json!(nonzero(soft.len())));
+    out.insert("jobs".into(), Value::Object(jobs));
     out.insert("failed".into(), json!(failed));
     out.insert("soft_failed".into(), json!(soft));
-    if retried > 0 {
-        out.insert("retried_attempts".into(), json!(retried));
-    }
+    out.insert("retried_attempts".into(), json!(nonzero(retried)));
     if failed_total > listed {
         out.insert(
             "failed_more".into(),
-            json!(format!("{} more failed jobs not listed; raise max_jobs", failed_total - listed)),
+            json!(format!(
+                "{} more failed attempts (hard, soft or retried) not listed or counted; raise max_jobs",
+                failed_total - listed
+            )),
         );
     }
     let blocked: Vec<Value> = nodes!(b.blocked)
@@ -293,7 +300,7 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
                 json!({
                     "style": n.style.as_ref().map(render::state),
                     "context": render::clean_text(&n.context, 80),
-                    "text": n.body.map(|body| render::first_line(&body.text, 120)),
+                    "text": n.body.map(|body| render::first_line(&crate::redact::shown(&crate::html::body_text(body.html.as_deref(), &body.text), 2_000), 120)),
                 })
             })
             .collect();

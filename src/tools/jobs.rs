@@ -121,8 +121,7 @@ async fn job_env(call: &Call<'_>, org: &str, uuid: &str) -> Result<Value, ToolEr
     vars.sort();
     let mut out = Map::new();
     for (k, v) in vars {
-        let value =
-            if redact::is_secret_name(&k) { "[redacted]".to_string() } else { render::clean_text(&redact::redact_value(&v), 300) };
+        let value = redact::shown_env(&k, &v, 300);
         out.insert(render::clean_text(&k, 100), json!(value));
     }
     Ok(Value::Object(out))
@@ -201,7 +200,7 @@ async fn list_jobs(call: &Call<'_>, args: ListJobsArgs) -> Result<String, ToolEr
     head.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
     let Some(jobs) = b.jobs else {
         head.insert("total".into(), json!(0));
-        return Ok(render::to_json(&Value::Object(head)));
+        return Ok(render::finish(Value::Object(head)));
     };
     let next = jobs.page_info.filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
     let mut page = Page::new(jobs.count, next);
@@ -459,7 +458,7 @@ async fn get_job(call: &Call<'_>, args: GetJobArgs) -> Result<String, ToolError>
                 "state": state,
                 "exit": exit_code(j.exit_status.as_deref()),
                 "signal": signal,
-                "command": j.command.as_deref().map(|c| render::clean_text(c, 2_000)),
+                "command": j.command.as_deref().map(|c| redact::shown(c, 2_000)),
                 "agent": j.agent.map(|a| json!({"name": render::clean_text(&a.name, 80), "host": a.hostname.as_deref().map(|h| render::clean_text(h, 80))})),
                 "queue": j.cluster_queue.map(|q| render::clean_text(&q.key, 80)),
                 "rules": j.agent_query_rules.map(|r| r.into_iter().map(|x| render::clean_text(&x, 80)).collect::<Vec<_>>()),

@@ -333,7 +333,7 @@ async fn tail_log(call: &Call<'_>, args: TailLogArgs) -> Result<String, ToolErro
             lines.drain(..lines.len() - kept);
         }
         out.insert("log".into(), Value::Array(render_lines(lines, ':', times)));
-        return Ok(render::to_json(&render::compact(Value::Object(out))));
+        return Ok(render::finish(Value::Object(out)));
     }
     // Not cached: only the end is fetched, growing the range until it holds enough lines. The org
     // comes from the URL, the argument or the configured default; else (or when that guess does not
@@ -372,7 +372,7 @@ async fn tail_log(call: &Call<'_>, args: TailLogArgs) -> Result<String, ToolErro
         crate::logs::rows::rows(rows, crate::logs::rows::RowStyle::Text).into_iter().map(Value::String).collect();
     out.insert("log".into(), Value::Array(log));
     out.insert("numbers".into(), json!("read_log and search_log number lines"));
-    Ok(render::to_json(&render::compact(Value::Object(out))))
+    Ok(render::finish(Value::Object(out)))
 }
 
 async fn search_log(call: &Call<'_>, args: SearchLogArgs) -> Result<String, ToolError> {
@@ -435,7 +435,7 @@ async fn search_log(call: &Call<'_>, args: SearchLogArgs) -> Result<String, Tool
     if result.total == 0 {
         out.insert("note".into(), json!(if query.case_sensitive { "no match (case-sensitive)" } else { "no match" }));
     }
-    Ok(render::to_json(&render::compact(Value::Object(out))))
+    Ok(render::finish(Value::Object(out)))
 }
 
 /// `context`: `N` (before and after), or `B,A`; each at most 20; default 2.
@@ -530,7 +530,7 @@ async fn read_log(call: &Call<'_>, args: ReadLogArgs) -> Result<String, ToolErro
     if end < last {
         out.insert("next".into(), json!({"from_line": end + 1}));
     }
-    Ok(render::to_json(&render::compact(Value::Object(out))))
+    Ok(render::finish(Value::Object(out)))
 }
 
 async fn log_digest(call: &Call<'_>, args: LogDigestArgs) -> Result<String, ToolError> {

@@ -9,6 +9,7 @@ mod resolve;
 mod rest;
 mod rows;
 pub mod schema;
+mod test_results;
 
 pub use context::{Access, Ctx, LogSettings, OrgDefault};
 pub use kit::{CallError, Progress, Tool, ToolError, Toolset};

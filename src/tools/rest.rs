@@ -343,65 +343,6 @@ impl Call<'_> {
     }
 }
 
-/// HTML as plain text: tags dropped, block ends as new lines, the common entities decoded.
-pub fn html_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find('<') {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = rest[start + 1..start + end].trim_start_matches('/').to_ascii_lowercase();
-        let name = tag.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
-        if matches!(name, "p" | "br" | "li" | "tr" | "div" | "h1" | "h2" | "h3" | "h4" | "pre") && !out.ends_with('\n')
-        {
-            out.push('\n');
-        }
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    let text = decode_entities(&out);
-    text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
-}
-
-/// `&lt;` `&gt;` `&quot;` `&nbsp;` `&amp;` and numeric entities (`&#39;`, `&#x27;`) decoded.
-fn decode_entities(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let end = rest.find(';').filter(|e| *e <= 10);
-        let entity = end.map(|e| &rest[1..e]);
-        let decoded = match entity {
-            Some("lt") => Some('<'),
-            Some("gt") => Some('>'),
-            Some("quot") => Some('"'),
-            Some("amp") => Some('&'),
-            Some("nbsp") => Some(' '),
-            Some(e) if e.starts_with("#x") || e.starts_with("#X") => {
-                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
-            }
-            Some(e) if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match (decoded, end) {
-            (Some(c), Some(e)) => {
-                out.push(c);
-                rest = &rest[e + 1..];
-            }
-            _ => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,11 +355,5 @@ mod tests {
         .unwrap();
         assert_eq!(page.next_after().as_deref(), Some("abc"));
         assert_eq!(page.items[0].exit_status, Some(1));
-    }
-
-    #[test]
-    fn html_becomes_lines_of_text() {
-        let t = html_text("<h3>3 examples failed</h3><p>spec/a_spec.rb:42 &amp; it&#x27;s &#39;x&#39; &lt;b&gt;</p>");
-        assert_eq!(t, "3 examples failed\nspec/a_spec.rb:42 & it's 'x' <b>");
     }
 }

@@ -82,8 +82,8 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
             .unwrap_or_default()
             .iter()
             .map(|e| match e.split_once('=') {
-                Some((k, _)) if redact::is_secret_name(k) => format!("{k}=[redacted]"),
-                _ => render::clean_text(&redact::redact_value(e), 200),
+                Some((k, v)) => format!("{}={}", render::clean_text(k, 100), redact::shown_env(k, v, 200)),
+                None => redact::shown(e, 200),
             })
             .collect();
         let out = json!({

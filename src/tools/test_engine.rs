@@ -338,6 +338,7 @@ async fn list_tests(call: &Call<'_>, args: ListTestsArgs) -> Result<String, Tool
     let budget = call.budget(3_000);
     let page = page_number(args.after.as_deref())?;
     let mut out = Map::new();
+    let mut build_path: Option<(String, String)> = None;
     let (path, mut query, what): (String, Vec<(&str, String)>, String) =
         match (non_blank(args.build.as_deref()), non_blank(args.suite.as_deref())) {
             (Some(build), _) => {
@@ -345,6 +346,7 @@ async fn list_tests(call: &Call<'_>, args: ListTestsArgs) -> Result<String, Tool
                 out.insert("build".into(), json!(name));
                 // A build URL names its organization: its tests are looked for there.
                 let org = build_org.unwrap_or_else(|| org.clone());
+                build_path = Some((org.clone(), uuid.clone()));
                 (
                     format!("v2/analytics/organizations/{org}/builds/{uuid}/tests"),
                     Vec::new(),
@@ -383,12 +385,29 @@ async fn list_tests(call: &Call<'_>, args: ListTestsArgs) -> Result<String, Tool
     if let Some(branch) = non_blank(args.branch.as_deref()) {
         query.push(("branch", branch.to_string()));
     }
-    query.push(("per_page", "50".into()));
-    query.push(("page", page.to_string()));
-    let answer = call
-        .rest(&path, &query, &Wanted::new(what, "list_suites lists the suites; a build needs Test Engine to have runs for it"))
-        .await?;
-    let mut tests: Vec<&Value> = answer.body.as_array().into_iter().flatten().collect();
+    let wanted = Wanted::new(what, "list_suites lists the suites; a build needs Test Engine to have runs for it");
+    let (body, next_page) = match &build_path {
+        // A build's tests: every page up to the cap, so no failed test hides on a later page.
+        Some((org, uuid)) => {
+            let read = super::test_results::read(&call.ctx.api, org, uuid, u32::try_from(page).unwrap_or(1)).await.map_err(|e| wanted.or_not_found(e))?;
+            if let Some(why) = &read.failed {
+                out.insert("partial".into(), json!(format!("{why}: the tests of the pages before it are shown")));
+            } else if read.next_page.is_some() {
+                out.insert(
+                    "pages_read".into(),
+                    json!(format!("{} pages of {} tests (the cap); next.after reads on", read.pages, super::test_results::PER_PAGE)),
+                );
+            }
+            (Value::Array(read.tests), read.next_page)
+        }
+        None => {
+            query.push(("per_page", "50".into()));
+            query.push(("page", page.to_string()));
+            let answer = call.rest(&path, &query, &wanted).await?;
+            (answer.body, answer.next_page)
+        }
+    };
+    let mut tests: Vec<&Value> = body.as_array().into_iter().flatten().collect();
     if args.build.is_some() {
         tests.sort_by_key(|t| std::cmp::Reverse(test_failures(t)));
         let failed = tests.iter().filter(|t| test_failures(t) > 0).count();
@@ -416,7 +435,7 @@ async fn list_tests(call: &Call<'_>, args: ListTestsArgs) -> Result<String, Tool
     if cut > 0 {
         out.insert("cut".into(), json!(format!("{cut} tests of this page left out: raise max_tokens to see them")));
     }
-    if let Some(next) = answer.next_page {
+    if let Some(next) = next_page {
         out.insert("next".into(), json!({"after": next.to_string()}));
     }
     Ok(render::render_object(Value::Object(out), budget))

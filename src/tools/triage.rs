@@ -8,7 +8,8 @@ use super::context::Ctx;
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler, nodes};
 use super::resolve::BuildLookup;
 use super::rows::{self, JobRow, short_sha};
-use crate::buildkite::Api;
+use super::test_results;
+use crate::buildkite::{Api, ApiError};
 use crate::buildkite::ops::{GetBuildFailureSummary, get_build_failure_summary as op};
 use crate::logs;
 use crate::render;
@@ -87,7 +88,7 @@ fn job_row(j: &op::FailedJob) -> Map<String, Value> {
     row.state = Some(render::state(&j.state)).filter(|s| s != "finished");
     row.exit = rows::exit_code(j.exit_status.as_deref());
     row.signal = rows::signal(j.signal.as_deref(), j.signal_reason.as_ref());
-    row.command = j.command.as_deref().map(|c| render::clean_text(c, 300));
+    row.command = j.command.as_deref().map(|c| crate::redact::shown(c, 300));
     row.agent = j.agent.as_ref().map(|a| render::clean_text(&a.name, 80));
     match row.value() {
         Value::Object(map) => map,
@@ -178,10 +179,16 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
                 explanations[i] = value;
             }
         }
+        // A task that ended without an answer is named, never left out.
+        for e in explanations.iter_mut().filter(|e| e.is_null()) {
+            *e = json!({"log_error": "the log request did not finish"});
+        }
     };
     let (failed_tests, ()) = tokio::join!(tests, logs);
     if let Some(tests) = failed_tests {
         out.insert("failed_tests".into(), tests);
+    } else if !hard.is_empty() && !can_read_suites {
+        out.insert("failed_tests".into(), json!("not read: the token lacks the scope read_suites"));
     }
     if !can_read_logs {
         out.insert(
@@ -219,7 +226,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
             json!({
                 "style": a.style.as_ref().map(render::state),
                 "context": render::clean_text(&a.context, 80),
-                "text": a.body.map(|body| render::clean_text(body.text.trim(), 600)),
+                "text": a.body.map(|body| crate::redact::shown(&crate::html::body_text(body.html.as_deref(), &body.text), 600)),
             })
         })
         .collect();
@@ -264,21 +271,31 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
 /// Most failed tests named in the summary.
 const FAILED_TESTS: usize = 10;
 
-/// The build's failed tests as Test Engine knows them (`GET /v2/analytics/organizations/{org}/builds/{uuid}/tests`):
-/// `scope name (location)`, most failures first. `None` when Test Engine has nothing for the build
-/// or cannot be asked: the summary stands without it.
+/// The build's failed tests as Test Engine knows them (`GET /v2/analytics/organizations/{org}/builds/{uuid}/tests`,
+/// paged up to [`test_results::MAX_PAGES`]): `scope name (location)`, most failures first, then
+/// a note of what was not read. `None` when Test Engine has no tests for the build (or no failed
+/// ones); a request that failed is said in place of the list.
 async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
-    let path = format!("v2/analytics/organizations/{org}/builds/{build_uuid}/tests");
-    let answer = match ctx.api.rest_json(&path, &[("per_page", "100".to_string())]).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::debug!("no Test Engine data for build {build_uuid}: {e}");
+    let read = match test_results::read(&ctx.api, org, build_uuid, 1).await {
+        Ok(r) => r,
+        Err(ApiError::NotFound { .. }) => {
+            tracing::debug!("no Test Engine data for build {build_uuid}");
             return None;
         }
+        Err(e) => return Some(json!(format!("not read: the Test Engine request failed ({e})"))),
     };
     let failures = rows::test_failures;
-    let mut failed: Vec<&Value> = answer.body.as_array()?.iter().filter(|t| failures(t) > 0).collect();
-    if failed.is_empty() {
+    let mut failed: Vec<&Value> = read.tests.iter().filter(|t| failures(t) > 0).collect();
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(why) = &read.failed {
+        notes.push(format!("cut: {why}; list_tests with the build reads on"));
+    } else if let Some(next) = read.next_page {
+        notes.push(format!(
+            "cut: only the first {} pages of the build's tests were read; list_tests with the build and after={next} reads on",
+            read.pages
+        ));
+    }
+    if failed.is_empty() && notes.is_empty() {
         return None;
     }
     failed.sort_by_key(|t| std::cmp::Reverse(failures(t)));
@@ -299,5 +316,6 @@ async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
     if total > FAILED_TESTS {
         rows.push(json!(format!("… {} more: list_tests with the build", total - FAILED_TESTS)));
     }
+    rows.extend(notes.into_iter().map(Value::String));
     Some(Value::Array(rows))
 }

@@ -106,7 +106,7 @@ async fn list_step_uploads(call: &Call<'_>, args: ListStepUploadsArgs) -> Result
             let named: Vec<&String> = names.iter().take(STEPS_NAMED).collect();
             row.insert("names".into(), json!(named));
             if wanted.is_some() && args.yaml == Some(true) {
-                let yaml = render::clean_text(&upload.definition.yaml, yaml_chars);
+                let yaml = crate::redact::shown(&upload.definition.yaml, yaml_chars);
                 row.insert("yaml".into(), json!(yaml));
             }
             uploads.push(Value::Object(row));

@@ -84,7 +84,7 @@ async fn wait_for_build(call: &Call<'_>, args: WaitArgs) -> Result<String, ToolE
                 _ => "still running: call wait_for_build again to keep waiting",
             };
             out.insert("next".into(), json!(next));
-            return Ok(render::to_json(&render::compact(Value::Object(out))));
+            return Ok(render::finish(Value::Object(out)));
         }
         let what = &wanted.what;
         call.progress

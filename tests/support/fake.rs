@@ -46,10 +46,15 @@ type ExtraRoute = (String, Vec<(String, String)>, Value);
 /// Answers an operation from code instead of fixtures (synthetic organisations).
 pub type Responder = Box<dyn Fn(&str, &Value) -> Option<Value> + Send + Sync>;
 
+/// Answers a REST `GET /v2/…` from code instead of the recorded routes: `(path, query pairs)` →
+/// JSON body (planted test data that must not ship in the demo).
+pub type RestResponder = Box<dyn Fn(&str, &[(String, String)]) -> Option<Value> + Send + Sync>;
+
 #[derive(Default)]
 struct Shared {
     demo: Demo,
     responder: Mutex<Option<Arc<Responder>>>,
+    rest_responder: Mutex<Option<Arc<RestResponder>>>,
     any_log: Mutex<Option<Arc<String>>>,
     /// Logs served from outside memory (large benchmark logs), by job UUID.
     big_logs: Mutex<std::collections::HashMap<String, BigLog>>,
@@ -148,6 +153,11 @@ impl FakeBuildkite {
     /// Answers GraphQL from `responder` first (falling back to the fixtures when it returns None).
     pub fn set_responder(&self, responder: Responder) {
         *self.shared.responder.lock().unwrap() = Some(Arc::new(responder));
+    }
+
+    /// Answers REST `GET /v2/…` from `responder` first (falling back to the recorded routes).
+    pub fn set_rest_responder(&self, responder: RestResponder) {
+        *self.shared.rest_responder.lock().unwrap() = Some(Arc::new(responder));
     }
 
     /// Serves `log` for any job that has no recorded log (synthetic organisations).
@@ -483,6 +493,10 @@ async fn rest_route(
     }
     let pairs: Vec<(String, String)> = url_pairs(query.as_deref().unwrap_or(""));
     let full = format!("v2/{path}");
+    let responder = shared.rest_responder.lock().unwrap().clone();
+    if let Some(body) = responder.and_then(|r| r(&full, &pairs)) {
+        return axum::Json(body).into_response();
+    }
     let extra = shared
         .extra_routes
         .lock()

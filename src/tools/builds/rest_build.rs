@@ -6,7 +6,7 @@ use super::GetBuildArgs;
 use crate::render;
 use crate::tools::args::clamp;
 use crate::tools::kit::{Call, ToolError};
-use crate::tools::rest::{RestBuild, RestBuildId, html_text};
+use crate::tools::rest::{RestBuild, RestBuildId};
 use crate::tools::rows::{self, JobRow};
 use serde_json::{Map, Value, json};
 
@@ -40,7 +40,8 @@ pub(super) async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<Str
     let mut job_counts = Map::new();
     job_counts.insert("total".into(), json!(Some(counts.total).filter(|t| *t > 0)));
     job_counts.insert("passed".into(), json!(n(&["passed"])));
-    job_counts.insert("failed".into(), json!(n(&["failed"])));
+    // Filled in below from the failed jobs: hard failures of latest attempts only.
+    job_counts.insert("failed".into(), Value::Null);
     job_counts.insert("running".into(), json!(n(&["running", "canceling", "timing_out"])));
     let waiting = [
         "pending",
@@ -59,12 +60,11 @@ pub(super) async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<Str
     job_counts.insert("timed_out".into(), json!(n(&["timed_out", "expired"])));
     job_counts.insert("skipped".into(), json!(n(&["skipped", "broken"])));
     job_counts.insert("blocked".into(), json!(n(&["blocked"])));
-    out.insert("jobs".into(), Value::Object(job_counts));
-
     let (mut failed, mut soft, mut blocked) = (Vec::new(), Vec::new(), Vec::new());
-    let mut failed_read = 0;
+    let (mut failed_read, mut hard_read) = (0, 0);
     for j in &jobs.items {
         failed_read += usize::from(j.kind == "script" && j.state == "failed");
+        hard_read += usize::from(j.kind == "script" && j.state == "failed" && !j.soft_failed);
         match (j.kind.as_str(), j.state.as_str()) {
             ("script", "failed") if failed.len() + soft.len() < max_jobs as usize => {
                 let mut row = JobRow::new(&j.id, j.name.as_deref(), j.step_key.as_deref())
@@ -81,6 +81,12 @@ pub(super) async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<Str
         }
     }
     let listed = (failed.len() + soft.len()) as i64;
+    // One meaning of "failed" in every tool: the latest attempt of each job (REST lists no retried
+    // attempts), hard failures only, counted over the page read; soft failures counted apart.
+    let nonzero = |n: usize| (n > 0).then_some(n);
+    job_counts.insert("failed".into(), json!(nonzero(hard_read)));
+    job_counts.insert("soft_failed".into(), json!(nonzero(soft.len())));
+    out.insert("jobs".into(), Value::Object(job_counts));
     out.insert("failed".into(), json!(failed));
     out.insert("soft_failed".into(), json!(soft));
     // More than were listed only when the page of failed jobs was cut here or has a next page
@@ -100,7 +106,7 @@ pub(super) async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<Str
             .map(|a| {
                 a.iter()
                     .map(|n| {
-                        let text = n.get("body_html").and_then(Value::as_str).map(html_text);
+                        let text = n.get("body_html").and_then(Value::as_str).map(|h| crate::redact::shown(&crate::html::to_text(h), 2_000));
                         json!({
                             "style": n.get("style").and_then(Value::as_str).map(str::to_ascii_lowercase),
                             "context": render::clean_text(n.get("context").and_then(Value::as_str).unwrap_or(""), 80),
