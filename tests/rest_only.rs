@@ -50,6 +50,22 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize)> {
         ("log_digest", "log_digest", json!({"job": RSPEC_JOB}), 2),
         ("list_suites", "list_suites", json!({}), 1),
         ("list_test_runs_build", "list_test_runs", json!({"suite": "web-rspec", "build": "acme/web/1342"}), 2),
+        // Build, one page of failed/stopped/blocked jobs, annotations; 4 log tails (the canceled
+        // job never started); Test Engine's failed tests.
+        (
+            "failure_summary",
+            "get_build_failure_summary",
+            json!({"build": "https://buildkite.com/acme/web/builds/1342"}),
+            8,
+        ),
+        ("failure_summary_passed", "get_build_failure_summary", json!({"build": "acme/web/1341"}), 3),
+        ("failure_summary_blocked", "get_build_failure_summary", json!({"build": "acme/web/1343"}), 3),
+        ("wait_for_build_finished", "wait_for_build", json!({"build": "acme/web/1342"}), 1),
+        ("wait_for_build_blocked", "wait_for_build", json!({"build": "acme/web/1343"}), 1),
+        // Each side: the build and its job pages (1342 has two).
+        ("compare_builds_named_base", "compare_builds", json!({"build": "acme/web/1342", "base": "1341"}), 5),
+        // The head (one job page), the passed builds of its branch, the base.
+        ("compare_builds_default_base", "compare_builds", json!({"build": "acme/web/1343"}), 5),
     ]
 }
 
@@ -121,6 +137,11 @@ async fn rest_and_graphql_agree_where_both_carry_a_value() {
         ("list_pipelines", json!({})),
         ("current_user", json!({})),
         ("list_suites", json!({})),
+        ("get_build_failure_summary", json!({"build": "acme/web/1342"})),
+        ("get_build_failure_summary", json!({"build": "acme/web/1343"})),
+        ("wait_for_build", json!({"build": "acme/web/1342"})),
+        ("wait_for_build", json!({"build": "acme/web/1343"})),
+        ("compare_builds", json!({"build": "acme/web/1342", "base": "1341"})),
     ];
     let mut report = Vec::new();
     let mut disagreements = Vec::new();
