@@ -221,6 +221,23 @@ async fn without_read_organizations_the_default_org_comes_from_configuration() {
     client2.stop().await;
 }
 
+/// The peak resident memory (`VmHWM`, kB) of this test process's server child that talks to
+/// `api_url` (found by its `BUILDKITE_API_URL`: tests run side by side, each with its own fake).
+fn server_peak_kb(api_url: &str) -> Option<u64> {
+    let me = std::process::id().to_string();
+    let wanted = format!("BUILDKITE_API_URL={api_url}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let dir = entry.path();
+        let status = std::fs::read_to_string(dir.join("status")).ok()?;
+        let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1));
+        if field("PPid:") != Some(me.as_str()) {
+            return None;
+        }
+        let environ = std::fs::read(dir.join("environ")).ok()?;
+        environ.split(|b| *b == 0).any(|kv| kv == wanted.as_bytes()).then(|| field("VmHWM:")?.parse().ok())?
+    })
+}
+
 /// A REST job of the synthetic big build.
 fn big_job(i: usize, failed: bool) -> Value {
     json!({"id": format!("00000000-0000-4000-8000-{i:012}"), "type": "script", "name": format!(":rspec: RSpec {}/2000", i + 1),
@@ -257,7 +274,10 @@ async fn a_2000_job_build_over_rest_reads_only_its_failed_jobs() {
     let text = client.ok("get_build", json!({"build": "acme/big/7"})).await;
     let read = fake.rest_bytes_sent() - before;
     let n = tokens(&text);
-    println!("2,000-job build over REST: {n} output tokens, {read} bytes read (the whole job list is {whole} bytes)");
+    let peak = server_peak_kb(&fake.url).map_or("unknown".to_string(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+    println!(
+        "2,000-job build over REST: {n} output tokens, {read} bytes read (the whole job list is {whole} bytes), server peak RSS (VmHWM) {peak}"
+    );
     assert!(read < 40_000 && read * 20 < whole, "read {read} bytes of a {whole}-byte job list");
     check_budgets("rest_outputs", &[("get_build_2000_jobs".to_string(), n)]);
     let out: Value = serde_json::from_str(&text).unwrap();
