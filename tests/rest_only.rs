@@ -50,6 +50,22 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize)> {
         ("log_digest", "log_digest", json!({"job": RSPEC_JOB}), 2),
         ("list_suites", "list_suites", json!({}), 1),
         ("list_test_runs_build", "list_test_runs", json!({"suite": "web-rspec", "build": "acme/web/1342"}), 2),
+        // Build, one page of failed/stopped/blocked jobs, annotations; 4 log tails (the canceled
+        // job never started); Test Engine's failed tests.
+        (
+            "failure_summary",
+            "get_build_failure_summary",
+            json!({"build": "https://buildkite.com/acme/web/builds/1342"}),
+            8,
+        ),
+        ("failure_summary_passed", "get_build_failure_summary", json!({"build": "acme/web/1341"}), 3),
+        ("failure_summary_blocked", "get_build_failure_summary", json!({"build": "acme/web/1343"}), 3),
+        ("wait_for_build_finished", "wait_for_build", json!({"build": "acme/web/1342"}), 1),
+        ("wait_for_build_blocked", "wait_for_build", json!({"build": "acme/web/1343"}), 1),
+        // Each side: the build and its job pages (1342 has two).
+        ("compare_builds_named_base", "compare_builds", json!({"build": "acme/web/1342", "base": "1341"}), 5),
+        // The head (one job page), the passed builds of its branch, the base.
+        ("compare_builds_default_base", "compare_builds", json!({"build": "acme/web/1343"}), 5),
     ]
 }
 
@@ -121,6 +137,11 @@ async fn rest_and_graphql_agree_where_both_carry_a_value() {
         ("list_pipelines", json!({})),
         ("current_user", json!({})),
         ("list_suites", json!({})),
+        ("get_build_failure_summary", json!({"build": "acme/web/1342"})),
+        ("get_build_failure_summary", json!({"build": "acme/web/1343"})),
+        ("wait_for_build", json!({"build": "acme/web/1342"})),
+        ("wait_for_build", json!({"build": "acme/web/1343"})),
+        ("compare_builds", json!({"build": "acme/web/1342", "base": "1341"})),
     ];
     let mut report = Vec::new();
     let mut disagreements = Vec::new();
@@ -200,6 +221,23 @@ async fn without_read_organizations_the_default_org_comes_from_configuration() {
     client2.stop().await;
 }
 
+/// The peak resident memory (`VmHWM`, kB) of this test process's server child that talks to
+/// `api_url` (found by its `BUILDKITE_API_URL`: tests run side by side, each with its own fake).
+fn server_peak_kb(api_url: &str) -> Option<u64> {
+    let me = std::process::id().to_string();
+    let wanted = format!("BUILDKITE_API_URL={api_url}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let dir = entry.path();
+        let status = std::fs::read_to_string(dir.join("status")).ok()?;
+        let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1));
+        if field("PPid:") != Some(me.as_str()) {
+            return None;
+        }
+        let environ = std::fs::read(dir.join("environ")).ok()?;
+        environ.split(|b| *b == 0).any(|kv| kv == wanted.as_bytes()).then(|| field("VmHWM:")?.parse().ok())?
+    })
+}
+
 /// A REST job of the synthetic big build.
 fn big_job(i: usize, failed: bool) -> Value {
     json!({"id": format!("00000000-0000-4000-8000-{i:012}"), "type": "script", "name": format!(":rspec: RSpec {}/2000", i + 1),
@@ -236,7 +274,10 @@ async fn a_2000_job_build_over_rest_reads_only_its_failed_jobs() {
     let text = client.ok("get_build", json!({"build": "acme/big/7"})).await;
     let read = fake.rest_bytes_sent() - before;
     let n = tokens(&text);
-    println!("2,000-job build over REST: {n} output tokens, {read} bytes read (the whole job list is {whole} bytes)");
+    let peak = server_peak_kb(&fake.url).map_or("unknown".to_string(), |kb| format!("{:.1} MB", kb as f64 / 1024.0));
+    println!(
+        "2,000-job build over REST: {n} output tokens, {read} bytes read (the whole job list is {whole} bytes), server peak RSS (VmHWM) {peak}"
+    );
     assert!(read < 40_000 && read * 20 < whole, "read {read} bytes of a {whole}-byte job list");
     check_budgets("rest_outputs", &[("get_build_2000_jobs".to_string(), n)]);
     let out: Value = serde_json::from_str(&text).unwrap();

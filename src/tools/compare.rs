@@ -1,6 +1,9 @@
 //! `compare_builds`: what changed between a build and a base (by default the last passed build of
 //! the same pipeline and branch): steps that newly fail or were fixed, steps added or removed,
-//! duration changes, and the commit range.
+//! duration changes, and the commit range. Without GraphQL access both sides come from REST
+//! (`compare/rest.rs`).
+
+mod rest;
 
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
 use super::resolve::{BUILD_HINT, BuildLookup};
@@ -42,12 +45,84 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
-    rest: Rest::No,
+    rest: Rest::Same,
     description: "Compare a build with a base (default: last passed build of its branch): newly failing and fixed steps, steps added or removed, duration changes, commit range.",
     handler: handler!(compare_builds, CompareBuildsArgs),
 }];
 
-type Build = op::CompareSide;
+/// One command job of a compared build, from either API.
+#[derive(Debug, Clone, Default)]
+pub struct SideJob {
+    /// Its label.
+    pub label: Option<String>,
+    /// Its step key.
+    pub key: Option<String>,
+    /// Its outcome (`passed`, `failed`, `soft_failed`, else its state), lower-case.
+    pub outcome: String,
+    /// Whether a later attempt replaced it.
+    pub retried: bool,
+    /// When it started.
+    pub started_at: Option<String>,
+    /// When it finished.
+    pub finished_at: Option<String>,
+}
+
+/// One side of a comparison, from either API.
+#[derive(Debug, Clone, Default)]
+pub struct Build {
+    /// Its number.
+    pub number: i64,
+    /// Its state, lower-case.
+    pub state: String,
+    /// Its branch.
+    pub branch: String,
+    /// Its commit SHA.
+    pub commit: String,
+    /// When it started.
+    pub started_at: Option<String>,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// Its pipeline's repository URL.
+    pub repository: String,
+    /// Its command jobs read (at most [`JOBS`]).
+    pub jobs: Vec<SideJob>,
+    /// Whether it has more jobs than were read.
+    pub more_jobs: bool,
+}
+
+impl Build {
+    fn from_graphql(b: &op::CompareSide) -> Self {
+        use op::CompareSideJobsEdgesNode as Job;
+        let nodes = b.jobs.as_ref().and_then(|j| j.edges.as_ref());
+        let jobs = nodes
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| match e.node.as_ref() {
+                Some(Job::JobTypeCommand(j)) => Some(SideJob {
+                    label: j.label.clone(),
+                    key: j.step.as_ref().and_then(|s| s.key.clone()),
+                    outcome: outcome(&j.state, j.passed, j.soft_failed),
+                    retried: j.retried,
+                    started_at: j.started_at.clone(),
+                    finished_at: j.finished_at.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Build {
+            number: b.number,
+            state: render::state(&b.state),
+            branch: b.branch.clone(),
+            commit: b.commit.clone(),
+            started_at: b.started_at.clone(),
+            finished_at: b.finished_at.clone(),
+            repository: b.pipeline.repository.as_ref().map(|r| r.url.clone()).unwrap_or_default(),
+            jobs,
+            more_jobs: b.jobs.as_ref().map(|j| j.count).unwrap_or(0) > JOBS,
+        }
+    }
+}
 
 /// One step's outcome in one build: parallel jobs and retries folded.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -64,23 +139,20 @@ pub struct StepOutcome {
 
 /// Steps of a build by key (the step key, else the label), folded as [`StepOutcome`].
 fn steps(build: &Build) -> BTreeMap<String, StepOutcome> {
-    use op::CompareSideJobsEdgesNode as Job;
     let mut out: BTreeMap<String, StepOutcome> = BTreeMap::new();
-    let jobs = build.jobs.as_ref().and_then(|j| j.edges.as_ref());
-    for node in jobs.into_iter().flatten().flatten().filter_map(|e| e.node.as_ref()) {
-        let Job::JobTypeCommand(j) = node else { continue };
+    for j in &build.jobs {
         if j.retried {
             continue; // replaced by a later attempt
         }
         let label = render::clean_text(j.label.as_deref().unwrap_or("(unnamed)"), 80);
-        let key = j.step.as_ref().and_then(|s| s.key.clone()).unwrap_or_else(|| strip_parallel(&label));
+        let key = j.key.clone().unwrap_or_else(|| strip_parallel(&label));
         let entry =
             out.entry(key).or_insert_with(|| StepOutcome { label: strip_parallel(&label), ..Default::default() });
-        let outcome = outcome(&j.state, j.passed, j.soft_failed);
-        if matches!(outcome.as_str(), "failed" | "timed_out" | "expired") {
+        let outcome = j.outcome.as_str();
+        if matches!(outcome, "failed" | "timed_out" | "expired") {
             entry.failed = true;
         }
-        if !matches!(outcome.as_str(), "passed" | "soft_failed") {
+        if !matches!(outcome, "passed" | "soft_failed") {
             entry.passed = false;
         }
         let run = render::seconds_between(j.started_at.as_deref(), j.finished_at.as_deref());
@@ -126,7 +198,7 @@ pub fn compare_url(repository: &str, base: &str, head: &str) -> Option<String> {
 }
 
 fn describe(b: &Build, slug_prefix: &str) -> String {
-    format!("{slug_prefix}/{} {}", b.number, render::state(&b.state))
+    format!("{slug_prefix}/{} {}", b.number, b.state)
 }
 
 /// The comparison of two builds, as the model reads it.
@@ -160,7 +232,7 @@ pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str)
     let removed: Vec<String> = b.iter().filter(|(k, _)| !h.contains_key(*k)).map(|(_, s)| s.label.clone()).collect();
     changes.sort_by_key(|(d, _)| -d.abs());
     let total = |x: &Build| render::seconds_between(x.started_at.as_deref(), x.finished_at.as_deref());
-    let repo = head.pipeline.repository.as_ref().map(|r| r.url.as_str()).unwrap_or("");
+    let repo = head.repository.as_str();
     let same_commit = head.commit == base.commit;
     let mut out = Map::new();
     out.insert("head".into(), json!(describe(head, slug_prefix)));
@@ -202,8 +274,7 @@ pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str)
         timing.push(json!(format!("… {} more", n - ROWS)));
     }
     out.insert("timing_changes".into(), Value::Array(timing));
-    let counts = |x: &Build| x.jobs.as_ref().map(|j| j.count).unwrap_or(0);
-    if counts(head) > JOBS || counts(base) > JOBS {
+    if head.more_jobs || base.more_jobs {
         out.insert("note".into(), json!(format!("compared the first {JOBS} command jobs of each build")));
     }
     Value::Object(out)
@@ -214,7 +285,7 @@ async fn fetch(
     call: &Call<'_>,
     head: (&str, &Wanted),
     base: Option<(&str, &Wanted)>,
-) -> Result<(Build, Option<Build>), ToolError> {
+) -> Result<(op::CompareSide, Option<op::CompareSide>), ToolError> {
     let variables = op::Variables {
         head: head.0.to_string(),
         base: base.map(|b| b.0).unwrap_or(head.0).to_string(),
@@ -232,6 +303,9 @@ async fn fetch(
 }
 
 async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return rest::compare_builds(call, args).await;
+    }
     let need_slug = || ToolError::args("pass builds as URLs or org/pipeline/number (a build UUID is not enough here)");
     let BuildLookup { slug, wanted, .. } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let slug = slug.ok_or_else(need_slug)?;
@@ -245,6 +319,7 @@ async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<Stri
         let base = base.ok_or_else(need_slug)?;
         let base_prefix = base_slug.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
         let reason = if base_prefix == prefix { "given".to_string() } else { format!("given, pipeline {base_prefix}") };
+        let (head, base) = (Build::from_graphql(&head), Build::from_graphql(&base));
         return Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget));
     }
     // The default base needs the head's branch first: a second request.
@@ -267,6 +342,7 @@ async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<Stri
     let base_slug = format!("{prefix}/{number}");
     let (base, _) = fetch(call, (&base_slug, &Wanted::new(format!("build {base_slug}"), BUILD_HINT)), None).await?;
     let reason = format!("last passed on {}", render::clean_text(&head.branch, 100));
+    let (head, base) = (Build::from_graphql(&head), Build::from_graphql(&base));
     Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget))
 }
 

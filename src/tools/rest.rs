@@ -27,6 +27,9 @@ pub struct RestPipelineRef {
     /// Its slug.
     #[serde(default)]
     pub slug: String,
+    /// Its repository URL.
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 /// A build another one was rebuilt from.

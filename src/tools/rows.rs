@@ -258,6 +258,21 @@ impl JobRow {
         row
     }
 
+    /// The row of a failed, timed-out or canceled REST command job as a failure summary shows it:
+    /// the [`JobRow::from_rest`] row with its signal, command and agent, its state only when the
+    /// job did not simply finish (GraphQL's `FINISHED`), and no parallel position or attempts.
+    pub fn failure_from_rest(j: &RestJob) -> Self {
+        let mut row = JobRow::from_rest(j);
+        (row.par, row.attempts) = (None, None);
+        row.label = label(j.name.as_deref());
+        row.state = row.state.filter(|s| !matches!(s.as_str(), "passed" | "failed" | "soft_failed"));
+        row.exit = j.exit_status.map(Value::from).unwrap_or(Value::Null);
+        row.signal = signal(j.signal.as_deref(), j.signal_reason.as_ref());
+        row.command = j.command.as_deref().map(|c| render::clean_text(c, 300));
+        row.agent = j.agent.as_ref().and_then(|a| a.name.as_deref()).map(|n| render::clean_text(n, 80));
+        row
+    }
+
     /// Its run time.
     pub fn ran(mut self, started: Option<&str>, finished: Option<&str>) -> Self {
         self.run_s = render::seconds_between(started, finished);

@@ -1,7 +1,11 @@
 //! `get_build_failure_summary`: why a build failed, in one call. One GraphQL request brings the
 //! failed, timed-out and canceled command jobs, blocked steps and error/warning annotations; then
 //! the end of each failed job's log is fetched with a ranged REST request (logs exist only in
-//! REST) and reduced to the lines that explain the failure.
+//! REST) and reduced to the lines that explain the failure. Without GraphQL access the same
+//! summary comes from REST (`triage/rest.rs`): the build, one page of its failed, stopped and
+//! blocked jobs, and its annotations.
+
+mod rest;
 
 use super::args::{clamp, lenient_int};
 use super::context::Ctx;
@@ -42,7 +46,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
-    rest: Rest::No,
+    rest: Rest::Same,
     description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
     handler: handler!(get_build_failure_summary, FailureSummaryArgs),
 }];
@@ -96,22 +100,65 @@ fn job_row(j: &op::FailedJob) -> Map<String, Value> {
     }
 }
 
+/// A failed, timed-out or canceled job as the summary shows it, from either API.
+struct Failed {
+    /// Its UUID.
+    uuid: String,
+    /// Whether it started (a job that never ran has no log).
+    started: bool,
+    /// Its row.
+    row: Map<String, Value>,
+}
+
+impl Failed {
+    fn from_graphql(j: &op::FailedJob) -> Self {
+        Failed { uuid: j.uuid.clone(), started: j.started_at.is_some(), row: job_row(j) }
+    }
+}
+
+/// Everything the summary says, read from either API; [`finish`] fetches the logs and renders it.
+struct Summary {
+    /// `org`, `pipeline`, number and UUID of the build.
+    org: String,
+    pipeline: String,
+    number: i64,
+    uuid: String,
+    /// The header keys (`build` … `msg`), in order.
+    header: Map<String, Value>,
+    /// `jobs`: the counts.
+    jobs: Value,
+    hard: Vec<Failed>,
+    soft: Vec<Failed>,
+    stopped: Vec<Failed>,
+    /// The build's state, lower-case.
+    state: String,
+    blocked: Vec<Value>,
+    annotations: Vec<Value>,
+    /// What was left out (`N more failed jobs: …`).
+    left_out: Vec<String>,
+    /// Whether the API counts any failed or stopped job.
+    any_counted: bool,
+}
+
 async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) -> Result<String, ToolError> {
-    let ctx = call.ctx;
-    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let max_jobs = clamp(args.max_jobs, 5, 1, 10);
+    if !call.graphql().await {
+        let summary = rest::summary(call, &args, max_jobs).await?;
+        return finish(call, summary, max_jobs).await;
+    }
+    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     // Ask for more than we explain: retried attempts and soft failures are set aside below.
     let variables = op::Variables { slug, uuid, max_jobs: (max_jobs * 3).min(50) };
     let b = wanted.found(call.query::<GetBuildFailureSummary>(variables, &wanted).await?.build)?;
     let (org, pipeline, number) = (b.organization.slug.clone(), b.pipeline.slug.clone(), b.number);
 
-    use op::GetBuildFailureSummaryBuildFailedEdgesNode as Failed;
+    use op::GetBuildFailureSummaryBuildFailedEdgesNode as FailedNode;
     use op::GetBuildFailureSummaryBuildStoppedEdgesNode as Stopped;
     let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0).max(0);
     let stopped_total = b.stopped.as_ref().map(|f| f.count).unwrap_or(0).max(0);
     let failed: Vec<op::FailedJob> = nodes!(b.failed)
         .filter_map(|n| match n {
-            Failed::JobTypeCommand(j) => Some(j),
+            FailedNode::JobTypeCommand(j) => Some(j),
             _ => None,
         })
         .collect();
@@ -129,21 +176,84 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     let retried = failed.iter().filter(|j| j.retried).count();
     let (soft, hard): (Vec<_>, Vec<_>) = failed.into_iter().filter(|j| !j.retried).partition(|j| j.soft_failed);
 
-    let mut out = Map::new();
-    out.insert("build".into(), json!(format!("{org}/{pipeline}/{number}")));
-    out.insert("url".into(), json!(b.url));
-    out.insert("state".into(), json!(render::state(&b.state)));
-    out.insert("branch".into(), json!(rows::branch(&b.branch)));
-    out.insert("commit".into(), json!(short_sha(&b.commit)));
-    out.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 100))));
+    let mut header = Map::new();
+    header.insert("build".into(), json!(format!("{org}/{pipeline}/{number}")));
+    header.insert("url".into(), json!(b.url));
+    header.insert("state".into(), json!(render::state(&b.state)));
+    header.insert("branch".into(), json!(rows::branch(&b.branch)));
+    header.insert("commit".into(), json!(short_sha(&b.commit)));
+    header.insert("msg".into(), json!(b.message.as_deref().map(|m| render::first_line(m, 100))));
     let total = b.total.map(|t| t.count).unwrap_or(0);
-    out.insert(
-        "jobs".into(),
-        json!({"total": total, "failed": hard.len(), "soft_failed": soft.len(), "stopped": stopped.len(), "retried_attempts": retried}),
-    );
+    let jobs = json!({"total": total, "failed": hard.len(), "soft_failed": soft.len(), "stopped": stopped.len(), "retried_attempts": retried});
+
+    use op::GetBuildFailureSummaryBuildBlockedEdgesNode as Blocked;
+    let blocked_total = b.blocked.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
+    let annotations_total = b.annotations.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
+    let blocked: Vec<Value> = nodes!(b.blocked)
+        .filter_map(|n| match n {
+            Blocked::JobTypeBlock(j) => Some(json!({"job": j.uuid, "label": rows::label(j.label.as_deref())})),
+            _ => None,
+        })
+        .collect();
+    let annotations: Vec<Value> = nodes!(b.annotations)
+        .map(|a| {
+            json!({
+                "style": a.style.as_ref().map(render::state),
+                "context": render::clean_text(&a.context, 80),
+                "text": a.body.map(|body| crate::redact::shown(&crate::html::body_text(body.html.as_deref(), &body.text), 600)),
+            })
+        })
+        .collect();
+
+    let mut left_out = Vec::new();
+    let listed_failed = hard.len() + soft.len() + retried;
+    if failed_total as usize > listed_failed {
+        left_out.push(format!("{} more failed jobs: list_jobs state=failed", failed_total as usize - listed_failed));
+    }
+    if stopped_total as usize > stopped_seen {
+        left_out.push(format!(
+            "{} more timed-out or canceled jobs: list_jobs state=timed_out,canceled",
+            stopped_total as usize - stopped_seen
+        ));
+    }
+    if blocked_total > blocked.len() {
+        left_out.push(format!("{} more blocked steps: list_jobs state=blocked", blocked_total - blocked.len()));
+    }
+    if annotations_total > annotations.len() {
+        left_out.push(format!(
+            "{} more error/warning annotations: list_annotations style=error,warning",
+            annotations_total - annotations.len()
+        ));
+    }
+    let summary = Summary {
+        org,
+        pipeline,
+        number,
+        uuid: b.uuid.clone(),
+        header,
+        jobs,
+        hard: hard.iter().map(Failed::from_graphql).collect(),
+        soft: soft.iter().map(Failed::from_graphql).collect(),
+        stopped: stopped.iter().map(Failed::from_graphql).collect(),
+        state: render::state(&b.state),
+        blocked,
+        annotations,
+        left_out,
+        any_counted: failed_total > 0 || stopped_total > 0,
+    };
+    finish(call, summary, max_jobs).await
+}
+
+/// The logs of the first `max_jobs` failures (one ranged tail each, with `read_build_logs`) and
+/// the build's failed tests (one Test Engine request, with `read_suites`), then the answer.
+async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, ToolError> {
+    let ctx = call.ctx;
+    let Summary { org, pipeline, number, uuid, header, jobs, hard, soft, stopped, state, blocked, annotations, left_out, any_counted } = s;
+    let mut out = header;
+    out.insert("jobs".into(), jobs);
 
     // The logs: one ranged request per explained job, concurrently; only with read_build_logs.
-    let explained: Vec<&op::FailedJob> = hard.iter().chain(stopped.iter()).take(max_jobs as usize).collect();
+    let explained: Vec<&Failed> = hard.iter().chain(stopped.iter()).take(max_jobs as usize).collect();
     let can_read_logs = match ctx.access.scopes(&ctx.api).await {
         Ok(scopes) => scopes.iter().any(|s| s == "read_build_logs"),
         Err(_) => true, // unknown: try, and report per job
@@ -159,7 +269,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         if hard.is_empty() || !can_read_suites {
             return None;
         }
-        failed_tests(ctx, &org, &b.uuid).await
+        failed_tests(ctx, &org, &uuid).await
     };
     let logs = async {
         if !can_read_logs {
@@ -167,7 +277,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (i, j) in explained.iter().enumerate() {
-            if j.started_at.is_none() {
+            if !j.started {
                 explanations[i] = json!({"log": "none: the job never started"});
                 continue;
             }
@@ -198,7 +308,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     }
     let mut rows: Vec<Value> = Vec::new();
     for (j, explanation) in explained.iter().zip(explanations) {
-        let mut row = job_row(j);
+        let mut row = j.row.clone();
         if let Value::Object(extra) = explanation {
             row.extend(extra);
         }
@@ -207,60 +317,19 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     out.insert("failures".into(), Value::Array(rows));
     // Hard failures and stopped jobs beyond max_jobs, and soft failures, without their logs.
     let unexplained: Vec<Value> =
-        hard.iter().chain(stopped.iter()).skip(max_jobs as usize).map(|j| Value::Object(job_row(j))).collect();
+        hard.iter().chain(stopped.iter()).skip(max_jobs as usize).map(|j| Value::Object(j.row.clone())).collect();
     out.insert("more_failures".into(), json!(unexplained));
-    out.insert("soft_failed".into(), json!(soft.iter().map(|j| Value::Object(job_row(j))).collect::<Vec<_>>()));
-
-    use op::GetBuildFailureSummaryBuildBlockedEdgesNode as Blocked;
-    let blocked_total = b.blocked.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
-    let annotations_total = b.annotations.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
-    let blocked: Vec<Value> = nodes!(b.blocked)
-        .filter_map(|n| match n {
-            Blocked::JobTypeBlock(j) => Some(json!({"job": j.uuid, "label": rows::label(j.label.as_deref())})),
-            _ => None,
-        })
-        .collect();
+    out.insert("soft_failed".into(), json!(soft.iter().map(|j| Value::Object(j.row.clone())).collect::<Vec<_>>()));
     out.insert("blocked".into(), json!(blocked));
-    let annotations: Vec<Value> = nodes!(b.annotations)
-        .map(|a| {
-            json!({
-                "style": a.style.as_ref().map(render::state),
-                "context": render::clean_text(&a.context, 80),
-                "text": a.body.map(|body| crate::redact::shown(&crate::html::body_text(body.html.as_deref(), &body.text), 600)),
-            })
-        })
-        .collect();
     out.insert("annotations".into(), json!(annotations));
-
-    let mut left_out = Vec::new();
-    let listed_failed = hard.len() + soft.len() + retried;
-    if failed_total as usize > listed_failed {
-        left_out.push(format!("{} more failed jobs: list_jobs state=failed", failed_total as usize - listed_failed));
-    }
-    if stopped_total as usize > stopped_seen {
-        left_out.push(format!(
-            "{} more timed-out or canceled jobs: list_jobs state=timed_out,canceled",
-            stopped_total as usize - stopped_seen
-        ));
-    }
-    if blocked_total > blocked.len() {
-        left_out.push(format!("{} more blocked steps: list_jobs state=blocked", blocked_total - blocked.len()));
-    }
-    if annotations_total > annotations.len() {
-        left_out.push(format!(
-            "{} more error/warning annotations: list_annotations style=error,warning",
-            annotations_total - annotations.len()
-        ));
-    }
     if !left_out.is_empty() {
         out.insert("left_out".into(), json!(left_out.join("; ")));
     }
-    if hard.is_empty() && soft.is_empty() && stopped.is_empty() && failed_total == 0 && stopped_total == 0 {
+    if hard.is_empty() && soft.is_empty() && stopped.is_empty() && !any_counted {
         out.insert(
             "summary".into(),
             json!(format!(
-                "no failed, timed-out or canceled jobs in this build (state {}){}",
-                render::state(&b.state),
+                "no failed, timed-out or canceled jobs in this build (state {state}){}",
                 if blocked.is_empty() { "" } else { "; it waits on the blocked steps listed" }
             )),
         );

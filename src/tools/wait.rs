@@ -1,9 +1,13 @@
 //! `wait_for_build`: waits, within one call, for a build to settle, polling a cheap query with a
-//! growing interval and sending MCP progress notifications when the client asked for them.
+//! growing interval and sending MCP progress notifications when the client asked for them. Without
+//! GraphQL access each poll is one REST request: the build without its jobs (`exclude_jobs=true`),
+//! whose `job_state_counts` give the progress.
 
 use super::args::{clamp, lenient_int};
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, handler};
 use super::resolve::BuildLookup;
+use super::rest::RestBuildId;
+use super::rows::BuildRow;
 use crate::buildkite::ops::{GetBuildState, get_build_state};
 use crate::render;
 use schemars::JsonSchema;
@@ -36,7 +40,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Builds,
     hints: Hints::READ,
     scopes: &["read_builds"],
-    rest: Rest::No,
+    rest: Rest::Same,
     description: "Wait up to 50 s for a build to finish or block, with progress; returns its final state, or the current one and how to keep waiting.",
     handler: handler!(wait_for_build, WaitArgs),
 }];
@@ -50,25 +54,77 @@ fn count<T>(c: Option<T>, f: impl Fn(T) -> i64) -> i64 {
     c.map(f).unwrap_or(0)
 }
 
+/// What one poll saw, from either API.
+struct Seen {
+    /// `org/pipeline/number`.
+    build: String,
+    /// Its state, lower-case.
+    state: String,
+    /// What a blocked build waits for.
+    gate: Option<String>,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    /// Jobs: all, finished, running.
+    jobs: (i64, i64, i64),
+}
+
+/// REST job states that are over (GraphQL's FINISHED, CANCELED, TIMED_OUT, EXPIRED, SKIPPED, BROKEN).
+const REST_DONE: &[&str] = &["passed", "failed", "canceled", "timed_out", "expired", "skipped", "broken", "finished"];
+
+/// One poll: `GetBuildState` over GraphQL, else the REST build without its jobs.
+async fn poll(call: &Call<'_>, lookup: &BuildLookup, rest: Option<&RestBuildId>) -> Result<Seen, ToolError> {
+    if let Some(id) = rest {
+        let b = call.rest_build(id).await?;
+        let row = BuildRow::from_rest(&b, false);
+        let counts = b.job_state_counts.unwrap_or_default();
+        let sum = |names: &[&str]| names.iter().map(|s| counts.states.get(*s).copied().unwrap_or(0)).sum::<i64>();
+        return Ok(Seen {
+            build: id.slug(),
+            state: row.state,
+            gate: row.gate,
+            started_at: b.started_at,
+            finished_at: b.finished_at,
+            jobs: (counts.total, sum(REST_DONE), sum(&["running"])),
+        });
+    }
+    let wanted = &lookup.wanted;
+    let variables = get_build_state::Variables { slug: lookup.slug.clone(), uuid: lookup.uuid.clone() };
+    let b = wanted.found(call.query::<GetBuildState>(variables, wanted).await?.build)?;
+    Ok(Seen {
+        build: format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number),
+        state: render::state(&b.state),
+        gate: b.blocked_state.as_ref().map(render::state),
+        started_at: b.started_at,
+        finished_at: b.finished_at,
+        jobs: (count(b.total, |c| c.count), count(b.finished, |c| c.count), count(b.running, |c| c.count)),
+    })
+}
+
 async fn wait_for_build(call: &Call<'_>, args: WaitArgs) -> Result<String, ToolError> {
-    let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
+    let rest = if call.graphql().await {
+        None
+    } else {
+        Some(call.rest_build_id(&args.build, args.pipeline.as_deref()).await?)
+    };
+    let lookup = match &rest {
+        Some(id) => BuildLookup { slug: Some(id.slug()), uuid: None, wanted: id.wanted.clone() },
+        None => call.build(&args.build, args.pipeline.as_deref()).await?,
+    };
     let limit = Duration::from_secs(clamp(args.timeout_s, 30, 1, MAX_WAIT_S) as u64);
     let started = Instant::now();
     let mut delay = Duration::from_secs(1);
     loop {
-        let variables = get_build_state::Variables { slug: slug.clone(), uuid: uuid.clone() };
-        let b = wanted.found(call.query::<GetBuildState>(variables, &wanted).await?.build)?;
-        let state = render::state(&b.state);
-        let (total, finished, running) =
-            (count(b.total, |c| c.count), count(b.finished, |c| c.count), count(b.running, |c| c.count));
+        let b = poll(call, &lookup, rest.as_ref()).await?;
+        let state = b.state.clone();
+        let (total, finished, running) = b.jobs;
         let waited = started.elapsed();
         let done = settled(&state);
         if done || waited + Duration::from_millis(200) >= limit {
             let mut out = Map::new();
-            out.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+            out.insert("build".into(), json!(b.build));
             out.insert("state".into(), json!(state));
             if state == "blocked" {
-                out.insert("gate".into(), json!(b.blocked_state.as_ref().map(render::state)));
+                out.insert("gate".into(), json!(b.gate));
             }
             out.insert("finished".into(), json!(done && state != "blocked"));
             out.insert("waited_s".into(), json!(waited.as_secs()));
@@ -86,7 +142,7 @@ async fn wait_for_build(call: &Call<'_>, args: WaitArgs) -> Result<String, ToolE
             out.insert("next".into(), json!(next));
             return Ok(render::finish(Value::Object(out)));
         }
-        let what = &wanted.what;
+        let what = &lookup.wanted.what;
         call.progress
             .report(finished as f64, Some(total as f64), format!("{what} is {state}: {finished}/{total} jobs done"))
             .await;
