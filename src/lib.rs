@@ -7,12 +7,14 @@ pub mod buildkite;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod fuzzing;
 pub mod logs;
 pub mod redact;
 pub mod render;
 pub mod schema;
 #[cfg(not(ops_stub))]
 pub mod server;
+pub mod stdio;
 #[cfg(not(ops_stub))]
 pub mod tools;
 

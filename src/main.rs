@@ -110,7 +110,8 @@ mod serve {
         let server = build(global)?;
         server.warm_up();
         tracing::info!("serving MCP on stdio");
-        let service = server.serve(rmcp::transport::stdio()).await.context("MCP handshake on stdio failed")?;
+        let service =
+            server.serve(buildkite_mcp_server::stdio::stdio()).await.context("MCP handshake on stdio failed")?;
         service.waiting().await.context("stdio server stopped")?;
         Ok(ExitCode::SUCCESS)
     }

@@ -164,8 +164,17 @@ impl ServerHandler for Server {
             return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
         };
         let started = std::time::Instant::now();
-        let progress = tools::Progress::new(context.meta.get_progress_token(), context.peer.clone());
-        let result = self.run(tool, request.arguments.unwrap_or_default(), &progress).await;
+        let cancel = context.ct.clone();
+        let progress = tools::Progress::new(context.meta.get_progress_token(), context.peer.clone(), cancel.clone());
+        // A cancelled call stops where it is: its requests, waits and progress end with the future.
+        let result = tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                tracing::info!(tool = %name, elapsed_ms = started.elapsed().as_millis(), "tool call cancelled");
+                return Err(McpError::new(rmcp::model::ErrorCode(-32800), "request cancelled", None));
+            }
+            result = self.run(tool, request.arguments.unwrap_or_default(), &progress) => result,
+        };
         let elapsed_ms = started.elapsed().as_millis();
         Ok(match result {
             Ok(text) => {

@@ -364,15 +364,26 @@ pub(crate) use nodes;
 
 /// Where a long-running tool reports progress: the client's progress token and the connection,
 /// when the client gave a token; otherwise reports go nowhere.
+/// Once the call is cancelled nothing more is sent.
 #[derive(Clone, Default)]
 pub struct Progress {
     target: Option<(rmcp::model::ProgressToken, rmcp::Peer<rmcp::RoleServer>)>,
+    cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Progress {
-    /// Reports to `peer` under `token`, if there is a token.
-    pub fn new(token: Option<rmcp::model::ProgressToken>, peer: rmcp::Peer<rmcp::RoleServer>) -> Self {
-        Progress { target: token.map(|t| (t, peer)) }
+    /// Reports to `peer` under `token`, if there is a token, until `cancel` fires.
+    pub fn new(
+        token: Option<rmcp::model::ProgressToken>,
+        peer: rmcp::Peer<rmcp::RoleServer>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Progress { target: token.map(|t| (t, peer)), cancel }
+    }
+
+    /// Whether the call was cancelled (the client sent `notifications/cancelled`).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     /// Sends one `notifications/progress`; a failure to send is only logged.
@@ -380,6 +391,9 @@ impl Progress {
         let Some((token, peer)) = &self.target else {
             return;
         };
+        if self.cancel.is_cancelled() {
+            return;
+        }
         let mut param = rmcp::model::ProgressNotificationParam::new(token.clone(), progress).with_message(message);
         if let Some(total) = total {
             param = param.with_total(total);

@@ -55,6 +55,9 @@ async fn wait_for_build(call: &Call<'_>, args: WaitArgs) -> Result<String, ToolE
     let started = Instant::now();
     let mut delay = Duration::from_secs(1);
     loop {
+        if call.progress.cancelled() {
+            return Err(ToolError::Refused("wait_for_build was cancelled".into()));
+        }
         let variables = get_build_state::Variables { slug: slug.clone(), uuid: uuid.clone() };
         let b = wanted.found(call.query::<GetBuildState>(variables, &wanted).await?.build)?;
         let state = render::state(&b.state);
