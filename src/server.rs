@@ -161,7 +161,8 @@ impl ServerHandler for Server {
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         let Some(tool) = tools::find(&name) else {
-            return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
+            let name = crate::stdio::short(&name, 64);
+            return Err(McpError::invalid_params(format!("unknown tool `{name}`: tools/list names the tools"), None));
         };
         let started = std::time::Instant::now();
         let cancel = context.ct.clone();
