@@ -64,7 +64,12 @@ pub fn enabled(specs: &[&'static Tool], toolsets: &[Toolset], read_only: bool, s
     out
 }
 
+/// Tool calls run at once; more wait their turn. Bounds the memory a burst of pipelined calls
+/// takes (every running call holds its request, response and buffers at the same time).
+const CONCURRENT_CALLS: usize = 8;
+
 struct Inner {
+    calls: tokio::sync::Semaphore,
     ctx: Ctx,
     toolsets: Vec<Toolset>,
     read_only: bool,
@@ -80,7 +85,8 @@ pub struct Server {
 impl Server {
     /// A server over `ctx` offering `toolsets`, without write tools when `read_only`.
     pub fn new(ctx: Ctx, toolsets: Vec<Toolset>, read_only: bool) -> Self {
-        Server { inner: Arc::new(Inner { ctx, toolsets, read_only, enabled: OnceCell::new() }) }
+        let calls = tokio::sync::Semaphore::new(CONCURRENT_CALLS);
+        Server { inner: Arc::new(Inner { calls, ctx, toolsets, read_only, enabled: OnceCell::new() }) }
     }
 
     /// Starts reading the token's scopes and the default org in the background, so the first
@@ -174,7 +180,11 @@ impl ServerHandler for Server {
                 tracing::info!(tool = %name, elapsed_ms = started.elapsed().as_millis(), "tool call cancelled");
                 return Err(McpError::new(rmcp::model::ErrorCode(-32800), "request cancelled", None));
             }
-            result = self.run(tool, request.arguments.unwrap_or_default(), &progress) => result,
+            result = async {
+                // Never closed: the semaphore lives as long as the server.
+                let _turn = self.inner.calls.acquire().await.ok();
+                self.run(tool, request.arguments.unwrap_or_default(), &progress).await
+            } => result,
         };
         let elapsed_ms = started.elapsed().as_millis();
         Ok(match result {

@@ -25,6 +25,10 @@ impl Network {
             .user_agent(crate::USER_AGENT)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A burst of calls opens many connections; keeping every one idle kept their buffers
+            // (the RSS growth after pipelined calls). A few stay warm, the rest close.
+            .pool_max_idle_per_host(4)
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ApiError::Transport { host: "-".into(), detail: e.without_url().to_string() })?;
         Ok(Network { client, token })

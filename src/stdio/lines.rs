@@ -119,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             frames(4, &[b"12", b"345", b"67\nok\n"]),
-            vec![Frame::Oversize { head: b"1234567".to_vec(), len: 7 }, Frame::Line(b"ok".to_vec())]
+            vec![Frame::Oversize { head: b"12345".to_vec(), len: 7 }, Frame::Line(b"ok".to_vec())]
         );
         assert_eq!(frames(4, &[b"\n\n"]), vec![Frame::Line(vec![]), Frame::Line(vec![])]);
     }
