@@ -28,7 +28,8 @@ pub fn ids(data: &[u8]) {
 
 /// The log cleaner: lines never hold a newline or an escape and stay within the length cap.
 pub fn clean(data: &[u8]) {
-    let one = clean_line(data);
+    // `clean_line` takes one line without its `\n`.
+    let one = clean_line(data.split(|b| *b == b'\n').next().unwrap_or_default());
     for line in std::iter::once(&one).chain(numbered_lines(data, false).iter()).chain(clean_lines(data, true).iter()) {
         if line.contains('\n') || line.contains('\u{1b}') {
             panic!("a cleaned line holds a newline or an escape: {line:?}");
