@@ -178,7 +178,8 @@ impl ServerHandler for Server {
             biased;
             () = cancel.cancelled() => {
                 tracing::info!(tool = %name, elapsed_ms = started.elapsed().as_millis(), "tool call cancelled");
-                return Err(McpError::new(rmcp::model::ErrorCode(-32800), "request cancelled", None));
+                // rmcp sends no response for a cancelled request; this only ends the handler.
+                return Ok(CallToolResult::error(vec![ContentBlock::text("the call was cancelled")]).into());
             }
             result = async {
                 // Never closed: the semaphore lives as long as the server.

@@ -109,12 +109,22 @@ async fn a_cancelled_search_stops_its_download() {
         .unwrap();
     until("the download to start", || fake.log_bytes_sent() > 1 << 20).await;
     handle.cancel(None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (bytes, requests) = (fake.log_bytes_sent(), fake.requests());
+    let requests = fake.requests();
+    // What was already in flight lands in the kernel's socket buffers (loopback autotunes them up
+    // to 32 MiB here); once they are full or the socket is gone, the count stops.
+    let mut bytes = fake.log_bytes_sent();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = fake.log_bytes_sent();
+        if now == bytes {
+            break;
+        }
+        bytes = now;
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(fake.log_bytes_sent(), bytes, "log bytes sent after the cancel settled");
-    assert_eq!(fake.requests(), requests, "requests after the cancel");
-    assert!(bytes < 200 << 20, "the download stopped early: {bytes} bytes");
+    assert_eq!(fake.requests() - requests, 0, "requests after the cancel");
+    assert!(bytes < 100 << 20, "the download stopped early: {bytes} of {} bytes", 300 << 20);
     let _ = client.cancel().await;
 }
 
