@@ -45,20 +45,24 @@ pub struct Global {
     /// Serve the embedded demo organization instead of Buildkite (no token needed).
     #[arg(long, env = "BUILDKITE_DEMO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
     pub demo: bool,
-    /// Per-request timeout in seconds.
-    #[arg(long, env = "BUILDKITE_TIMEOUT", default_value_t = 30, global = true)]
+    /// Per-request timeout in seconds, 1-600.
+    #[arg(long, env = "BUILDKITE_TIMEOUT", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
-    /// Retries on 429, 5xx and time-outs.
-    #[arg(long, env = "BUILDKITE_MAX_RETRIES", default_value_t = 3, global = true)]
+    /// Retries on 429, 5xx and time-outs, 0-10.
+    #[arg(long, env = "BUILDKITE_MAX_RETRIES", default_value_t = 3, global = true,
+          value_parser = clap::value_parser!(u32).range(0..=10))]
     pub max_retries: u32,
     /// Directory caching finished jobs' logs (default: the user's cache directory).
     #[arg(long, env = "BUILDKITE_MCP_LOG_CACHE", global = true)]
     pub log_cache: Option<PathBuf>,
     /// Largest total size of the log cache, in MiB (least recently used logs are evicted).
-    #[arg(long, env = "BUILDKITE_MCP_LOG_CACHE_MB", default_value_t = 2048, global = true)]
+    #[arg(long, env = "BUILDKITE_MCP_LOG_CACHE_MB", default_value_t = 2048, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub log_cache_mb: u64,
     /// Largest log downloaded whole for search and read, in MiB (tails have no limit).
-    #[arg(long, env = "BUILDKITE_MCP_MAX_LOG_MB", default_value_t = 1024, global = true)]
+    #[arg(long, env = "BUILDKITE_MCP_MAX_LOG_MB", default_value_t = 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub max_log_mb: u64,
     /// Log level on stderr: error, warn, info, debug, trace.
     #[arg(long, env = "RUST_LOG", default_value = "warn", global = true)]

@@ -21,6 +21,11 @@ pub enum ConfigError {
     /// Bad toolsets.
     #[error("{0}")]
     Toolsets(String),
+    /// A log level that is none of the known ones.
+    #[error(
+        "--log-level (RUST_LOG) `{0}` is not a level: use error, warn, info, debug, trace or off, optionally as target=level pairs"
+    )]
+    LogLevel(String),
     /// No token and no demo.
     #[error(
         "no Buildkite API token: set BUILDKITE_API_TOKEN (create one at https://buildkite.com/user/api-access-tokens with \"Enable GraphQL API access\"), or run with --demo to try the demo organization"
@@ -56,28 +61,52 @@ pub fn rest_base(value: &str) -> Result<Url, ConfigError> {
 }
 
 /// The retry policy from the flags.
+/// (clap refuses values outside the ranges at start.)
 pub fn retry_policy(global: &Global) -> RetryPolicy {
-    RetryPolicy { max_retries: global.max_retries.min(10), timeout: Duration::from_secs(global.timeout.clamp(1, 600)) }
+    RetryPolicy { max_retries: global.max_retries, timeout: Duration::from_secs(global.timeout) }
 }
 
-/// The level from a `RUST_LOG`-style value (`debug`, `info,hyper=warn`, `buildkite_mcp_server=debug`).
-pub fn log_level(value: &str) -> tracing::Level {
+/// The level of this crate's own log lines from a `RUST_LOG`-style value (`debug`,
+/// `info,hyper=warn`, `buildkite_mcp_server=debug`); a word that is no level is refused with the
+/// allowed ones.
+pub fn log_level(value: &str) -> Result<tracing::Level, ConfigError> {
+    let parse = |word: &str| match word.trim().to_ascii_lowercase().as_str() {
+        "error" => Some(Some(tracing::Level::ERROR)),
+        "warn" => Some(Some(tracing::Level::WARN)),
+        "info" => Some(Some(tracing::Level::INFO)),
+        "debug" => Some(Some(tracing::Level::DEBUG)),
+        "trace" => Some(Some(tracing::Level::TRACE)),
+        "off" => Some(None),
+        _ => None,
+    };
     let mut level = tracing::Level::WARN;
-    for part in value.split(',') {
-        let word = part.rsplit('=').next().unwrap_or(part).trim().to_ascii_lowercase();
-        level = match word.as_str() {
-            "error" => tracing::Level::ERROR,
-            "warn" => tracing::Level::WARN,
-            "info" => tracing::Level::INFO,
-            "debug" => tracing::Level::DEBUG,
-            "trace" => tracing::Level::TRACE,
-            _ => continue,
+    let mut ours: Option<tracing::Level> = None;
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (target, word) = match part.rsplit_once('=') {
+            Some((target, word)) => (Some(target.trim()), word),
+            None => (None, part),
         };
-        if !part.contains('=') || part.starts_with("buildkite") {
-            break;
+        let Some(parsed) = parse(word) else {
+            return Err(ConfigError::LogLevel(crate::stdio::short(value, 100)));
+        };
+        let parsed = parsed.unwrap_or(tracing::Level::ERROR);
+        match target {
+            None => level = parsed,
+            Some(t) if t.starts_with("buildkite") => ours = Some(parsed),
+            Some(_) => {}
         }
     }
-    level
+    Ok(ours.unwrap_or(level))
+}
+
+/// What goes to stderr: this crate's lines at `level`; every other crate's (rmcp, the HTTP stack)
+/// at warn at most, because their debug lines print whole messages, results and URLs.
+pub fn log_targets(level: tracing::Level) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    let ours = LevelFilter::from_level(level);
+    tracing_subscriber::filter::Targets::new()
+        .with_target("buildkite_mcp_server", ours)
+        .with_default(ours.min(LevelFilter::WARN))
 }
 
 #[cfg(test)]
@@ -95,9 +124,12 @@ mod tests {
     }
 
     #[test]
-    fn log_levels_read_rust_log_forms() {
-        assert_eq!(log_level("debug"), tracing::Level::DEBUG);
-        assert_eq!(log_level("buildkite_mcp_server=trace"), tracing::Level::TRACE);
-        assert_eq!(log_level("nonsense"), tracing::Level::WARN);
+    fn log_levels_read_rust_log_forms_and_refuse_other_words() {
+        assert_eq!(log_level("debug").unwrap(), tracing::Level::DEBUG);
+        assert_eq!(log_level("buildkite_mcp_server=trace").unwrap(), tracing::Level::TRACE);
+        assert_eq!(log_level("info,hyper=warn").unwrap(), tracing::Level::INFO);
+        let e = log_level("verbose").unwrap_err().to_string();
+        assert!(e.contains("error, warn, info, debug, trace"), "{e}");
+        assert!(log_level("rmcp=loud").is_err());
     }
 }

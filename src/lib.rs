@@ -7,6 +7,7 @@ pub mod buildkite;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod fuzzing;
 pub mod html;
 pub mod logs;
 pub mod redact;
@@ -14,6 +15,7 @@ pub mod render;
 pub mod schema;
 #[cfg(not(ops_stub))]
 pub mod server;
+pub mod stdio;
 #[cfg(not(ops_stub))]
 pub mod tools;
 pub mod untrusted;

@@ -8,7 +8,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.global.log_level);
+    let level = match config::log_level(&cli.global.log_level) {
+        Ok(level) => level,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(level);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
@@ -26,13 +33,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: &str) {
-    tracing_subscriber::fmt()
+/// Log lines go to stderr (stdout is the protocol's); other crates' lines at warn at most.
+fn init_logging(level: tracing::Level) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false)
-        .with_max_level(config::log_level(level))
-        .init();
+        .with_max_level(level)
+        .finish()
+        .with(config::log_targets(level));
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -110,7 +121,8 @@ mod serve {
         let server = build(global)?;
         server.warm_up();
         tracing::info!("serving MCP on stdio");
-        let service = server.serve(rmcp::transport::stdio()).await.context("MCP handshake on stdio failed")?;
+        let service =
+            server.serve(buildkite_mcp_server::stdio::stdio()).await.context("MCP handshake on stdio failed")?;
         service.waiting().await.context("stdio server stopped")?;
         Ok(ExitCode::SUCCESS)
     }

@@ -104,7 +104,9 @@ const CONTEXT_RULES: &[(&str, &str, &str)] = &[
     (r"https?://hooks\.zapier\.com/hooks/catch/", r"[A-Za-z0-9/_\-]+", ""),
     (r"https?://maker\.ifttt\.com/trigger/[A-Za-z0-9_\-]+/with/key/", r"[A-Za-z0-9_\-]+", ""),
     // Credentials in a URL: `scheme://user:password@host`, or a token as the user name.
-    (r"\b[A-Za-z][A-Za-z0-9+.\-]*://", r"[^\s/?#@'\x22<>]+", "@"),
+    // A scheme is short (`postgres+ssl`): a long run of letters before `://` is a token glued
+    // to a URL, which the token rules must see.
+    (r"\b[A-Za-z][A-Za-z0-9+.\-]{0,20}://", r"[^\s/?#@'\x22<>]+", "@"),
     // Secret query parameters.
     (
         r"(?i:[?&](?:access_token|api_key|apikey|token|secret|password|passwd|sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|client_secret)=)",

@@ -84,7 +84,12 @@ pub fn enabled(
     out
 }
 
+/// Tool calls run at once; more wait their turn. Bounds the memory a burst of pipelined calls
+/// takes (every running call holds its request, response and buffers at the same time).
+const CONCURRENT_CALLS: usize = 8;
+
 struct Inner {
+    calls: tokio::sync::Semaphore,
     ctx: Ctx,
     toolsets: Vec<Toolset>,
     read_only: bool,
@@ -101,7 +106,8 @@ pub struct Server {
 impl Server {
     /// A server over `ctx` offering `toolsets`, without write tools when `read_only`.
     pub fn new(ctx: Ctx, toolsets: Vec<Toolset>, read_only: bool) -> Self {
-        Server { inner: Arc::new(Inner { ctx, toolsets, read_only, offered: std::sync::Mutex::new(None) }) }
+        let calls = tokio::sync::Semaphore::new(CONCURRENT_CALLS);
+        Server { inner: Arc::new(Inner { calls, ctx, toolsets, read_only, offered: std::sync::Mutex::new(None) }) }
     }
 
     /// Starts reading the token's scopes and the default org in the background, so the first
@@ -216,11 +222,26 @@ impl ServerHandler for Server {
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         let Some(tool) = tools::find(&name) else {
-            return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
+            let name = crate::stdio::short(&name, 64);
+            return Err(McpError::invalid_params(format!("unknown tool `{name}`: tools/list names the tools"), None));
         };
         let started = std::time::Instant::now();
-        let progress = tools::Progress::new(context.meta.get_progress_token(), context.peer.clone());
-        let result = self.run(tool, request.arguments.unwrap_or_default(), &progress).await;
+        let cancel = context.ct.clone();
+        let progress = tools::Progress::new(context.meta.get_progress_token(), context.peer.clone(), cancel.clone());
+        // A cancelled call stops where it is: its requests, waits and progress end with the future.
+        let result = tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                tracing::info!(tool = %name, elapsed_ms = started.elapsed().as_millis(), "tool call cancelled");
+                // rmcp sends no response for a cancelled request; this only ends the handler.
+                return Ok(CallToolResult::error(vec![ContentBlock::text("the call was cancelled")]).into());
+            }
+            result = async {
+                // Never closed: the semaphore lives as long as the server.
+                let _turn = self.inner.calls.acquire().await.ok();
+                self.run(tool, request.arguments.unwrap_or_default(), &progress).await
+            } => result,
+        };
         let elapsed_ms = started.elapsed().as_millis();
         Ok(match result {
             Ok(text) => {

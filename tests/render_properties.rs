@@ -8,6 +8,7 @@
 
 use buildkite_mcp_server::{redact, render};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use serde_json::{Map, Value};
 
 /// Secret shapes, filled with random token characters.
@@ -125,7 +126,9 @@ fn check_strings(v: &Value) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    // A fixed seed: CI runs the same 64 cases every time (a random seed could fail a landing on a case
+    // nobody has seen); failures found while exploring are kept in render_properties.proptest-regressions.
+    #![proptest_config(ProptestConfig { cases: 64, rng_seed: RngSeed::Fixed(0x6275_696c_646b_6974), ..ProptestConfig::default() })]
 
     #[test]
     fn render_object_is_valid_json_within_budget_and_clean(value in answer(), budget in 5_000usize..10_000) {

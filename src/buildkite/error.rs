@@ -78,7 +78,7 @@ pub enum ApiError {
         attempts: u32,
     },
     /// The connection failed.
-    #[error("could not reach Buildkite at {host}: {detail}")]
+    #[error("could not reach Buildkite at {host}: {detail}; check the network or proxy and try again")]
     Transport {
         /// Host (no path, no token).
         host: String,

@@ -59,6 +59,9 @@ impl Api {
         let stalled = ApiError::Timeout { seconds: idle.as_secs().max(1), attempts: 1 };
         let mut received = 0u64;
         loop {
+            // Chunks already buffered arrive without a pause; this yields now and then, so a
+            // cancelled call (a `select!` around it) stops the download at once.
+            tokio::task::consume_budget().await;
             let next = tokio::time::timeout(idle, body.chunk()).await.map_err(|_| stalled.clone())?;
             let chunk = match next {
                 Ok(Some(chunk)) => chunk,

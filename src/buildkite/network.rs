@@ -25,6 +25,10 @@ impl Network {
             .user_agent(crate::USER_AGENT)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A burst of calls opens many connections; keeping every one idle kept their buffers
+            // (the RSS growth after pipelined calls). A few stay warm, the rest close.
+            .pool_max_idle_per_host(4)
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ApiError::Transport { host: "-".into(), detail: e.without_url().to_string() })?;
         Ok(Network { client, token })
@@ -90,18 +94,40 @@ fn failure(e: reqwest::Error, host: &str) -> ApiError {
     }
 }
 
-/// An error with its causes ("error sending request: … connection refused"), without the URL.
+/// What went wrong with the connection, in words a person can act on (never the HTTP library's
+/// internals): refused, reset, closed early, name lookup, TLS, or a plain "failed".
 fn chain(e: reqwest::Error) -> String {
     let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut texts = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            let said = match io.kind() {
+                K::ConnectionRefused => Some("the connection was refused"),
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => Some("the connection was reset"),
+                K::UnexpectedEof => Some("the connection closed before the answer was complete"),
+                K::TimedOut => Some("the connection timed out"),
+                _ => None,
+            };
+            if let Some(said) = said {
+                return said.to_string();
+            }
         }
+        texts.push(cause.to_string().to_ascii_lowercase());
         source = cause.source();
     }
-    text
+    let all = texts.join(" ");
+    let said = if all.contains("dns") || all.contains("lookup") {
+        "the host name could not be resolved"
+    } else if all.contains("certificate") || all.contains("tls") {
+        "the TLS handshake failed (certificate or proxy)"
+    } else if all.contains("connection closed") || all.contains("incomplete") || all.contains("reset") {
+        "the connection was reset"
+    } else if all.contains("refused") {
+        "the connection was refused"
+    } else {
+        "the connection failed"
+    };
+    said.to_string()
 }

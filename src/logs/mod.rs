@@ -7,6 +7,7 @@ pub mod digest;
 pub mod rows;
 pub mod search;
 pub mod store;
+pub mod trust;
 
 pub use clean::{MAX_LINE_CHARS, clean_lines};
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clean::{MAX_LINE_CHARS, MAX_RAW_LINE, clean_line};
 use super::section_name;
+use super::trust::{Checksum, Doubt, Facts};
 
 /// Name of the cleaned text file of an entry.
 const TEXT_FILE: &str = "log.txt";
@@ -44,10 +45,24 @@ const MAX_LINE_BYTES: u64 = 4 * (MAX_LINE_CHARS as u64 + 1) + 1;
 /// A directory that exists must be a real directory (not a symlink) owned by this user; one that
 /// others can read is made private.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
+    no_symlinked_parent(dir)?;
     if fs::symlink_metadata(dir).is_ok() {
         return check_private_dir(dir);
     }
     private_dir_builder(true).create(dir)
+}
+
+/// No component of the path may be a symlink: whoever controls its target controls the cache.
+fn no_symlinked_parent(dir: &Path) -> io::Result<()> {
+    for ancestor in dir.ancestors().skip(1) {
+        if fs::symlink_metadata(ancestor).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("the cache directory is under a symlink ({}): pass the real path", ancestor.display()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A directory builder that creates directories with mode 0700 (on Unix).
@@ -66,6 +81,7 @@ fn private_dir_builder(recursive: bool) -> fs::DirBuilder {
 /// directory another user made first could hold planted entries), and private (made so if not).
 fn check_private_dir(dir: &Path) -> io::Result<()> {
     let denied = |why: &str| io::Error::new(io::ErrorKind::PermissionDenied, format!("the cache directory {why}"));
+    no_symlinked_parent(dir)?;
     let meta = fs::symlink_metadata(dir)?;
     if meta.file_type().is_symlink() {
         return Err(denied("is a symlink"));
@@ -103,6 +119,9 @@ pub struct LogMeta {
     pub text_bytes: u64,
     /// The log's sections (`--- `, `+++ ` and `~~~ ` headers), in order.
     pub sections: Vec<Section>,
+    /// [`Checksum`]s of `log.txt` and `lines.idx`, written with the entry (32 hex digits).
+    #[serde(default)]
+    pub checksum: Option<String>,
 }
 
 /// A log section: a header line and the lines up to the next header.
@@ -159,25 +178,82 @@ impl LogStore {
     /// The complete cached entry for `key`, marked as recently used. `None` when the key is not
     /// `[A-Za-z0-9-]{1,64}`, or the entry is missing, half-written or unreadable.
     pub fn open(&self, key: &str) -> Option<CachedLog> {
+        self.open_checked(key).ok().flatten()
+    }
+
+    /// Like [`LogStore::open`], but an entry that is there and fails a check (corrupt, not
+    /// private, not this user's) is removed, so it is replaced by the next download, and the doubt
+    /// is returned. Whether its size matches Buildkite's is for the caller to [`judge`](super::trust::judge).
+    pub fn open_checked(&self, key: &str) -> Result<Option<CachedLog>, Doubt> {
         if !valid_key(key) {
-            return None;
+            return Ok(None);
         }
         match check_private_dir(&self.dir) {
             Ok(()) => {}
             // Not created yet: nothing cached.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                tracing::warn!("not using the log cache {}: {e}", self.dir.display());
-                return None;
+                self.unusable(&e);
+                return Ok(None);
             }
         }
         let dir = self.dir.join(key);
-        let log = CachedLog::open_dir(&dir, None).ok()?;
+        let log = match CachedLog::open_dir(&dir, None) {
+            Ok(log) => log,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(&dir).is_err() => return Ok(None),
+            Err(e) => {
+                let doubt = match e.kind() {
+                    io::ErrorKind::PermissionDenied => Doubt::Foreign(e.to_string()),
+                    _ => Doubt::Corrupt(e.to_string()),
+                };
+                tracing::warn!(job = key, "log cache entry dropped: {doubt}");
+                self.discard(key);
+                return Err(doubt);
+            }
+        };
+        if let Some(why) = log.facts().foreign.clone().or_else(|| (!log.facts().checksum_ok).then(|| "checksum".into()))
+        {
+            tracing::warn!(job = key, "log cache entry dropped: {why}");
+            self.discard(key);
+            return Err(if log.facts().checksum_ok {
+                Doubt::Foreign(why)
+            } else {
+                Doubt::Corrupt("its checksum does not match".into())
+            });
+        }
         // Mark as recently used for eviction; failing to do so only makes eviction less exact.
         if let Err(e) = touch(&dir.join(META_FILE)) {
             tracing::debug!("cannot mark log cache entry {key} as used: {e}");
         }
-        Some(log)
+        Ok(Some(log))
+    }
+
+    /// Removes the entry of `key` (or, when it cannot be removed, moves it out of the way for
+    /// the clean-up of abandoned directories), so the next download replaces it.
+    pub fn discard(&self, key: &str) {
+        if !valid_key(key) {
+            return;
+        }
+        let dir = self.dir.join(key);
+        if fs::remove_dir_all(&dir).is_ok() {
+            return;
+        }
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let aside = self.dir.join(format!("{TMP_PREFIX}bad-{key}-{nanos}"));
+        if let Err(e) = fs::rename(&dir, &aside) {
+            tracing::warn!(job = key, "cannot remove a bad log cache entry: {e}");
+        }
+    }
+
+    /// Says once per process that the cache directory cannot be used (logs are then read uncached).
+    pub fn unusable(&self, e: &io::Error) {
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !SAID.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the log cache {} cannot be used ({e}): logs are read uncached; set BUILDKITE_MCP_LOG_CACHE to a private directory of yours",
+                self.dir.display()
+            );
+        }
     }
 
     /// Starts writing a new entry for `key` in a private temporary directory inside the cache
@@ -205,6 +281,8 @@ impl LogStore {
             lines: 0,
             sections: Vec::new(),
             section_open: false,
+            text_sum: Checksum::default(),
+            idx_sum: Checksum::default(),
             guard,
         })
     }
@@ -315,6 +393,8 @@ pub struct LogWriter {
     sections: Vec<Section>,
     /// Whether the last section still runs (its `last` is not known yet).
     section_open: bool,
+    text_sum: Checksum,
+    idx_sum: Checksum,
     guard: DirGuard,
 }
 
@@ -354,12 +434,26 @@ impl LogWriter {
         {
             last.last = self.lines;
         }
-        let LogWriter { text, idx, store, key, raw_bytes, text_bytes, lines, sections, mut guard, .. } = self;
+        let LogWriter {
+            text,
+            idx,
+            store,
+            key,
+            raw_bytes,
+            text_bytes,
+            lines,
+            sections,
+            text_sum,
+            idx_sum,
+            mut guard,
+            ..
+        } = self;
         for file in [text, idx] {
             // Closes the file, reporting a failed final write.
             file.into_inner().map_err(|e| e.into_error())?;
         }
-        let meta = LogMeta { lines, raw_bytes, text_bytes, sections };
+        let checksum = Some(format!("{}{}", text_sum.hex(), idx_sum.hex()));
+        let meta = LogMeta { lines, raw_bytes, text_bytes, sections, checksum };
         let json = serde_json::to_vec(&meta).map_err(io::Error::other)?;
         fs::write(guard.path.join(META_FILE), json)?;
         if !persist {
@@ -397,10 +491,15 @@ impl LogWriter {
         let text = clean_line(&self.pending);
         self.pending.clear();
         self.lines += 1;
-        self.idx.write_all(&self.text_bytes.to_le_bytes())?;
-        self.idx.write_all(&ts.unwrap_or(0).to_le_bytes())?;
+        let (offset, ts_bytes) = (self.text_bytes.to_le_bytes(), ts.unwrap_or(0).to_le_bytes());
+        self.idx.write_all(&offset)?;
+        self.idx.write_all(&ts_bytes)?;
+        self.idx_sum.update(&offset);
+        self.idx_sum.update(&ts_bytes);
         self.text.write_all(text.as_bytes())?;
         self.text.write_all(b"\n")?;
+        self.text_sum.update(text.as_bytes());
+        self.text_sum.update(b"\n");
         self.text_bytes += text.len() as u64 + 1;
         if let Some(title) = section_name(&text) {
             if self.section_open
@@ -444,6 +543,7 @@ pub struct CachedLog {
     meta: LogMeta,
     text_path: PathBuf,
     size: u64,
+    facts: Facts,
     /// Set when this log owns a temporary directory, deleted on drop.
     _owned: Option<DirGuard>,
 }
@@ -461,7 +561,15 @@ impl CachedLog {
             return Err(invalid("log cache entry files disagree with its metadata"));
         }
         let size = meta_bytes.len() as u64 + meta.text_bytes + idx_len;
-        Ok(CachedLog { text, idx, meta, text_path, size, _owned: owned })
+        let foreign = private_entry(dir, &[&text, &idx]).err();
+        let checksum_ok = owned.is_some() || checksum_matches(&meta, &text, &idx)?;
+        let facts = Facts { raw_bytes: meta.raw_bytes, checksum_ok, foreign };
+        Ok(CachedLog { text, idx, meta, text_path, size, facts, _owned: owned })
+    }
+
+    /// What the checks found: its size, checksum and owner.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
     }
 
     /// What the log's metadata says: line count, sizes and sections.
@@ -544,6 +652,90 @@ impl CachedLog {
     pub(crate) fn read_text_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         read_exact_at(&self.text, buf, offset)
     }
+}
+
+/// Whether an entry's directory and opened files are this user's and private: real directories and
+/// files (no symlink), owned by this user, writable by no one else.
+fn private_entry(dir: &Path, files: &[&File]) -> Result<(), String> {
+    let meta = fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() || !meta.is_dir() {
+        return Err("the entry is not a real directory".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = fs::metadata("/proc/self").map(|m| m.uid()).ok();
+        let check = |m: &fs::Metadata, what: &str| -> Result<(), String> {
+            if me.is_some_and(|me| me != m.uid()) {
+                return Err(format!("its {what} belongs to uid {}, not this user", m.uid()));
+            }
+            if m.mode() & 0o022 != 0 {
+                return Err(format!("its {what} is writable by others"));
+            }
+            Ok(())
+        };
+        check(&meta, "directory")?;
+        for file in files {
+            let m = file.metadata().map_err(|e| e.to_string())?;
+            if !m.is_file() {
+                return Err("it holds something that is not a file".into());
+            }
+            check(&m, "files")?;
+        }
+    }
+    let _ = files;
+    Ok(())
+}
+
+/// Entries whose checksum was verified in this process, by file identity and modification time,
+/// so a large log is hashed once, not on every call.
+static VERIFIED: std::sync::Mutex<Vec<(u64, u64, u64, i128)>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether `log.txt` and `lines.idx` hash to the checksum in `meta` (none recorded: no).
+fn checksum_matches(meta: &LogMeta, text: &File, idx: &File) -> io::Result<bool> {
+    let Some(expected) = &meta.checksum else { return Ok(false) };
+    let identity = |f: &File| -> io::Result<(u64, u64, u64, i128)> {
+        let m = f.metadata()?;
+        let mtime =
+            m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Ok((dev, ino, m.len(), mtime))
+    };
+    let key = identity(text)?;
+    let idx_key = identity(idx)?;
+    let known = |k| VERIFIED.lock().map(|v| v.contains(&k)).unwrap_or(false);
+    if known(key) && known(idx_key) {
+        return Ok(true);
+    }
+    let sum = |f: &File| -> io::Result<String> {
+        use std::io::Read;
+        let mut sum = Checksum::default();
+        let mut reader = io::BufReader::with_capacity(256 * 1024, f);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            sum.update(&buf[..n]);
+        }
+        Ok(sum.hex())
+    };
+    let ok = format!("{}{}", sum(text)?, sum(idx)?) == *expected;
+    if ok && let Ok(mut v) = VERIFIED.lock() {
+        if v.len() > 4096 {
+            v.clear();
+        }
+        v.push(key);
+        v.push(idx_key);
+    }
+    Ok(ok)
 }
 
 /// An error for a cache entry whose contents make no sense.

@@ -252,11 +252,57 @@ pub struct CallError {
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.error {
-            ToolError::Args(detail) => write!(f, "invalid arguments for {}: {detail}", self.tool),
-            other => write!(f, "{other}"),
-        }
+        let text = match &self.error {
+            ToolError::Args(detail) => format!("invalid arguments for {}: {detail}", self.tool),
+            other => other.to_string(),
+        };
+        f.write_str(&cap_echoes(&text, ECHO_MAX))
     }
+}
+
+/// The most characters of one echoed input in an error.
+pub const ECHO_MAX: usize = 100;
+
+/// `text` with every quoted span (`` `…` `` or `"…"`) and every unbroken run of characters longer
+/// than `max` cut to `max` characters and `…`: errors echo what was passed, never all of it.
+pub fn cap_echoes(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * max + 200));
+    let mut run = 0usize;
+    let mut quote: Option<(char, usize)> = None;
+    let mut skipping = false;
+    for c in text.chars() {
+        let closes = quote.is_some_and(|(q, _)| q == c);
+        if closes {
+            quote = None;
+            skipping = false;
+            run = 0;
+            out.push(c);
+            continue;
+        }
+        match &mut quote {
+            Some((_, n)) => *n += 1,
+            None if c == '`' || c == '"' => {
+                quote = Some((c, 0));
+                out.push(c);
+                continue;
+            }
+            None => {}
+        }
+        run = if c.is_whitespace() { 0 } else { run + 1 };
+        let long = quote.is_some_and(|(_, n)| n > max) || run > max;
+        if long {
+            if !skipping {
+                out.push('…');
+                skipping = true;
+            }
+            continue;
+        }
+        if c.is_whitespace() && quote.is_none() {
+            skipping = false;
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl std::error::Error for CallError {}
@@ -391,15 +437,26 @@ pub(crate) use nodes;
 
 /// Where a long-running tool reports progress: the client's progress token and the connection,
 /// when the client gave a token; otherwise reports go nowhere.
+/// Once the call is cancelled nothing more is sent.
 #[derive(Clone, Default)]
 pub struct Progress {
     target: Option<(rmcp::model::ProgressToken, rmcp::Peer<rmcp::RoleServer>)>,
+    cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Progress {
-    /// Reports to `peer` under `token`, if there is a token.
-    pub fn new(token: Option<rmcp::model::ProgressToken>, peer: rmcp::Peer<rmcp::RoleServer>) -> Self {
-        Progress { target: token.map(|t| (t, peer)) }
+    /// Reports to `peer` under `token`, if there is a token, until `cancel` fires.
+    pub fn new(
+        token: Option<rmcp::model::ProgressToken>,
+        peer: rmcp::Peer<rmcp::RoleServer>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Progress { target: token.map(|t| (t, peer)), cancel }
+    }
+
+    /// Whether the call was cancelled (the client sent `notifications/cancelled`).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     /// Sends one `notifications/progress`; a failure to send is only logged.
@@ -407,6 +464,9 @@ impl Progress {
         let Some((token, peer)) = &self.target else {
             return;
         };
+        if self.cancel.is_cancelled() {
+            return;
+        }
         let mut param = rmcp::model::ProgressNotificationParam::new(token.clone(), progress).with_message(message);
         if let Some(total) = total {
             param = param.with_total(total);
@@ -435,5 +495,20 @@ pub async fn run(
             (tool.handler.run)(&call, retry.unwrap_or_default()).await.map_err(failed)
         }
         other => other.map_err(failed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cap_echoes;
+
+    #[test]
+    fn echoed_inputs_are_cut_to_the_cap() {
+        let long = "x".repeat(10_000);
+        let text = cap_echoes(&format!("`{long}` is not a build: pass a build URL"), 100);
+        assert_eq!(text, format!("`{}…` is not a build: pass a build URL", "x".repeat(100)));
+        let text = cap_echoes(&format!("invalid type: string \"{long}\", expected i64 and {long} more"), 100);
+        assert!(text.len() < 300 && text.ends_with("more"), "{text}");
+        assert_eq!(cap_echoes("short `ok` \"fine\"", 100), "short `ok` \"fine\"");
     }
 }

@@ -144,9 +144,10 @@ struct Obtained {
 /// The job's log as a cached copy: from the cache after an access check, else downloaded whole
 /// (streamed through the cleaner to disk) and kept when the job has finished.
 async fn obtain(ctx: &Ctx, tool: &'static str, id: JobId) -> Result<Obtained, ToolError> {
-    match ctx.logs.store.open(&id.uuid) {
-        Some(log) => obtain_cached(ctx, tool, id, log).await,
-        None => download(ctx, tool, id.uuid).await,
+    // A bad entry is removed by the check and replaced by this download.
+    match ctx.logs.store.open_checked(&id.uuid) {
+        Ok(Some(log)) => obtain_cached(ctx, tool, id, log).await,
+        Ok(None) | Err(_) => download(ctx, tool, id.uuid).await,
     }
 }
 
@@ -173,13 +174,20 @@ async fn other_org(ctx: &Ctx, tool: &'static str, uuid: &str, tried: &str) -> Re
 /// never outlives access.
 async fn obtain_cached(ctx: &Ctx, tool: &'static str, id: JobId, log: CachedLog) -> Result<Obtained, ToolError> {
     let (org, guessed) = first_org(ctx, tool, &id).await?;
-    match ctx.api.job_log_size(&org, &id.uuid).await {
-        Ok(_) => {}
+    let stated = match ctx.api.job_log_size(&org, &id.uuid).await {
+        Ok(size) => size,
         Err(ApiError::NotFound { .. }) if guessed => {
             let real = other_org(ctx, tool, &id.uuid, &org).await?;
-            ctx.api.job_log_size(&real, &id.uuid).await?;
+            ctx.api.job_log_size(&real, &id.uuid).await?
         }
         Err(e) => return Err(e.into()),
+    };
+    // Served only when its size is the one Buildkite states (where it states one).
+    if let Err(doubt) = crate::logs::trust::judge(log.facts(), stated) {
+        tracing::warn!(tool, job = %id.uuid, "log cache entry dropped: {doubt}");
+        drop(log);
+        ctx.logs.store.discard(&id.uuid);
+        return Box::pin(download(ctx, tool, id.uuid)).await;
     }
     Ok(Obtained { log: Arc::new(log), uuid: id.uuid, cached: true, kept: true })
 }
@@ -189,7 +197,14 @@ async fn obtain_cached(ctx: &Ctx, tool: &'static str, id: JobId, log: CachedLog)
 async fn download(ctx: &Ctx, tool: &'static str, uuid: String) -> Result<Obtained, ToolError> {
     let store = &ctx.logs.store;
     let (org, finished) = job_place(ctx, tool, &uuid).await?;
-    let mut writer = store.writer(&uuid).map_err(|e| cache_error(ctx, e))?;
+    // An unusable cache directory means an uncached read (said once), not a failed one.
+    let (mut writer, cacheable) = match store.writer(&uuid) {
+        Ok(w) => (w, true),
+        Err(e) => {
+            store.unusable(&e);
+            (scratch_store().writer(&uuid).map_err(|e| cache_error(ctx, e))?, false)
+        }
+    };
     let mut failure: Option<std::io::Error> = None;
     let mut sink = |chunk: &[u8]| -> std::io::Result<()> {
         writer.push(chunk).inspect_err(|e| failure = Some(std::io::Error::new(e.kind(), e.to_string())))
@@ -201,10 +216,20 @@ async fn download(ctx: &Ctx, tool: &'static str, uuid: String) -> Result<Obtaine
     let (received, expected) = fetched?;
     // Kept only when finished and whole: a short read is used once, never cached.
     let whole = expected.is_none_or(|n| n == received);
-    let keep = finished && whole;
+    let keep = finished && whole && cacheable;
     let log = writer.finish(keep).map_err(|e| cache_error(ctx, e))?;
     tracing::debug!(tool, job = %uuid, lines = log.meta().lines, kept = keep, received, "log downloaded");
     Ok(Obtained { log: Arc::new(log), uuid, cached: false, kept: finished })
+}
+
+/// A private directory of this process under the system temporary directory, for logs read
+/// uncached when the cache directory cannot be used (each entry is deleted when dropped).
+fn scratch_store() -> crate::logs::store::LogStore {
+    let tmp = std::env::temp_dir();
+    // The real path: the store refuses paths through symlinks (macOS's /var is one).
+    let tmp = std::fs::canonicalize(&tmp).unwrap_or(tmp);
+    let dir = tmp.join(format!("buildkite-mcp-server-uncached-{}", std::process::id()));
+    crate::logs::store::LogStore::new(dir, u64::MAX)
 }
 
 fn log_gone(uuid: &str) -> ToolError {
@@ -278,6 +303,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn io_error(e: std::io::Error) -> ToolError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        return ToolError::Refused(
+            "the cached copy of this log is damaged: call the tool again to download it afresh".into(),
+        );
+    }
     ApiError::Cache { dir: "the log cache".into(), detail: e.to_string() }.into()
 }
 

@@ -114,6 +114,9 @@ async fn wait_for_build(call: &Call<'_>, args: WaitArgs) -> Result<String, ToolE
     let started = Instant::now();
     let mut delay = Duration::from_secs(1);
     loop {
+        if call.progress.cancelled() {
+            return Err(ToolError::Refused("wait_for_build was cancelled".into()));
+        }
         let b = poll(call, &lookup, rest.as_ref()).await?;
         let state = b.state.clone();
         let (total, finished, running) = b.jobs;

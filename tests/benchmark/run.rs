@@ -495,11 +495,40 @@ async fn memory() {
         assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
     }
     let after = raw.memory_kb("VmRSS:").unwrap_or(0);
+    // A burst: 200 calls written before any answer is read, then 2,000 one at a time.
+    for i in 0..200 {
+        let id = 100_000 + i;
+        raw.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tools[i % 4], "arguments": args[i % 4]}}))
+            .await;
+    }
+    let mut answered = 0;
+    while answered < 200 {
+        let line = raw.lines.next_line().await.unwrap().expect("server closed stdout");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        if v["id"].as_u64().is_some_and(|id| id >= 100_000) {
+            assert_eq!(v["result"]["isError"], json!(false), "{v}");
+            answered += 1;
+        }
+    }
+    let pipelined = raw.memory_kb("VmRSS:").unwrap_or(0);
+    for i in 0..2000 {
+        let answer = raw.request("tools/call", json!({"name": tools[i % 4], "arguments": args[i % 4]})).await;
+        assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
+    }
+    let burst = raw.memory_kb("VmRSS:").unwrap_or(0);
     let peak = raw.memory_kb("VmHWM:").unwrap_or(0);
     println!("| state | RSS |\n|---|---:|");
     println!("| idle, after initialize and tools/list | {:.1} MB |", idle as f64 / 1024.0);
     println!("| after 1,000 tool calls | {:.1} MB |", after as f64 / 1024.0);
+    println!("| then 200 pipelined calls | {:.1} MB |", pipelined as f64 / 1024.0);
+    println!("| then 2,000 sequential calls (goal < 20 MB) | {:.1} MB |", burst as f64 / 1024.0);
     println!("| peak (VmHWM) | {:.1} MB |\n", peak as f64 / 1024.0);
+    assert!(
+        burst < 20 * 1024,
+        "RSS after 200 pipelined + 2,000 sequential calls is {:.1} MB, over 20 MB",
+        burst as f64 / 1024.0
+    );
     let _ = raw.child.kill().await;
 }
 

@@ -29,6 +29,13 @@ pub enum Fault {
     Malformed,
     /// 200 with GraphQL `errors[]` and null data.
     GraphQLErrors(&'static str),
+    /// The connection is cut after the status line: the client sees a reset, not an answer.
+    Reset,
+    /// No answer at all for this long (longer than any client time-out).
+    Stall(Duration),
+    /// A storm, decided per request from a counter: 30 % 429, 20 % 500, 10 % stall, 10 % reset,
+    /// 30 % answered normally.
+    Storm,
 }
 
 /// A log too big to hold in memory: a file on disk, or `size` bytes of generated lines.
@@ -76,6 +83,8 @@ struct Shared {
     extra_routes: Mutex<Vec<ExtraRoute>>,
     /// Bytes of REST JSON bodies sent (not logs).
     rest_bytes: AtomicUsize,
+    /// Log responses carry no size (no Content-Length on HEAD or GET).
+    hide_log_size: std::sync::atomic::AtomicBool,
 }
 
 /// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
@@ -175,6 +184,21 @@ impl FakeBuildkite {
         self.shared.log_bytes.load(Ordering::SeqCst)
     }
 
+    /// Every request so far, GraphQL and REST: take it at a point, compare later.
+    pub fn requests(&self) -> usize {
+        self.graphql_requests() + self.rest_requests()
+    }
+
+    /// Log answers state no size (a HEAD with no Content-Length, a GET streamed without one).
+    pub fn hide_log_size(&self, hide: bool) {
+        self.shared.hide_log_size.store(hide, Ordering::SeqCst);
+    }
+
+    /// Log GETs (not HEADs) received so far.
+    pub fn log_downloads(&self) -> usize {
+        self.operations().iter().filter(|o| o.starts_with("log ")).count()
+    }
+
     /// Stops injecting faults.
     pub fn heal(&self) {
         *self.shared.graphql_fault.lock().unwrap() = None;
@@ -238,8 +262,37 @@ fn rest_error(status: u16, message: &str) -> Response {
     (status, axum::Json(json!({"message": message}))).into_response()
 }
 
+/// Requests seen by the storm, which decides each one's fate.
+static STORM: AtomicUsize = AtomicUsize::new(0);
+
 async fn apply(fault: Fault) -> Option<Response> {
     match fault {
+        Fault::Storm => {
+            // A fixed shuffle of ten fates, walked by the request count.
+            let n = STORM.fetch_add(1, Ordering::SeqCst);
+            let fate = [0, 4, 1, 7, 2, 5, 8, 3, 6, 9][n % 10];
+            let next = match fate {
+                0..=2 => Fault::RateLimited(1),
+                3 | 4 => Fault::Status(500, "Internal Server Error"),
+                5 => Fault::Stall(Duration::from_secs(60)),
+                6 => Fault::Reset,
+                _ => return None,
+            };
+            Box::pin(apply(next)).await
+        }
+        Fault::Reset => {
+            let stream = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"))
+            });
+            Some(
+                (StatusCode::OK, [(header::CONTENT_LENGTH, "1000")], axum::body::Body::from_stream(stream))
+                    .into_response(),
+            )
+        }
+        Fault::Stall(d) => {
+            tokio::time::sleep(d).await;
+            Some(rest_error(504, "stalled"))
+        }
         Fault::Status(status, message) => Some(rest_error(status, message)),
         Fault::RateLimited(reset) => Some(
             (
@@ -419,6 +472,12 @@ async fn serve_log(shared: Arc<Shared>, job: String, method: axum::http::Method,
             shared.log_bytes.fetch_add(n, Ordering::SeqCst);
         }
     };
+    if suffix.is_none() && shared.hide_log_size.load(Ordering::SeqCst) {
+        counted(bytes.len());
+        let body = bytes.to_vec();
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(body)) });
+        return (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
+    }
     match suffix {
         Some(0) => rest_error(400, "Invalid range"),
         Some(_) if bytes.is_empty() => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),

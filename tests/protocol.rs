@@ -1,0 +1,230 @@
+//! Raw JSON-RPC over the binary's stdin and stdout, in both protocol eras: every request gets a
+//! reply, including the ones rmcp alone would drop (not JSON, too long, a running id, mistyped
+//! params, a request before `initialize`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness code
+
+mod support;
+
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+/// The demo server driven line by line.
+struct Raw {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+/// The 2026-07-28 `_meta` every stateless request carries.
+fn meta() -> Value {
+    json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+           "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+           "io.modelcontextprotocol/clientCapabilities": {}})
+}
+
+impl Raw {
+    async fn start() -> Raw {
+        let mut child = support::command(None, &[])
+            .arg("--demo")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        Raw { child, stdin, stdout }
+    }
+
+    /// A legacy-era session: `initialize` answered, `initialized` sent.
+    async fn legacy() -> Raw {
+        let mut raw = Raw::start().await;
+        raw.send(INIT).await;
+        assert_eq!(raw.reply().await["id"], json!("init"));
+        raw.send(INITIALIZED).await;
+        raw
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.send_bytes(line.as_bytes()).await;
+    }
+
+    async fn send_bytes(&mut self, line: &[u8]) {
+        self.stdin.write_all(line).await.unwrap();
+        self.stdin.write_all(b"\n").await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// The next message on stdout (within 20 s).
+    async fn reply(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(20), self.stdout.next_line())
+            .await
+            .expect("a reply within 20 s")
+            .unwrap()
+            .expect("stdout still open");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line}"))
+    }
+
+    /// Replies until the one with `id` (others are kept out of the way).
+    async fn reply_to(&mut self, id: &Value) -> Value {
+        for _ in 0..20 {
+            let v = self.reply().await;
+            if &v["id"] == id {
+                return v;
+            }
+        }
+        panic!("no reply to {id}");
+    }
+
+    /// The server still serves: `tools/list` answered.
+    async fn still_serves(&mut self, stateless: bool) {
+        let mut request = json!({"jsonrpc": "2.0", "id": "alive", "method": "tools/list"});
+        if stateless {
+            request["params"] = json!({"_meta": meta()});
+        }
+        self.send(&request.to_string()).await;
+        let v = self.reply_to(&json!("alive")).await;
+        assert!(v["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{v}");
+    }
+
+    async fn stop(mut self) {
+        drop(self.stdin);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let _ = self.child.kill().await;
+    }
+}
+
+fn code(v: &Value) -> i64 {
+    v["error"]["code"].as_i64().unwrap_or_else(|| panic!("not an error: {v}"))
+}
+
+fn message(v: &Value) -> String {
+    v["error"]["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_line_that_is_not_json_gets_a_parse_error_with_a_null_id_in_both_eras() {
+    for stateless in [false, true] {
+        let mut raw = if stateless { Raw::start().await } else { Raw::legacy().await };
+        raw.send("this is not json {").await;
+        let v = raw.reply().await;
+        assert_eq!((code(&v), v["id"].clone()), (-32700, Value::Null), "{v}");
+        assert!(v.as_object().unwrap().contains_key("id"), "the id is present and null: {v}");
+        raw.send_bytes(b"\xff\xfe{}").await;
+        assert_eq!(code(&raw.reply().await), -32700);
+        raw.send("[1, 2]").await;
+        let v = raw.reply().await;
+        assert_eq!(code(&v), -32600);
+        assert!(message(&v).contains("batches"), "{v}");
+        raw.still_serves(stateless).await;
+        raw.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_line_over_16_mib_is_answered_with_its_id() {
+    let mut raw = Raw::legacy().await;
+    let mut line =
+        br#"{"jsonrpc":"2.0","id":"huge","method":"tools/call","params":{"name":"get_build","arguments":{"build":""#
+            .to_vec();
+    line.resize(line.len() + 16 * 1024 * 1024 + 10, b'x');
+    line.extend_from_slice(br#""}}}"#);
+    raw.send_bytes(&line).await;
+    let v = raw.reply().await;
+    assert_eq!((code(&v), v["id"].clone()), (-32600, json!("huge")), "{v}");
+    assert!(message(&v).contains("16 MiB"), "{v}");
+    // The id comes after a long field: it cannot be read, so the reply has a null id.
+    let mut line =
+        br#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get_build","arguments":{"build":""#.to_vec();
+    line.resize(line.len() + 16 * 1024 * 1024 + 10, b'x');
+    line.extend_from_slice(br#""}},"id":9}"#);
+    raw.send_bytes(&line).await;
+    let v = raw.reply().await;
+    assert_eq!((code(&v), v["id"].clone()), (-32600, Value::Null), "{v}");
+    raw.still_serves(false).await;
+    raw.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_request_with_a_running_id_is_refused_with_that_id_in_both_eras() {
+    for stateless in [false, true] {
+        let mut raw = if stateless { Raw::start().await } else { Raw::legacy().await };
+        let mut wait = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "wait_for_build", "arguments": {"build": "acme/api/88", "timeout_s": 2}}});
+        let mut list = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"});
+        if stateless {
+            wait["params"]["_meta"] = meta();
+            list["params"] = json!({"_meta": meta()});
+        }
+        raw.send(&wait.to_string()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        raw.send(&list.to_string()).await;
+        let refused = raw.reply().await;
+        assert_eq!((code(&refused), refused["id"].clone()), (-32600, json!(7)), "{refused}");
+        assert!(message(&refused).contains("already used"), "{refused}");
+        let done = raw.reply_to(&json!(7)).await;
+        assert!(done["result"]["content"].is_array(), "the first request still gets its answer: {done}");
+        // Once answered, the id is free again.
+        raw.send(&list.to_string()).await;
+        assert!(raw.reply_to(&json!(7)).await["result"]["tools"].is_array());
+        raw.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn mistyped_tools_call_params_get_invalid_params() {
+    let mut raw = Raw::legacy().await;
+    for (id, params) in
+        [(1, json!({"name": 5})), (2, json!("get_build")), (3, json!({"name": "get_build", "arguments": [1]}))]
+    {
+        raw.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).to_string()).await;
+        let v = raw.reply_to(&json!(id)).await;
+        assert_eq!(code(&v), -32602, "{v}");
+        assert!(message(&v).contains("tools/call"), "{v}");
+    }
+    raw.still_serves(false).await;
+    raw.stop().await;
+}
+
+#[tokio::test]
+async fn a_legacy_tools_call_before_initialize_says_how_to_begin() {
+    let mut raw = Raw::start().await;
+    // A notification before anything is ignored rather than ending the server.
+    raw.send(INITIALIZED).await;
+    raw.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_build","arguments":{}}}"#).await;
+    let v = raw.reply().await;
+    assert_eq!(v["id"], json!(1), "{v}");
+    let text = message(&v);
+    assert!(text.contains("before `initialize`") && text.contains("2026-07-28"), "{text}");
+    // The session can still begin.
+    raw.send(INIT).await;
+    assert_eq!(raw.reply().await["result"]["protocolVersion"], json!("2025-11-25"));
+    raw.send(INITIALIZED).await;
+    raw.still_serves(false).await;
+    raw.stop().await;
+}
+
+#[tokio::test]
+async fn stateless_requests_are_answered_without_initialize() {
+    let mut raw = Raw::start().await;
+    raw.send(
+        &json!({"jsonrpc": "2.0", "id": "d", "method": "server/discover", "params": {"_meta": meta()}}).to_string(),
+    )
+    .await;
+    assert!(raw.reply().await["result"].is_object());
+    raw.still_serves(true).await;
+    raw.send(
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": 4, "_meta": meta()}}).to_string(),
+    )
+    .await;
+    assert_eq!(code(&raw.reply_to(&json!(4)).await), -32602);
+    raw.stop().await;
+}
