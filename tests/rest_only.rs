@@ -47,7 +47,7 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize)> {
         ("list_annotations", "list_annotations", json!({"build": "acme/web/1342"}), 1),
         ("list_annotations_error", "list_annotations", json!({"build": "acme/web/1342", "style": "error"}), 1),
         ("tail_log", "tail_log", json!({"job": RSPEC_JOB, "lines": 10}), 1),
-        ("log_digest", "log_digest", json!({"job": RSPEC_JOB}), 2),
+        ("log_digest", "log_digest", json!({"job": RSPEC_JOB}), 3),
         ("list_suites", "list_suites", json!({}), 1),
         ("list_test_runs_build", "list_test_runs", json!({"suite": "web-rspec", "build": "acme/web/1342"}), 2),
         // Build, one page of failed/stopped/blocked jobs, annotations; 4 log tails (the canceled

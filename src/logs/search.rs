@@ -57,6 +57,9 @@ pub enum SearchError {
     /// The cached log could not be read.
     #[error("reading the cached log: {0}")]
     Io(#[from] io::Error),
+    /// The caller stopped the search (the client cancelled the call).
+    #[error("the search was cancelled")]
+    Cancelled,
 }
 
 /// What a search found.
@@ -106,11 +109,26 @@ pub fn compile(q: &SearchQuery) -> Result<Regex, SearchError> {
 /// Searches a cached log: the first `max_matches` matching lines (each line once, however many
 /// matches it holds) with their context, and the count of all matching lines from `from_line` on.
 pub fn search(log: &CachedLog, q: &SearchQuery) -> Result<SearchResult, SearchError> {
-    search_in_chunks(log, q, CHUNK)
+    search_until(log, q, &|| false)
 }
 
-/// [`search`], reading `chunk` bytes at a time.
-fn search_in_chunks(log: &CachedLog, q: &SearchQuery, chunk: usize) -> Result<SearchResult, SearchError> {
+/// [`search`] that gives up with [`SearchError::Cancelled`] as soon as `stop` says so (it is asked
+/// before each chunk is read, so a cancelled search of a large log ends within one chunk).
+pub fn search_until(
+    log: &CachedLog,
+    q: &SearchQuery,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<SearchResult, SearchError> {
+    search_in_chunks(log, q, CHUNK, stop)
+}
+
+/// [`search_until`], reading `chunk` bytes at a time.
+fn search_in_chunks(
+    log: &CachedLog,
+    q: &SearchQuery,
+    chunk: usize,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<SearchResult, SearchError> {
     let re = compile(q)?;
     let lines = log.meta().lines;
     let first = q.from_line.max(1);
@@ -128,7 +146,9 @@ fn search_in_chunks(log: &CachedLog, q: &SearchQuery, chunk: usize) -> Result<Se
         next_gap: first,
     };
     let by_line = anchors_to_whole_text(&q.pattern);
-    scan(log, &re, first, chunk.max(1), by_line, &mut found)?;
+    if !scan(log, &re, first, chunk.max(1), by_line, &mut found, stop)? {
+        return Err(SearchError::Cancelled);
+    }
     found.finish(lines);
     let (hits, total) = if q.invert {
         (lines_as_hits(log, &found.lines)?, scanned_lines - found.matched)
@@ -236,8 +256,16 @@ fn newlines(bytes: &[u8]) -> u64 {
 }
 
 /// Runs the regex over the log from line `first` on, `chunk` bytes at a time (plus the end of a
-/// line cut by the chunk), and reports each matching line to `found`.
-fn scan(log: &CachedLog, re: &Regex, first: u64, chunk: usize, by_line: bool, found: &mut Collector) -> io::Result<()> {
+/// line cut by the chunk), and reports each matching line to `found`; `false` when `stop` ended it.
+fn scan(
+    log: &CachedLog,
+    re: &Regex,
+    first: u64,
+    chunk: usize,
+    by_line: bool,
+    found: &mut Collector,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> io::Result<bool> {
     let end = log.meta().text_bytes;
     let mut pos = log.line_offset(first)?;
     let mut buf = vec![0u8; chunk.min(usize::try_from(end - pos).unwrap_or(chunk)).max(1)];
@@ -247,6 +275,9 @@ fn scan(log: &CachedLog, re: &Regex, first: u64, chunk: usize, by_line: bool, fo
     let mut line = first;
     let mut scanner = Scanner { re, by_line, spanning: 0 };
     while pos < end {
+        if stop() {
+            return Ok(false);
+        }
         let want = usize::try_from(end - pos).unwrap_or(chunk).min(chunk);
         if buf.len() < carry + want {
             buf.resize(carry + want, 0);
@@ -270,7 +301,7 @@ fn scan(log: &CachedLog, re: &Regex, first: u64, chunk: usize, by_line: bool, fo
         buf.copy_within(complete..filled, 0);
         carry = filled - complete;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Finds the matching lines of regions of whole lines.
@@ -404,7 +435,7 @@ mod tests {
     /// Hit line numbers and total, searching with a tiny chunk and with the default one (which
     /// must agree).
     fn found(log: &CachedLog, q: &SearchQuery) -> (Vec<u64>, u64) {
-        let small = search_in_chunks(log, q, 64).unwrap();
+        let small = search_in_chunks(log, q, 64, &|| false).unwrap();
         let big = search(log, q).unwrap();
         assert_eq!(small, big, "chunk size changes nothing");
         (small.hits.iter().map(|h| h.line.number).collect(), small.total)
@@ -415,17 +446,27 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_search_ends_before_reading_on() {
+        let (_dir, log) = cached(&(1..=500).map(|i| format!("line {i} error")).collect::<Vec<_>>().join("\n"));
+        let asked = std::sync::atomic::AtomicUsize::new(0);
+        let stop = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2;
+        let e = search_in_chunks(&log, &query("error"), 64, &stop).unwrap_err();
+        assert!(matches!(e, SearchError::Cancelled), "{e}");
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 3, "asked before each chunk, stopped at the third");
+    }
+
+    #[test]
     fn line_numbers_are_right_across_chunk_boundaries() {
         let (_tmp, log) = cached(&numbered(500));
         let expected: Vec<u64> = (1..=500).filter(|i| i % 7 == 0).collect();
         let (lines, total) = found(&log, &query("error"));
         assert_eq!(lines, expected);
         assert_eq!(total, expected.len() as u64);
-        let result = search_in_chunks(&log, &query("error"), 64).unwrap();
+        let result = search_in_chunks(&log, &query("error"), 64, &|| false).unwrap();
         assert_eq!(result.scanned_lines, 500);
         assert!(result.hits.iter().all(|h| h.line.text == format!("line {:04} ERROR here", h.line.number)));
         for chunk in [1, 3, 17, 4096] {
-            let r = search_in_chunks(&log, &query("error"), chunk).unwrap();
+            let r = search_in_chunks(&log, &query("error"), chunk, &|| false).unwrap();
             assert_eq!(r.hits.iter().map(|h| h.line.number).collect::<Vec<_>>(), expected, "chunk {chunk}");
         }
     }
@@ -481,7 +522,7 @@ mod tests {
             (1..=30).map(|i| if [5, 7, 20].contains(&i) { format!("hit {i}\n") } else { format!("l{i}\n") }).collect();
         let (_tmp, log) = cached(&raw);
         let q = SearchQuery { before: 3, after: 2, ..query("hit") };
-        let r = search_in_chunks(&log, &q, 64).unwrap();
+        let r = search_in_chunks(&log, &q, 64, &|| false).unwrap();
         let shape: Vec<(Vec<u64>, u64, Vec<u64>)> = r
             .hits
             .iter()
@@ -491,7 +532,8 @@ mod tests {
             .collect();
         assert_eq!(shape, [(vec![2, 3, 4], 5, vec![6]), (vec![], 7, vec![8, 9]), (vec![17, 18, 19], 20, vec![21, 22])]);
         assert_eq!(r.hits[0].before[0].text, "l2");
-        let edge = search_in_chunks(&log, &SearchQuery { before: 10, after: 10, ..query("^l(1|30)$") }, 64).unwrap();
+        let edge = search_in_chunks(&log, &SearchQuery { before: 10, after: 10, ..query("^l(1|30)$") }, 64, &|| false)
+            .unwrap();
         assert_eq!(edge.hits[0].before, []);
         assert_eq!(edge.hits[1].after, []);
         assert_eq!(edge.hits[1].before.first().map(|l| l.number), Some(20), "starts after the previous after");

@@ -459,6 +459,11 @@ impl Progress {
         self.cancel.is_cancelled()
     }
 
+    /// The call's cancellation, for work that runs off the async workers (a log search).
+    pub fn cancellation(&self) -> tokio_util::sync::CancellationToken {
+        self.cancel.clone()
+    }
+
     /// Sends one `notifications/progress`; a failure to send is only logged.
     pub async fn report(&self, progress: f64, total: Option<f64>, message: String) {
         let Some((token, peer)) = &self.target else {

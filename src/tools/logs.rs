@@ -197,6 +197,11 @@ async fn obtain_cached(ctx: &Ctx, tool: &'static str, id: JobId, log: CachedLog)
 async fn download(ctx: &Ctx, tool: &'static str, uuid: String) -> Result<Obtained, ToolError> {
     let store = &ctx.logs.store;
     let (org, finished) = job_place(ctx, tool, &uuid).await?;
+    // `--max-log-mb` asks the size first (`HEAD`), so a log over the limit is refused before any
+    // download is opened; a log whose size is not stated is still stopped at the limit as it streams.
+    if let Some(size) = ctx.api.job_log_size(&org, &uuid).await?.filter(|n| *n > ctx.logs.max_log_bytes) {
+        return Err(ApiError::LogTooLarge { job: uuid, size, limit: ctx.logs.max_log_bytes }.into());
+    }
     // An unusable cache directory means an uncached read (said once), not a failed one.
     let (mut writer, cacheable) = match store.writer(&uuid) {
         Ok(w) => (w, true),
@@ -428,7 +433,9 @@ async fn search_log(call: &Call<'_>, args: SearchLogArgs) -> Result<String, Tool
     let log = o.log.clone();
     let q = query.clone();
     let started = std::time::Instant::now();
-    let result = blocking(move || search::search(&log, &q).map_err(invalid_search)).await?;
+    let cancel = call.progress.cancellation();
+    let result =
+        blocking(move || search::search_until(&log, &q, &|| cancel.is_cancelled()).map_err(invalid_search)).await?;
     tracing::debug!(tool, ms = started.elapsed().as_secs_f64() * 1000.0, "searched");
     let mut out = head(&o);
     out.insert("pattern".into(), json!(args.pattern));
@@ -488,6 +495,7 @@ fn context_lines(context: Option<&str>) -> Result<(usize, usize), String> {
 fn invalid_search(e: search::SearchError) -> ToolError {
     match e {
         search::SearchError::Io(e) => io_error(e),
+        search::SearchError::Cancelled => ToolError::Refused("the search was cancelled by the client".into()),
         other => ToolError::args(other.to_string()),
     }
 }
