@@ -220,14 +220,7 @@ fn reshape_build(b: get_build::GetBuildBuild) -> Value {
             json!({"build": from, "step": t.label.as_deref().map(|l| render::clean_text(l, 80))}),
         );
     }
-    out.insert("created".into(), json!(b.created_at.as_deref().map(render::timestamp)));
-    out.insert("wait_s".into(), json!(render::seconds_between(b.created_at.as_deref(), b.started_at.as_deref())));
-    out.insert("run_s".into(), json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())));
-    if b.finished_at.is_none() {
-        out.insert("started".into(), json!(b.started_at.as_deref().map(render::timestamp)));
-    } else {
-        out.insert("finished".into(), json!(b.finished_at.as_deref().map(render::timestamp)));
-    }
+    rows::build_times(&mut out, b.created_at.as_deref(), b.started_at.as_deref(), b.finished_at.as_deref());
     if b.canceled_at.is_some() || b.cancel_reason.is_some() {
         out.insert("cancel_reason".into(), json!(b.cancel_reason.as_deref().map(|r| render::clean_text(r, 200))));
     }

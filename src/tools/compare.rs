@@ -333,17 +333,21 @@ async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<Stri
         .find(|b| b.branch == head.branch && b.number < head.number)
         .map(|b| b.number);
     let Some(number) = base_number else {
-        return Err(ToolError::args(format!(
-            "no passed build of branch `{}` before #{} among the pipeline's last {CANDIDATES} passed builds: pass `base`",
-            render::clean_text(&head.branch, 100),
-            head.number
-        )));
+        return Err(no_base(&head.branch, head.number));
     };
     let base_slug = format!("{prefix}/{number}");
     let (base, _) = fetch(call, (&base_slug, &Wanted::new(format!("build {base_slug}"), BUILD_HINT)), None).await?;
     let reason = format!("last passed on {}", render::clean_text(&head.branch, 100));
     let (head, base) = (Build::from_graphql(&head), Build::from_graphql(&base));
     Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget))
+}
+
+/// No passed build of the head's branch to compare with: say how to name one.
+fn no_base(branch: &str, number: i64) -> ToolError {
+    ToolError::args(format!(
+        "no passed build of branch `{}` before #{number} among the pipeline's last {CANDIDATES} passed builds: pass `base`",
+        render::clean_text(branch, 100)
+    ))
 }
 
 #[cfg(test)]

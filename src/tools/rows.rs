@@ -96,6 +96,23 @@ pub fn label_and_par(l: Option<&str>, index: Option<i64>, total: Option<i64>) ->
     (label, par)
 }
 
+/// A build's timing as `get_build` shows it, into `out`: when it was created, seconds it waited
+/// and ran, and when it started (still running) or finished.
+pub fn build_times(
+    out: &mut serde_json::Map<String, Value>,
+    created: Option<&str>,
+    started: Option<&str>,
+    finished: Option<&str>,
+) {
+    out.insert("created".into(), serde_json::json!(created.map(render::timestamp)));
+    out.insert("wait_s".into(), serde_json::json!(render::seconds_between(created, started)));
+    out.insert("run_s".into(), serde_json::json!(render::seconds_between(started, finished)));
+    match finished {
+        None => out.insert("started".into(), serde_json::json!(started.map(render::timestamp))),
+        Some(f) => out.insert("finished".into(), serde_json::json!(render::timestamp(f))),
+    };
+}
+
 /// A build as one row of a list (null fields are dropped when rendered).
 #[derive(Debug, Default, Serialize)]
 pub struct BuildRow {

@@ -152,14 +152,7 @@ fn header(id: &RestBuildId, b: &RestBuild) -> Map<String, Value> {
     {
         out.insert("triggered_from".into(), json!({"build": format!("{p}/{n}")}));
     }
-    out.insert("created".into(), json!(b.created_at.as_deref().map(render::timestamp)));
-    out.insert("wait_s".into(), json!(render::seconds_between(b.created_at.as_deref(), b.started_at.as_deref())));
-    out.insert("run_s".into(), json!(render::seconds_between(b.started_at.as_deref(), b.finished_at.as_deref())));
-    if b.finished_at.is_none() {
-        out.insert("started".into(), json!(b.started_at.as_deref().map(render::timestamp)));
-    } else {
-        out.insert("finished".into(), json!(b.finished_at.as_deref().map(render::timestamp)));
-    }
+    rows::build_times(&mut out, b.created_at.as_deref(), b.started_at.as_deref(), b.finished_at.as_deref());
     if b.cancel_reason.is_some() {
         out.insert("cancel_reason".into(), json!(b.cancel_reason.as_deref().map(|r| render::clean_text(r, 200))));
     }

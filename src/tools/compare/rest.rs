@@ -78,11 +78,7 @@ pub(super) async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> 
         .find(|b| b.state == "passed" && b.branch.as_deref() == Some(head.branch.as_str()) && b.number < head.number)
         .map(|b| b.number);
     let Some(number) = base_number else {
-        return Err(ToolError::args(format!(
-            "no passed build of branch `{}` before #{} among the pipeline's last {CANDIDATES} passed builds: pass `base`",
-            render::clean_text(&head.branch, 100),
-            head.number
-        )));
+        return Err(super::no_base(&head.branch, head.number));
     };
     let base_id = call.rest_build_id(&format!("{prefix}/{number}"), None).await?;
     let base = side(call, &base_id).await?;
