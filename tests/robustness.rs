@@ -112,14 +112,18 @@ async fn a_cancelled_search_stops_its_download() {
     let requests = fake.requests();
     // What was already in flight lands in the kernel's socket buffers (loopback autotunes them up
     // to 32 MiB here); once they are full or the socket is gone, the count stops.
+    // Settled: unchanged for a whole second (four readings in a row), waiting at most 20 s; a busy
+    // machine can pause the fake's writer for a reading or two before the socket closes.
     let mut bytes = fake.log_bytes_sent();
-    for _ in 0..40 {
+    let mut unchanged = 0;
+    for _ in 0..80 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = fake.log_bytes_sent();
-        if now == bytes {
+        unchanged = if now == bytes { unchanged + 1 } else { 0 };
+        bytes = now;
+        if unchanged >= 4 {
             break;
         }
-        bytes = now;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(fake.log_bytes_sent(), bytes, "log bytes sent after the cancel settled");
