@@ -12,6 +12,9 @@ use support::fake::{FakeBuildkite, Fault};
 use support::{check_budgets, connect, pretty, snapshots, tokens};
 
 const RSPEC_JOB: &str = "08d58486-29e1-47b4-b951-facf35dafc4d";
+const MACOS_CLUSTER: &str = "b61e6ba5-3682-4dd6-b804-69b84b2d451c";
+const RSPEC_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tZGMzNmZjOTAtMjI0OC00ZDcwLWFjYTQtYTFhOWY1YjE5Zjcx";
+const MACOS_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tOTM5YWUyMzItNTg4ZS00YmNlLWI3MWUtZDc4YTFkYzAyZTI3";
 const NO_GRAPHQL: Fault = Fault::Status(403, "Your API access token does not have GraphQL access enabled");
 
 /// insta settings writing under `snapshots/rest_only/`.
@@ -66,6 +69,13 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize)> {
         ("compare_builds_named_base", "compare_builds", json!({"build": "acme/web/1342", "base": "1341"}), 5),
         // The head (one job page), the passed builds of its branch, the base.
         ("compare_builds_default_base", "compare_builds", json!({"build": "acme/web/1343"}), 5),
+        // The clusters, then each one's queues (3 clusters).
+        ("list_clusters", "list_clusters", json!({}), 4),
+        ("list_clusters_by_name", "list_clusters", json!({"cluster": "macOS"}), 4),
+        ("list_clusters_by_uuid", "list_clusters", json!({"cluster": MACOS_CLUSTER}), 2),
+        ("get_queue_key", "get_queue", json!({"queue": "rspec"}), 4),
+        ("get_queue_paused", "get_queue", json!({"queue": MACOS_QUEUE}), 4),
+        ("get_queue_in_cluster", "get_queue", json!({"queue": "macos", "cluster": MACOS_CLUSTER}), 2),
     ]
 }
 
@@ -119,33 +129,16 @@ fn leaves(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
-#[tokio::test]
-async fn rest_and_graphql_agree_where_both_carry_a_value() {
-    let graphql_fake = FakeBuildkite::start().await;
-    let rest_fake = refusing_fake().await;
-    let graphql = connect(Some(&graphql_fake), &[], &[]).await;
-    let rest = connect(Some(&rest_fake), &[], &[]).await;
-    let same = [
-        ("get_build", json!({"build": "acme/web/1342"})),
-        ("get_build", json!({"build": "acme/web/1341"})),
-        ("get_build", json!({"build": "acme/web/1343"})),
-        ("list_builds", json!({"pipeline": "web"})),
-        ("get_job", json!({"job": RSPEC_JOB})),
-        ("list_jobs", json!({"build": "acme/web/1342"})),
-        ("list_annotations", json!({"build": "acme/web/1342"})),
-        ("get_pipeline", json!({"pipeline": "web"})),
-        ("list_pipelines", json!({})),
-        ("current_user", json!({})),
-        ("list_suites", json!({})),
-        ("get_build_failure_summary", json!({"build": "acme/web/1342"})),
-        ("get_build_failure_summary", json!({"build": "acme/web/1343"})),
-        ("wait_for_build", json!({"build": "acme/web/1342"})),
-        ("wait_for_build", json!({"build": "acme/web/1343"})),
-        ("compare_builds", json!({"build": "acme/web/1342", "base": "1341"})),
-    ];
+/// Each call through both clients: a report line per call, and every value the two answers
+/// disagree on where both carry it.
+async fn agreement(
+    graphql: &support::Client,
+    rest: &support::Client,
+    same: &[(&str, Value)],
+) -> (Vec<String>, Vec<String>) {
     let mut report = Vec::new();
     let mut disagreements = Vec::new();
-    for (tool, args) in same {
+    for (tool, args) in same.iter().cloned() {
         let g: Value = serde_json::from_str(&graphql.ok(tool, args.clone()).await).unwrap();
         let r: Value = serde_json::from_str(&rest.ok(tool, args.clone()).await).unwrap();
         let (mut gl, mut rl) = (Vec::new(), Vec::new());
@@ -174,6 +167,38 @@ async fn rest_and_graphql_agree_where_both_carry_a_value() {
             gmap.keys().filter(|k| !rl.iter().any(|(p, _)| p == *k) && !k.contains('.')).collect();
         report.push(format!("{tool} {args}: {shared} values agree; top-level keys only in GraphQL: {only_graphql:?}"));
     }
+    (report, disagreements)
+}
+
+#[tokio::test]
+async fn rest_and_graphql_agree_where_both_carry_a_value() {
+    let graphql_fake = FakeBuildkite::start().await;
+    let rest_fake = refusing_fake().await;
+    let graphql = connect(Some(&graphql_fake), &[], &[]).await;
+    let rest = connect(Some(&rest_fake), &[], &[]).await;
+    let same = [
+        ("get_build", json!({"build": "acme/web/1342"})),
+        ("get_build", json!({"build": "acme/web/1341"})),
+        ("get_build", json!({"build": "acme/web/1343"})),
+        ("list_builds", json!({"pipeline": "web"})),
+        ("get_job", json!({"job": RSPEC_JOB})),
+        ("list_jobs", json!({"build": "acme/web/1342"})),
+        ("list_annotations", json!({"build": "acme/web/1342"})),
+        ("get_pipeline", json!({"pipeline": "web"})),
+        ("list_pipelines", json!({})),
+        ("current_user", json!({})),
+        ("list_suites", json!({})),
+        ("get_build_failure_summary", json!({"build": "acme/web/1342"})),
+        ("get_build_failure_summary", json!({"build": "acme/web/1343"})),
+        ("wait_for_build", json!({"build": "acme/web/1342"})),
+        ("wait_for_build", json!({"build": "acme/web/1343"})),
+        ("compare_builds", json!({"build": "acme/web/1342", "base": "1341"})),
+        // One queue: GraphQL orders queues busiest first, REST by key.
+        ("list_clusters", json!({"cluster": MACOS_CLUSTER})),
+        ("get_queue", json!({"queue": RSPEC_QUEUE})),
+        ("get_queue", json!({"queue": MACOS_QUEUE})),
+    ];
+    let (report, disagreements) = agreement(&graphql, &rest, &same).await;
     println!("{}", report.join("\n"));
     assert!(disagreements.is_empty(), "REST and GraphQL disagree:\n{}", disagreements.join("\n"));
     graphql.stop().await;
@@ -309,5 +334,92 @@ async fn revoked_graphql_access_switches_to_rest_without_a_restart() {
     assert!(!now.contains(&"list_step_uploads".to_string()), "{now:?}");
     let err = client.err("list_step_uploads", json!({"build": "acme/web/1342"})).await;
     assert!(err.contains("needs GraphQL access"), "{err}");
+    client.stop().await;
+}
+
+/// The agent cases with `read_agents` added: (snapshot, tool, arguments, REST requests).
+fn agent_cases() -> Vec<(&'static str, &'static str, Value, usize)> {
+    vec![
+        ("list_agents", "list_agents", json!({}), 1),
+        ("list_agents_search", "list_agents", json!({"search": "i-0e5f"}), 1),
+        ("list_agents_busy", "list_agents", json!({"running": true}), 1),
+        ("get_agent_uuid", "get_agent", json!({"agent": "3e4e9be6-a8ee-420d-9c74-845195fa7f5b"}), 1),
+        ("get_agent_paused_by_name", "get_agent", json!({"agent": "paused-agent-1"}), 1),
+    ]
+}
+
+#[tokio::test]
+async fn agents_over_rest_need_read_agents() {
+    // The read-only recipe has no read_agents: without GraphQL the agent tools are not offered,
+    // and a call says which scope they need.
+    let fake = refusing_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let names: Vec<String> =
+        client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert!(!names.iter().any(|n| n == "list_agents" || n == "get_agent"), "{names:?}");
+    for tool in ["list_agents", "get_agent"] {
+        let err = client.err(tool, json!({"agent": "paused-agent-1"})).await;
+        assert!(err.contains("read_agents"), "{tool}: {err}");
+    }
+    client.stop().await;
+
+    // With read_agents they answer over REST.
+    let fake = refusing_fake().await;
+    let mut scopes: Vec<&str> = support::fake::READ_ONLY_SCOPES.to_vec();
+    scopes.push("read_agents");
+    fake.set_scopes(&scopes);
+    let client = connect(Some(&fake), &[], &[]).await;
+    let names: Vec<String> =
+        client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert!(names.iter().any(|n| n == "list_agents") && names.iter().any(|n| n == "get_agent"), "{names:?}");
+    let mut figures = Vec::new();
+    let mut failures = Vec::new();
+    for (snapshot, tool, args, rest) in agent_cases() {
+        let (g0, r0) = (fake.graphql_requests(), fake.rest_requests());
+        let (is_error, text) = client.call(tool, args.clone()).await;
+        let (g, r) = (fake.graphql_requests() - g0, fake.rest_requests() - r0);
+        if is_error {
+            failures.push(format!("{snapshot}: {text}"));
+            continue;
+        }
+        if g != 0 || r != rest {
+            failures.push(format!("{snapshot}: {g} GraphQL / {r} REST requests, expected 0 / {rest}"));
+        }
+        let n = tokens(&text);
+        figures.push((snapshot.to_string(), n));
+        rest_snapshots().bind(|| {
+            insta::assert_snapshot!(
+                snapshot,
+                format!("tokens: {n}\nrequests: 0 / {r}\nargs: {args}\n{}", pretty(&text))
+            )
+        });
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    check_budgets("rest_outputs", &figures);
+
+    // The same output keys as over GraphQL (REST only adds the sentence naming what it lacks),
+    // and the same values where both carry one.
+    let graphql_fake = FakeBuildkite::start().await;
+    let graphql = connect(Some(&graphql_fake), &[], &[]).await;
+    let same = [
+        ("list_agents", json!({"search": "i-0e5f"})),
+        ("get_agent", json!({"agent": "3e4e9be6-a8ee-420d-9c74-845195fa7f5b"})),
+        ("get_agent", json!({"agent": "paused-agent-1"})),
+    ];
+    for (tool, args) in &same {
+        let g: Value = serde_json::from_str(&graphql.ok(tool, args.clone()).await).unwrap();
+        let r: Value = serde_json::from_str(&client.ok(tool, args.clone()).await).unwrap();
+        let extra: Vec<&String> = r
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.as_str() != "not_over_rest" && g.get(k.as_str()).is_none())
+            .collect();
+        assert!(extra.is_empty(), "{tool} {args}: keys only over REST: {extra:?}");
+    }
+    let (report, disagreements) = agreement(&graphql, &client, &same).await;
+    println!("{}", report.join("\n"));
+    assert!(disagreements.is_empty(), "REST and GraphQL disagree:\n{}", disagreements.join("\n"));
+    graphql.stop().await;
     client.stop().await;
 }

@@ -1,10 +1,12 @@
 //! `list_agents` and `get_agent`: the organization's agents through GraphQL (which needs no
-//! `read_agents` REST scope), with their queue, state and current job.
+//! `read_agents` REST scope), with their queue, state and current job. Without GraphQL access they
+//! answer over REST, which needs `read_agents` and lists only connected and stopping agents.
 
 use super::args::{clamp, lenient_bool, lenient_int};
 use super::context::non_blank;
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{ORG_HINT, is_queue_id};
+use super::rest::RestAgentRecord;
 use super::rows::{self, outcome};
 use crate::buildkite::ops::{GetAgent, ListAgents, get_agent, list_agents};
 use crate::render::{self, Page};
@@ -60,7 +62,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Agents,
         hints: Hints::READ,
         scopes: &["read_organizations"],
-        rest: Rest::No,
+        rest: Rest::Scopes(&["read_agents"]),
         description: "List agents: state, queue, version, current job; filter by name, queue, cluster, busy, paused or state.",
         handler: handler!(list_agents, ListAgentsArgs),
     },
@@ -69,7 +71,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Agents,
         hints: Hints::READ,
         scopes: &["read_organizations"],
-        rest: Rest::No,
+        rest: Rest::Scopes(&["read_agents"]),
         description: "One agent by name or UUID: host, version, tags, queue, pause, current job and build, heartbeat, recent jobs.",
         handler: handler!(get_agent, GetAgentArgs),
     },
@@ -84,6 +86,85 @@ fn build_of(pipeline: &str, number: i64) -> String {
     format!("{pipeline}/{number}")
 }
 
+/// What REST lacks in `get_agent`, said once.
+const REST_LACKS: &str = "since, heartbeat, cluster, queue_id, os, version warnings and recent_jobs are not available without GraphQL access";
+
+/// `list_agents` without GraphQL access: one page of `GET …/agents` (`name` filters by name; REST
+/// lists only connected and stopping agents, gives no total, and cannot filter by cluster; the
+/// queue, busy, paused and state filters apply to the page read).
+async fn list_agents_rest(call: &Call<'_>, org: String, args: ListAgentsArgs, state: Option<String>) -> Result<String, ToolError> {
+    if non_blank(args.cluster.as_deref()).is_some() {
+        return Err(args_error("filtering agents by cluster needs GraphQL access: filter by `queue` instead"));
+    }
+    let page = super::args::page_number(args.after.as_deref())?;
+    let mut query = vec![("per_page", clamp(args.first, 30, 1, 100).to_string()), ("page", page.to_string())];
+    if let Some(search) = non_blank(args.search.as_deref()) {
+        query.push(("name", search.to_string()));
+    }
+    let wanted = Wanted::new(format!("organization `{org}`"), ORG_HINT);
+    let (agents, next) =
+        call.rest_typed::<Vec<RestAgentRecord>>(&format!("v2/organizations/{org}/agents"), &query, &wanted).await?;
+    let queue = non_blank(args.queue.as_deref());
+    let mut rows = Page { next_after: next.map(|n| n.to_string()), ..Page::default() };
+    let mut skipped = 0;
+    for a in &agents {
+        let keep = queue.is_none_or(|q| rows::queue_tag(&a.meta_data).is_some_and(|t| t.eq_ignore_ascii_case(q)))
+            && args.running.is_none_or(|r| r == a.job.is_some())
+            && (args.paused != Some(true) || a.paused)
+            && state.as_deref().is_none_or(|s| a.connection_state.eq_ignore_ascii_case(s));
+        if !keep {
+            skipped += 1;
+            continue;
+        }
+        rows.rows.push(rows::agent_row_from_rest(a));
+        // Pages are numbered: a cut page resumes at the next page.
+        rows.cursors.push(None);
+    }
+    let mut head = Map::new();
+    head.insert("org".into(), json!(org));
+    if skipped > 0 {
+        head.insert("filtered".into(), json!(format!("{skipped} agents of this page do not match the filters")));
+    }
+    if rows.rows.is_empty() && rows.next_after.is_none() {
+        head.insert("total".into(), json!(0));
+        return Ok(render::to_json(&Value::Object(head)));
+    }
+    render::hoist_usual(&mut head, &mut rows.rows, &["state", "version", "queue"]);
+    Ok(render::render_page(head, "agents", rows, call.budget(3_000)))
+}
+
+/// `get_agent` without GraphQL access: `GET …/agents/{uuid}`, or by name the connected agents
+/// REST finds with `name`.
+async fn get_agent_rest(call: &Call<'_>, org: &str, wanted: &str) -> Result<String, ToolError> {
+    let agent_wanted =
+        Wanted::new(format!("agent `{}` in `{org}`", render::clean_text(wanted, 100)), "list_agents with search finds agents by name");
+    let a = if crate::buildkite::ids::is_uuid(wanted) {
+        let path = format!("v2/organizations/{org}/agents/{}", wanted.to_ascii_lowercase());
+        call.rest_typed::<RestAgentRecord>(&path, &[], &agent_wanted).await?.0
+    } else {
+        let query = [("name", wanted.to_string()), ("per_page", "10".to_string())];
+        let (found, _) =
+            call.rest_typed::<Vec<RestAgentRecord>>(&format!("v2/organizations/{org}/agents"), &query, &agent_wanted).await?;
+        let exact: Vec<&RestAgentRecord> = found.iter().filter(|a| a.name.eq_ignore_ascii_case(wanted)).collect();
+        match (exact.as_slice(), found.as_slice()) {
+            ([one], _) => (*one).clone(),
+            ([], [one]) => one.clone(),
+            (_, []) => return Err(agent_wanted.not_found()),
+            (many, all) => {
+                let listed: Vec<String> = (if many.is_empty() { all.iter().collect() } else { many.to_vec() })
+                    .into_iter()
+                    .take(8)
+                    .map(|a| format!("{} ({}, {})", render::clean_text(&a.name, 60), a.id, a.connection_state))
+                    .collect();
+                return Err(args_error(format!("`{wanted}` matches several agents: {}; pass the UUID", listed.join(", "))));
+            }
+        }
+    };
+    let mut out = rows::agent_detail_from_rest(&a);
+    out.insert("not_over_rest".into(), json!(REST_LACKS));
+    Ok(render::render_object(Value::Object(out), call.budget(2_000)))
+}
+
 async fn list_agents(call: &Call<'_>, args: ListAgentsArgs) -> Result<String, ToolError> {
     let org = call.org().await?;
     let state = non_blank(args.state.as_deref()).map(str::to_ascii_lowercase);
@@ -91,6 +172,9 @@ async fn list_agents(call: &Call<'_>, args: ListAgentsArgs) -> Result<String, To
         && !STATES.contains(&s.as_str())
     {
         return Err(args_error(format!("unknown state `{s}`: use {}", STATES.join(", "))));
+    }
+    if !call.graphql().await {
+        return list_agents_rest(call, org, args, state).await;
     }
     // A cluster-queue ID and a cluster ID look alike: a queue's decodes to `ClusterQueue-…`.
     let (cluster, cluster_queue) = match non_blank(args.cluster.as_deref()) {
@@ -169,6 +253,9 @@ async fn get_agent(call: &Call<'_>, args: GetAgentArgs) -> Result<String, ToolEr
         return Err(args_error("pass the agent's name or UUID (list_agents lists them)"));
     }
     let org = call.org().await?;
+    if !call.graphql().await {
+        return get_agent_rest(call, &org, wanted).await;
+    }
     let by_uuid = crate::buildkite::ids::is_uuid(wanted);
     let variables = get_agent::Variables {
         slug: if by_uuid { format!("{org}/{}", wanted.to_ascii_lowercase()) } else { format!("{org}/-") },

@@ -5,6 +5,7 @@ use super::args::{clamp, lenient_int};
 use super::context::non_blank;
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::is_queue_id;
+use super::rest::RestClusterQueues;
 use super::rows;
 use crate::buildkite::ops::{GetQueue, ListClusters, get_queue, list_clusters};
 use crate::render;
@@ -42,7 +43,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Clusters,
         hints: Hints::READ,
         scopes: &["read_clusters"],
-        rest: Rest::No,
+        rest: Rest::Same,
         description: "Clusters and every queue's live load: agents, running and waiting jobs, wait times, dispatch paused. Busiest queues first.",
         handler: handler!(list_clusters, ListClustersArgs),
     },
@@ -51,7 +52,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Clusters,
         hints: Hints::READ,
         scopes: &["read_clusters"],
-        rest: Rest::No,
+        rest: Rest::Same,
         description: "One cluster queue: load, agents busy or paused, the jobs waiting and running, and why jobs wait.",
         handler: handler!(get_queue, GetQueueArgs),
     },
@@ -60,6 +61,102 @@ pub(super) const TOOLS: &[Tool] = &[
 /// Seconds, rounded, from the API's float.
 fn secs(f: f64) -> i64 {
     f.round() as i64
+}
+
+/// What REST lacks, said once in its outputs.
+const NO_METRICS: &str = "not available without GraphQL access";
+
+/// The clusters `wanted` names over REST (a UUID, or words of a name), all when `None`.
+async fn find_rest_clusters(
+    call: &Call<'_>,
+    org: &str,
+    wanted: Option<&str>,
+) -> Result<Vec<RestClusterQueues>, ToolError> {
+    match wanted {
+        Some(u) if crate::buildkite::ids::is_uuid(u) => call.rest_clusters(org, Some(&u.to_ascii_lowercase())).await,
+        Some(name) => {
+            let all = call.rest_clusters(org, None).await?;
+            let lower = name.to_lowercase();
+            let names: Vec<String> = all.iter().map(|c| c.cluster.name.clone()).collect();
+            let picked: Vec<_> = all.into_iter().filter(|c| c.cluster.name.to_lowercase().contains(&lower)).collect();
+            if picked.is_empty() {
+                return Err(ToolError::args(format!(
+                    "no cluster named like `{}` in `{org}`: its clusters are {}",
+                    render::clean_text(name, 100),
+                    names.join(", ")
+                )));
+            }
+            Ok(picked)
+        }
+        None => call.rest_clusters(org, None).await,
+    }
+}
+
+/// `list_clusters` without GraphQL access: the clusters and their queues (REST has no live
+/// metrics, so queues keep the API's key order and the output says so once).
+async fn list_clusters_rest(call: &Call<'_>, args: ListClustersArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
+    let found = find_rest_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
+    let rows: Vec<Value> = found
+        .iter()
+        .map(|c| {
+            json!({
+                "name": render::clean_text(&c.cluster.name, 80),
+                "id": c.cluster.id,
+                "default_queue": c.default_queue(),
+                "queues": c.queues.iter().map(rows::queue_row_from_rest).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("org".into(), json!(org));
+    out.insert("metrics".into(), json!(NO_METRICS));
+    out.insert("clusters".into(), Value::Array(rows));
+    Ok(render::render_object(Value::Object(out), call.budget(3_000)))
+}
+
+/// `get_queue` without GraphQL access: the queue found among its clusters' queues (by GraphQL
+/// ID, UUID or key). REST lists neither a queue's agents (that needs `read_agents`) nor its
+/// waiting and running jobs, and has no metrics: those are left out and said so once.
+async fn get_queue_rest(call: &Call<'_>, args: GetQueueArgs) -> Result<String, ToolError> {
+    let org = call.org().await?;
+    let wanted = args.queue.trim();
+    if wanted.is_empty() {
+        return Err(ToolError::args("pass a queue ID or key (list_clusters lists them)"));
+    }
+    let found = find_rest_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
+    let mut matches = Vec::new();
+    for c in &found {
+        for q in &c.queues {
+            let by_id = q.graphql_id.as_deref() == Some(wanted) || q.id.eq_ignore_ascii_case(wanted);
+            if by_id || (!is_queue_id(wanted) && q.key.eq_ignore_ascii_case(wanted)) {
+                matches.push((c.cluster.name.as_str(), q));
+            }
+        }
+    }
+    let (cluster, q) = match matches.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Wanted::new(
+                format!("queue `{}` in `{org}`", render::clean_text(wanted, 100)),
+                "list_clusters lists every cluster's queues",
+            )
+            .not_found());
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|(c, _)| render::clean_text(c, 60)).collect();
+            return Err(ToolError::args(format!(
+                "queue `{wanted}` is in several clusters ({}): pass `cluster`",
+                names.join(", ")
+            )));
+        }
+    };
+    let mut out = Map::new();
+    for (k, v) in rows::queue_detail_from_rest(q, cluster) {
+        out.insert(k.into(), v);
+    }
+    out.insert("metrics".into(), json!(format!("{NO_METRICS} (agents, waiting and running jobs, wait times)")));
+    Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
 
 /// One request for the clusters (all, or one by UUID).
@@ -113,6 +210,9 @@ async fn find_clusters(
 }
 
 async fn list_clusters(call: &Call<'_>, args: ListClustersArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return list_clusters_rest(call, args).await;
+    }
     let org = call.org().await?;
     let found = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
     let mut busiest: Vec<(i64, String)> = Vec::new();
@@ -130,14 +230,14 @@ async fn list_clusters(call: &Call<'_>, args: ListClustersArgs) -> Result<String
                     "running": m.running_jobs_count,
                     "waiting": m.waiting_jobs_count,
                     "wait_s": format!("p50 {} p95 {} max {}", secs(m.wait_time_sec.p50), secs(m.wait_time_sec.p95), secs(m.wait_time_sec.max)),
-                    "paused": q.dispatch_paused.then(|| q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 200)).unwrap_or_else(|| "dispatch paused".into())),
+                    "paused": rows::paused(q.dispatch_paused, q.dispatch_paused_note.as_deref()),
                     "hosted": q.hosted.then_some(true),
                 }),
                 None => json!({
                     "key": q.key,
                     "id": q.id,
                     "metrics": "none (advanced queue metrics are off)",
-                    "paused": q.dispatch_paused.then(|| q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 200)).unwrap_or_else(|| "dispatch paused".into())),
+                    "paused": rows::paused(q.dispatch_paused, q.dispatch_paused_note.as_deref()),
                     "hosted": q.hosted.then_some(true),
                 }),
             };
@@ -195,6 +295,9 @@ pub fn diagnosis(
 }
 
 async fn get_queue(call: &Call<'_>, args: GetQueueArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return get_queue_rest(call, args).await;
+    }
     let org = call.org().await?;
     let wanted = args.queue.trim();
     if wanted.is_empty() {

@@ -271,6 +271,125 @@ impl RestJobsPage {
     }
 }
 
+/// Who paused a queue's dispatch, as REST names them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestUserRef {
+    /// Their name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A cluster from `GET /v2/organizations/{org}/clusters[/{uuid}]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestCluster {
+    /// Its UUID.
+    #[serde(default)]
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// The UUID of its default queue.
+    #[serde(default)]
+    pub default_queue_id: Option<String>,
+}
+
+/// A cluster queue from `GET …/clusters/{uuid}/queues` (REST has no live metrics).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestQueue {
+    /// Its UUID.
+    #[serde(default)]
+    pub id: String,
+    /// Its GraphQL ID (what `get_queue` takes).
+    #[serde(default)]
+    pub graphql_id: Option<String>,
+    /// Its key.
+    #[serde(default)]
+    pub key: String,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether dispatch is paused.
+    #[serde(default)]
+    pub dispatch_paused: bool,
+    /// When dispatch was paused.
+    #[serde(default)]
+    pub dispatch_paused_at: Option<String>,
+    /// Who paused it.
+    #[serde(default)]
+    pub dispatch_paused_by: Option<RestUserRef>,
+    /// Why.
+    #[serde(default)]
+    pub dispatch_paused_note: Option<String>,
+    /// Whether Buildkite hosts its agents.
+    #[serde(default)]
+    pub hosted: bool,
+}
+
+/// An agent from `GET /v2/organizations/{org}/agents[/{uuid}]` (needs `read_agents`; the list
+/// holds only connected and stopping agents).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestAgentRecord {
+    /// Its UUID.
+    #[serde(default)]
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// `connected`, `disconnected`, `lost`, `stopped`, `stopping`, `never_connected`.
+    #[serde(default)]
+    pub connection_state: String,
+    /// Its host.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Its IP address.
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// The agent version.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Its priority.
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// Its `key=value` tags.
+    #[serde(default)]
+    pub meta_data: Vec<String>,
+    /// Whether it is paused.
+    #[serde(default)]
+    pub paused: bool,
+    /// When it was paused.
+    #[serde(default)]
+    pub paused_at: Option<String>,
+    /// Who paused it.
+    #[serde(default)]
+    pub paused_by: Option<RestUserRef>,
+    /// Why.
+    #[serde(default)]
+    pub paused_note: Option<String>,
+    /// Minutes until it resumes by itself.
+    #[serde(default)]
+    pub paused_timeout_in_minutes: Option<i64>,
+    /// The job it runs now.
+    #[serde(default)]
+    pub job: Option<RestJob>,
+}
+
+/// A cluster with its queues, as REST gives them.
+#[derive(Debug, Clone, Default)]
+pub struct RestClusterQueues {
+    /// The cluster.
+    pub cluster: RestCluster,
+    /// Its queues (the first 100).
+    pub queues: Vec<RestQueue>,
+}
+
+impl RestClusterQueues {
+    /// The key of its default queue.
+    pub fn default_queue(&self) -> Option<String> {
+        let id = self.cluster.default_queue_id.as_deref()?;
+        self.queues.iter().find(|q| q.id == id).map(|q| q.key.clone())
+    }
+}
+
 /// A build named for REST: organization, pipeline slug and number.
 #[derive(Debug, Clone)]
 pub struct RestBuildId {
@@ -321,6 +440,36 @@ impl Call<'_> {
     ) -> Result<(T, Option<u32>), ToolError> {
         let (value, next) = self.ctx.api.rest_decode::<T>(path, query).await.map_err(|e| wanted.or_not_found(e))?;
         Ok((value, next))
+    }
+
+    /// The clusters (all, or one by UUID) with their queues: one request for the clusters, one
+    /// per cluster for its queues.
+    pub async fn rest_clusters(&self, org: &str, uuid: Option<&str>) -> Result<Vec<RestClusterQueues>, ToolError> {
+        let base = format!("v2/organizations/{org}/clusters");
+        let page = [("per_page", "100".to_string())];
+        let clusters = match uuid {
+            Some(u) => {
+                let wanted =
+                    Wanted::new(format!("cluster {u} in `{org}`"), "list_clusters lists the organization's clusters");
+                vec![self.rest_typed::<RestCluster>(&format!("{base}/{u}"), &[], &wanted).await?.0]
+            }
+            None => {
+                let wanted =
+                    Wanted::new(format!("organization `{org}`"), "list_clusters lists the organization's clusters");
+                self.rest_typed::<Vec<RestCluster>>(&base, &page, &wanted).await?.0
+            }
+        };
+        let mut out = Vec::with_capacity(clusters.len());
+        for cluster in clusters {
+            let wanted = Wanted::new(
+                format!("the queues of cluster {}", cluster.id),
+                "list_clusters lists the organization's clusters",
+            );
+            let path = format!("{base}/{}/queues", cluster.id);
+            let queues = self.rest_typed::<Vec<RestQueue>>(&path, &page, &wanted).await?.0;
+            out.push(RestClusterQueues { cluster, queues });
+        }
+        Ok(out)
     }
 
     /// A build without its jobs (`exclude_jobs=true`): one request whatever the build's size.

@@ -2,7 +2,7 @@
 //! small formatters they use (short SHAs, outcomes, exit codes, signals). One place decides how
 //! long a branch or a label may be, so every tool shows a build the same way.
 
-use super::rest::{RestBuild, RestJob};
+use super::rest::{RestAgentRecord, RestBuild, RestJob, RestQueue};
 use crate::render;
 use serde::Serialize;
 use serde_json::Value;
@@ -309,6 +309,118 @@ pub fn test_failures(t: &Value) -> i64 {
     let count = by_result.and_then(|e| e.get("failed")).and_then(Value::as_i64).unwrap_or(0).max(0);
     let result = text("result").or_else(|| text("state")).unwrap_or("");
     count.saturating_add(i64::from(result.starts_with("fail")))
+}
+
+/// What a queue row says when dispatch is paused: its note, or "dispatch paused".
+pub fn paused(dispatch_paused: bool, note: Option<&str>) -> Option<String> {
+    dispatch_paused.then(|| note.map(|n| crate::render::clean_text(n, 200)).unwrap_or_else(|| "dispatch paused".into()))
+}
+
+/// A cluster queue's row in `list_clusters`, from REST (no live metrics: the output says so once).
+pub fn queue_row_from_rest(q: &RestQueue) -> Value {
+    serde_json::json!({
+        "key": q.key,
+        "id": q.graphql_id,
+        "paused": paused(q.dispatch_paused, q.dispatch_paused_note.as_deref()),
+        "hosted": q.hosted.then_some(true),
+    })
+}
+
+/// The fields of `get_queue` REST carries (no agents, jobs or metrics), in output order.
+pub fn queue_detail_from_rest(q: &RestQueue, cluster: &str) -> Vec<(&'static str, Value)> {
+    let mut out = vec![
+        ("queue", serde_json::json!(q.key)),
+        ("cluster", serde_json::json!(render::clean_text(cluster, 60))),
+        ("id", serde_json::json!(q.graphql_id)),
+        ("description", serde_json::json!(q.description.as_deref().map(|d| render::clean_text(d, 200)))),
+    ];
+    if q.dispatch_paused {
+        out.push((
+            "dispatch_paused",
+            serde_json::json!({
+                "at": q.dispatch_paused_at.as_deref().map(render::timestamp),
+                "by": q.dispatch_paused_by.as_ref().and_then(|u| u.name.as_deref()).map(person),
+                "note": q.dispatch_paused_note.as_deref().map(|n| render::clean_text(n, 300)),
+            }),
+        ));
+    }
+    out.push(("hosted", serde_json::json!(q.hosted.then_some(true))));
+    out
+}
+
+/// `pipeline/number` of a REST job's build, from its web URL.
+fn rest_job_build(j: &RestJob) -> Option<String> {
+    match crate::buildkite::ids::parse_build(j.web_url.as_deref()?, None, None) {
+        Ok(crate::buildkite::ids::BuildRef::Number { pipeline, number }) => {
+            Some(format!("{}/{number}", pipeline.pipeline))
+        }
+        _ => None,
+    }
+}
+
+/// The `queue=` tag of an agent's metadata.
+pub fn queue_tag(meta: &[String]) -> Option<String> {
+    meta.iter().find_map(|m| m.strip_prefix("queue=").map(str::to_string))
+}
+
+/// An agent's row in `list_agents`, from REST (the queue from its `queue=` tag).
+pub fn agent_row_from_rest(a: &RestAgentRecord) -> Value {
+    let job = a.job.as_ref().filter(|j| j.kind == "script").map(|j| {
+        serde_json::json!({
+            "job": j.id,
+            "label": j.name.as_deref().map(|l| render::clean_text(l, 60)),
+            "build": rest_job_build(j),
+        })
+    });
+    serde_json::json!({
+        "name": render::clean_text(&a.name, 80),
+        "state": a.connection_state.to_ascii_lowercase(),
+        "queue": queue_tag(&a.meta_data),
+        "paused": a.paused.then_some(true),
+        "version": a.version,
+        "job": job,
+    })
+}
+
+/// `get_agent`'s object from REST: what REST carries, in the GraphQL output's order and keys
+/// (REST has no heartbeat, connection times, cluster queue, OS, version warnings or recent jobs).
+pub fn agent_detail_from_rest(a: &RestAgentRecord) -> serde_json::Map<String, Value> {
+    use serde_json::json;
+    let mut out = serde_json::Map::new();
+    out.insert("name".into(), json!(render::clean_text(&a.name, 80)));
+    out.insert("id".into(), json!(a.id));
+    out.insert("state".into(), json!(a.connection_state.to_ascii_lowercase()));
+    out.insert("queue".into(), json!(queue_tag(&a.meta_data)));
+    out.insert("host".into(), json!(a.hostname.as_deref().map(|h| render::clean_text(h, 80))));
+    out.insert("ip".into(), json!(a.ip_address));
+    out.insert("version".into(), json!(a.version));
+    out.insert("priority".into(), json!(a.priority.filter(|p| *p != 0)));
+    let tags: Vec<String> = a.meta_data.iter().map(|m| render::clean_text(m, 120)).collect();
+    out.insert("tags".into(), json!(tags));
+    if a.paused {
+        out.insert(
+            "paused".into(),
+            json!({
+                "at": a.paused_at.as_deref().map(render::timestamp),
+                "by": a.paused_by.as_ref().and_then(|u| u.name.as_deref()).map(person),
+                "note": a.paused_note.as_deref().map(|n| render::clean_text(n, 300)),
+                "timeout_min": a.paused_timeout_in_minutes.filter(|m| *m > 0),
+            }),
+        );
+    }
+    if let Some(j) = a.job.as_ref().filter(|j| j.kind == "script") {
+        out.insert(
+            "job".into(),
+            json!({
+                "job": j.id,
+                "label": j.name.as_deref().map(|l| render::clean_text(l, 80)),
+                "state": j.state.to_ascii_lowercase(),
+                "started": j.started_at.as_deref().map(render::timestamp),
+                "build": rest_job_build(j),
+            }),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
