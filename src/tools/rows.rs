@@ -2,7 +2,7 @@
 //! small formatters they use (short SHAs, outcomes, exit codes, signals). One place decides how
 //! long a branch or a label may be, so every tool shows a build the same way.
 
-use super::rest::{RestBuild, RestJob};
+use super::rest::{RestArtifact, RestBuild, RestJob};
 use crate::render;
 use serde::Serialize;
 use serde_json::Value;
@@ -202,6 +202,24 @@ impl BuildRow {
             b.finished_at.as_deref(),
         )
     }
+}
+
+/// One artifact row: what a model needs to pick one, without repeating what the listing says
+/// (the default MIME type and the `finished` state are left out).
+pub fn artifact(id: &str, path: &str, size: i64, mime: &str, state: &str) -> Value {
+    let mime = (mime != "application/octet-stream" && !mime.is_empty()).then(|| render::clean_text(mime, 60));
+    serde_json::json!({
+        "id": id,
+        "path": render::clean_text(path, 300),
+        "size": size,
+        "mime": mime,
+        "state": (!state.eq_ignore_ascii_case("finished")).then(|| state.to_ascii_lowercase()),
+    })
+}
+
+/// The row of a REST artifact (the one reshaper of REST artifacts into rows).
+pub fn artifact_from_rest(a: &RestArtifact) -> Value {
+    artifact(&a.id, &a.path, a.file_size, &a.mime_type, &a.state)
 }
 
 /// A REST job's state as GraphQL's outcome reads (`passed`, `failed`, `soft_failed`, else the state).
