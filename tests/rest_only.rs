@@ -17,6 +17,7 @@ const ANSI_TEXT: &str = "019da481-5c92-417b-a7f9-2cca5df8025a";
 const OVER_CAP: &str = "019da480-510f-1eed-b595-243dbee88e94";
 const BINARY: &str = "019da481-9731-4087-b71c-9b34f86d7bbb";
 const EXPIRED: &str = "019da481-acb6-4645-b23f-63f01f9d5ff4";
+const NIGHTLY: &str = "21bade02-6a6a-4768-b2ed-66ffdcc99396";
 const NO_GRAPHQL: Fault = Fault::Status(403, "Your API access token does not have GraphQL access enabled");
 
 /// An artifact of the RSpec job named as REST finds it: `<job>/artifacts/<artifact>`.
@@ -90,6 +91,8 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize)> {
         ("get_artifact_over_cap", "get_artifact", json!({"artifact": artifact_url(OVER_CAP)}), 1),
         ("get_artifact_binary", "get_artifact", json!({"artifact": job_artifact(BINARY)}), 1),
         ("get_artifact_expired", "get_artifact", json!({"artifact": job_artifact(EXPIRED)}), 1),
+        ("list_schedules_pipeline", "list_schedules", json!({"pipeline": "acme/web"}), 1),
+        ("get_schedule", "list_schedules", json!({"pipeline": "acme/web", "schedule": NIGHTLY}), 1),
     ]
 }
 
@@ -171,6 +174,8 @@ async fn rest_and_graphql_agree_where_both_carry_a_value() {
         ("compare_builds", json!({"build": "acme/web/1342", "base": "1341"})),
         ("list_artifacts", json!({"job": RSPEC_JOB})),
         ("list_artifacts", json!({"job": RSPEC_JOB, "path": "*.xml"})),
+        ("list_schedules", json!({"pipeline": "acme/web"})),
+        ("list_schedules", json!({"pipeline": "acme/web", "schedule": NIGHTLY})),
         ("get_artifact", json!({"artifact": job_artifact(SMALL_TEXT)})),
         ("get_artifact", json!({"artifact": artifact_url(OVER_CAP)})),
         ("get_artifact", json!({"artifact": job_artifact(EXPIRED)})),
@@ -235,6 +240,17 @@ async fn tools_table_tools_list_and_instructions_for_a_token_without_graphql() {
     // current_user says the same sentence.
     let me: Value = serde_json::from_str(&client.ok("current_user", json!({})).await).unwrap();
     assert!(instructions.contains(me["graphql"].as_str().unwrap()), "{me}");
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn org_wide_schedules_need_graphql_and_say_so() {
+    let fake = refusing_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let r0 = fake.rest_requests();
+    let err = client.err("list_schedules", json!({})).await;
+    assert!(err.contains("one pipeline at a time") && err.contains("pass `pipeline`"), "{err}");
+    assert_eq!(fake.rest_requests(), r0, "refused before any request");
     client.stop().await;
 }
 

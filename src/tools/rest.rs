@@ -284,6 +284,50 @@ impl RestArtifact {
     }
 }
 
+/// A pipeline schedule from `GET …/pipelines/{p}/schedules[/{uuid}]` (REST carries no builds).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestSchedule {
+    /// The schedule UUID.
+    #[serde(default)]
+    pub id: String,
+    /// Its label.
+    #[serde(default)]
+    pub label: String,
+    /// Its cron line.
+    #[serde(default)]
+    pub cronline: String,
+    /// The branch it builds.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The commit it builds.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// The build message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Its environment, in the order REST gives it.
+    #[serde(default)]
+    pub env: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether it is enabled.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// When it next builds.
+    #[serde(default)]
+    pub next_build_at: Option<String>,
+    /// When it last failed to create a build.
+    #[serde(default)]
+    pub failed_at: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub failed_message: Option<String>,
+    /// When it was created.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Who created it.
+    #[serde(default)]
+    pub created_by: Option<RestPerson>,
+}
+
 /// `links` of a cursor-paged REST list.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RestLinks {
