@@ -15,7 +15,23 @@ const RSPEC_JOB: &str = "08d58486-29e1-47b4-b951-facf35dafc4d";
 const MACOS_CLUSTER: &str = "b61e6ba5-3682-4dd6-b804-69b84b2d451c";
 const RSPEC_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tZGMzNmZjOTAtMjI0OC00ZDcwLWFjYTQtYTFhOWY1YjE5Zjcx";
 const MACOS_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tOTM5YWUyMzItNTg4ZS00YmNlLWI3MWUtZDc4YTFkYzAyZTI3";
+const SMALL_TEXT: &str = "019da481-2bd7-4616-9f61-1e77d966f58e";
+const ANSI_TEXT: &str = "019da481-5c92-417b-a7f9-2cca5df8025a";
+const OVER_CAP: &str = "019da480-510f-1eed-b595-243dbee88e94";
+const BINARY: &str = "019da481-9731-4087-b71c-9b34f86d7bbb";
+const EXPIRED: &str = "019da481-acb6-4645-b23f-63f01f9d5ff4";
+const NIGHTLY: &str = "21bade02-6a6a-4768-b2ed-66ffdcc99396";
 const NO_GRAPHQL: Fault = Fault::Status(403, "Your API access token does not have GraphQL access enabled");
+
+/// An artifact of the RSpec job named as REST finds it: `<job>/artifacts/<artifact>`.
+fn job_artifact(artifact: &str) -> String {
+    format!("{RSPEC_JOB}/artifacts/{artifact}")
+}
+
+/// An artifact's URL, which names its organization and job.
+fn artifact_url(artifact: &str) -> String {
+    format!("https://buildkite.com/organizations/acme/pipelines/web/builds/1342/jobs/{RSPEC_JOB}/artifacts/{artifact}")
+}
 
 /// insta settings writing under `snapshots/rest_only/`.
 fn rest_snapshots() -> insta::Settings {
@@ -76,6 +92,17 @@ fn cases() -> Vec<(&'static str, &'static str, Value, usize)> {
         ("get_queue_key", "get_queue", json!({"queue": "rspec"}), 4),
         ("get_queue_paused", "get_queue", json!({"queue": MACOS_QUEUE}), 4),
         ("get_queue_in_cluster", "get_queue", json!({"queue": "macos", "cluster": MACOS_CLUSTER}), 2),
+        // The job (label, build) and its first page of artifacts, side by side.
+        ("list_artifacts_job", "list_artifacts", json!({"job": RSPEC_JOB}), 2),
+        ("list_artifacts_job_glob", "list_artifacts", json!({"job": RSPEC_JOB, "path": "*.xml"}), 2),
+        // The artifact through its job, then its `…/download` (302 to the storage host) when inlined.
+        ("get_artifact_inline", "get_artifact", json!({"artifact": job_artifact(SMALL_TEXT)}), 2),
+        ("get_artifact_ansi", "get_artifact", json!({"artifact": job_artifact(ANSI_TEXT)}), 2),
+        ("get_artifact_over_cap", "get_artifact", json!({"artifact": artifact_url(OVER_CAP)}), 1),
+        ("get_artifact_binary", "get_artifact", json!({"artifact": job_artifact(BINARY)}), 1),
+        ("get_artifact_expired", "get_artifact", json!({"artifact": job_artifact(EXPIRED)}), 1),
+        ("list_schedules_pipeline", "list_schedules", json!({"pipeline": "acme/web"}), 1),
+        ("get_schedule", "list_schedules", json!({"pipeline": "acme/web", "schedule": NIGHTLY}), 1),
     ]
 }
 
@@ -118,6 +145,9 @@ async fn fallback_tools_answer_over_rest_within_their_budgets() {
 const DIFFERENT: &[&str] = &[
     // REST counts every job type in job_state_counts (the fixture derives them from GraphQL's).
     "retried_attempts",
+    // Over REST get_artifact has no short-lived download_url, so a "not inlined" note says where
+    // to download instead.
+    "inline",
 ];
 
 /// Every leaf path of `v` with its value: `jobs.failed`, `failed.0.exit`.
@@ -193,6 +223,13 @@ async fn rest_and_graphql_agree_where_both_carry_a_value() {
         ("wait_for_build", json!({"build": "acme/web/1342"})),
         ("wait_for_build", json!({"build": "acme/web/1343"})),
         ("compare_builds", json!({"build": "acme/web/1342", "base": "1341"})),
+        ("list_artifacts", json!({"job": RSPEC_JOB})),
+        ("list_artifacts", json!({"job": RSPEC_JOB, "path": "*.xml"})),
+        ("list_schedules", json!({"pipeline": "acme/web"})),
+        ("list_schedules", json!({"pipeline": "acme/web", "schedule": NIGHTLY})),
+        ("get_artifact", json!({"artifact": job_artifact(SMALL_TEXT)})),
+        ("get_artifact", json!({"artifact": artifact_url(OVER_CAP)})),
+        ("get_artifact", json!({"artifact": job_artifact(EXPIRED)})),
         // One queue: GraphQL orders queues busiest first, REST by key.
         ("list_clusters", json!({"cluster": MACOS_CLUSTER})),
         ("get_queue", json!({"queue": RSPEC_QUEUE})),
@@ -228,6 +265,32 @@ async fn tools_table_tools_list_and_instructions_for_a_token_without_graphql() {
     // current_user says the same sentence.
     let me: Value = serde_json::from_str(&client.ok("current_user", json!({})).await).unwrap();
     assert!(instructions.contains(me["graphql"].as_str().unwrap()), "{me}");
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn org_wide_schedules_need_graphql_and_say_so() {
+    let fake = refusing_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let r0 = fake.rest_requests();
+    let err = client.err("list_schedules", json!({})).await;
+    assert!(err.contains("one pipeline at a time") && err.contains("pass `pipeline`"), "{err}");
+    assert_eq!(fake.rest_requests(), r0, "refused before any request");
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn artifacts_over_rest_are_found_through_their_job_and_downloads_carry_no_token() {
+    let fake = refusing_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let r0 = fake.rest_requests();
+    let err = client.err("get_artifact", json!({"artifact": SMALL_TEXT})).await;
+    assert!(err.contains("only through its job") && err.contains("/artifacts/"), "{err}");
+    assert_eq!(fake.rest_requests(), r0, "refused before any request");
+    let out: Value =
+        serde_json::from_str(&client.ok("get_artifact", json!({"artifact": job_artifact(SMALL_TEXT)})).await).unwrap();
+    assert!(out["content"].as_str().unwrap().contains("412 examples"), "{out}");
+    assert_eq!(fake.leaked_downloads(), 0, "the storage host never sees the token");
     client.stop().await;
 }
 

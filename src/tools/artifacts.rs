@@ -5,6 +5,8 @@ use super::args::{clamp, lenient_int, page_number};
 use super::context::non_blank;
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{BUILD_HINT, JOB_HINT};
+use super::rest::{RestArtifact, RestJob};
+use super::rows;
 use crate::buildkite::ApiError;
 use crate::buildkite::ids::{self, BuildRef};
 use crate::buildkite::ops::{GetArtifact, ListJobArtifacts, get_artifact, list_job_artifacts};
@@ -56,7 +58,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Artifacts,
         hints: Hints::READ,
         scopes: &["read_artifacts"],
-        rest: Rest::No,
+        rest: Rest::Same,
         description: "List a build's or a job's artifacts (id, path, size, type), optionally by path glob.",
         handler: handler!(list_artifacts, ListArtifactsArgs),
     },
@@ -65,7 +67,7 @@ pub(super) const TOOLS: &[Tool] = &[
         toolset: Toolset::Artifacts,
         hints: Hints::READ,
         scopes: &["read_artifacts"],
-        rest: Rest::No,
+        rest: Rest::Same,
         description: "One artifact: metadata, a download URL valid for minutes, and its content inline when it is small text.",
         handler: handler!(get_artifact, GetArtifactArgs),
     },
@@ -85,22 +87,11 @@ pub fn glob(pattern: &str) -> Result<globset::GlobMatcher, ToolError> {
         .map_err(|e| args_error(format!("path `{}` is not a glob: {}", render::clean_text(pattern, 100), e.kind())))
 }
 
-/// One artifact row: what a model needs to pick one, without repeating what the listing says.
-fn row(id: &str, path: &str, size: i64, mime: &str, state: &str) -> Value {
-    let mime = (mime != "application/octet-stream" && !mime.is_empty()).then(|| render::clean_text(mime, 60));
-    json!({
-        "id": id,
-        "path": render::clean_text(path, 300),
-        "size": size,
-        "mime": mime,
-        "state": (!state.eq_ignore_ascii_case("finished")).then(|| state.to_ascii_lowercase()),
-    })
-}
-
 async fn list_artifacts(call: &Call<'_>, args: ListArtifactsArgs) -> Result<String, ToolError> {
     let budget = call.budget(3_000);
     let glob = non_blank(args.path.as_deref()).map(str::to_string);
     match (non_blank(args.job.as_deref()), non_blank(args.build.as_deref())) {
+        (Some(job), _) if !call.graphql().await => list_job_artifacts_rest(call, job, glob, budget).await,
         (Some(job), _) => {
             let uuid = call.job_uuid(job)?;
             let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
@@ -116,7 +107,7 @@ async fn list_artifacts(call: &Call<'_>, args: ListArtifactsArgs) -> Result<Stri
             };
             let conn = job.artifacts;
             let total = conn.as_ref().map(|c| c.count).unwrap_or(0);
-            let rows: Vec<Value> = nodes!(conn).map(|a| row(&a.uuid, &a.path, a.size, &a.mime_type, &a.state)).collect();
+            let rows: Vec<Value> = nodes!(conn).map(|a| rows::artifact(&a.uuid, &a.path, a.size, &a.mime_type, &a.state)).collect();
             let mut head = Map::new();
             head.insert("job".into(), json!(job.uuid));
             if let Some(b) = job.build {
@@ -160,7 +151,7 @@ async fn list_artifacts(call: &Call<'_>, args: ListArtifactsArgs) -> Result<Stri
                         return None;
                     }
                     let size = a.get("file_size").and_then(Value::as_i64).unwrap_or(0);
-                    Some((text("job_id").to_string(), row(text("id"), path, size, text("mime_type"), text("state"))))
+                    Some((text("job_id").to_string(), rows::artifact(text("id"), path, size, text("mime_type"), text("state"))))
                 })
                 .collect();
             let matched = rows.len();
@@ -203,6 +194,61 @@ async fn list_artifacts(call: &Call<'_>, args: ListArtifactsArgs) -> Result<Stri
     }
 }
 
+/// A job's artifacts without GraphQL access: the job (label, build, type) and the first 100 of
+/// `GET /v2/organizations/{org}/jobs/{uuid}/artifacts`, side by side; the glob is applied here.
+async fn list_job_artifacts_rest(
+    call: &Call<'_>,
+    job: &str,
+    glob: Option<String>,
+    budget: usize,
+) -> Result<String, ToolError> {
+    let id = call.job(job)?;
+    let org = match id.org {
+        Some(org) => org,
+        None => call.org().await?,
+    };
+    let uuid = id.uuid;
+    let wanted = Wanted::new(format!("job {uuid}"), JOB_HINT);
+    let matcher = glob.as_deref().map(self::glob).transpose()?;
+    let job_path = format!("v2/organizations/{org}/jobs/{uuid}");
+    let list_path = format!("{job_path}/artifacts");
+    let query = [("per_page", "100".to_string())];
+    let (j, list) = tokio::join!(
+        call.rest_typed::<RestJob>(&job_path, &[], &wanted),
+        call.rest_typed::<Vec<RestArtifact>>(&list_path, &query, &wanted)
+    );
+    let (j, _) = j?;
+    if j.kind != "script" {
+        return Err(args_error(format!("{} is not a command job, so it has no artifacts", wanted.what)));
+    }
+    let (items, next) = list?;
+    let rows: Vec<Value> = items
+        .iter()
+        .filter(|a| matcher.as_ref().is_none_or(|m| m.is_match(&a.path)))
+        .map(rows::artifact_from_rest)
+        .collect();
+    let build = j.web_url.as_deref().and_then(|u| match ids::parse_build(u, None, None) {
+        Ok(BuildRef::Number { pipeline, number }) => Some(format!("{}/{number}", pipeline.slug())),
+        _ => None,
+    });
+    let mut head = Map::new();
+    head.insert("job".into(), json!(j.id));
+    if let Some(build) = build.or_else(|| items.first().and_then(RestArtifact::build)) {
+        head.insert("build".into(), json!(build));
+    }
+    head.insert("label".into(), json!(j.name.as_deref().map(|l| render::clean_text(l, 120))));
+    if let Some(g) = &glob {
+        head.insert("path".into(), json!(g));
+    }
+    if next.is_some() {
+        head.insert("more".into(), json!({"note": "only the first 100 are listed: narrow with path"}));
+    }
+    let mut page = Page::new(rows.len() as i64, None);
+    page.cursors = vec![None; rows.len()];
+    page.rows = rows;
+    Ok(render::render_page(head, "artifacts", page, budget))
+}
+
 /// Whether a MIME type or file name says the content is text.
 fn looks_textual(mime: &str, path: &str) -> bool {
     let mime = mime.to_ascii_lowercase();
@@ -239,45 +285,135 @@ fn human_size(bytes: i64) -> String {
     crate::buildkite::error::human_bytes(bytes.max(0) as u64)
 }
 
-async fn get_artifact(call: &Call<'_>, args: GetArtifactArgs) -> Result<String, ToolError> {
-    let ctx = call.ctx;
-    let uuid = parse_artifact(&args.artifact).ok_or_else(|| {
-        args_error(format!("`{}` is not an artifact: pass its UUID (list_artifacts lists them)", args.artifact.trim()),
-        )
+/// What `get_artifact` shows of an artifact, from either API.
+struct ArtifactMeta {
+    id: String,
+    path: String,
+    size: i64,
+    mime: String,
+    state: String,
+    /// GraphQL only.
+    sha256: Option<String>,
+    /// GraphQL only.
+    expires: Option<String>,
+    job: Option<String>,
+    build: Option<String>,
+    /// The short-lived URL shown to the model (GraphQL only: REST gives it only as a redirect).
+    download_url: Option<String>,
+    /// The URL the content is fetched from (the same, or REST's `…/download`, which redirects).
+    fetch_url: String,
+}
+
+/// A job UUID, an artifact UUID and maybe the organization from `<job>/artifacts/<artifact>` or
+/// a URL containing `organizations/<org>/…/jobs/<job>/artifacts/<artifact>`.
+fn parse_job_artifact(input: &str) -> Option<(Option<String>, String, String)> {
+    let parts: Vec<&str> = input.trim().split(['/', '?', '#']).collect();
+    let at = parts.iter().position(|p| *p == "artifacts")?;
+    let artifact = parts.get(at + 1).filter(|p| ids::is_uuid(p))?.to_ascii_lowercase();
+    let job = parts.get(at.checked_sub(1)?).filter(|p| ids::is_uuid(p))?.to_ascii_lowercase();
+    let org = parts.iter().position(|p| *p == "organizations").and_then(|i| parts.get(i + 1)).map(|o| o.to_string());
+    Some((org, job, artifact))
+}
+
+/// The artifact over REST: `GET /v2/organizations/{org}/jobs/{job}/artifacts/{uuid}` (REST finds
+/// an artifact only through its job).
+async fn artifact_rest(call: &Call<'_>, input: &str) -> Result<ArtifactMeta, ToolError> {
+    let (org, job, uuid) = parse_job_artifact(input).ok_or_else(|| {
+        args_error(format!(
+            "`{}` does not name its job, and without GraphQL access Buildkite finds an artifact only through its job: pass `<job uuid>/artifacts/<artifact uuid>` or the artifact's URL (list_artifacts gives both UUIDs)",
+            render::clean_text(input.trim(), 100)
+        ))
+    })?;
+    let org = match org {
+        Some(org) => super::resolve::checked_org(&org)?,
+        None => call.org().await?,
+    };
+    let wanted = Wanted::new(format!("artifact {uuid}"), "list_artifacts lists a build's or a job's artifacts");
+    let path = format!("v2/organizations/{org}/jobs/{job}/artifacts/{uuid}");
+    let (a, _) = call.rest_typed::<RestArtifact>(&path, &[], &wanted).await?;
+    let fetch_url = call.ctx.api.rest_url(&format!("{path}/download")).map_err(|e| wanted.or_not_found(e))?.to_string();
+    Ok(ArtifactMeta {
+        build: a.build(),
+        job: a.job_id.clone().or(Some(job)),
+        id: a.id,
+        path: a.path,
+        size: a.file_size,
+        mime: a.mime_type,
+        state: a.state,
+        sha256: None,
+        expires: None,
+        download_url: None,
+        fetch_url,
+    })
+}
+
+/// The artifact over GraphQL.
+async fn artifact_graphql(call: &Call<'_>, input: &str) -> Result<ArtifactMeta, ToolError> {
+    let uuid = parse_artifact(input).ok_or_else(|| {
+        args_error(format!("`{}` is not an artifact: pass its UUID (list_artifacts lists them)", input.trim()))
     })?;
     let wanted = Wanted::new(format!("artifact {uuid}"), "list_artifacts lists a build's or a job's artifacts");
     let a = wanted.found(call.query::<GetArtifact>(get_artifact::Variables { uuid: uuid.clone() }, &wanted).await?.artifact)?;
+    let (job, build) = match &a.job {
+        Some(job) => (
+            Some(job.uuid.clone()),
+            job.build.as_ref().map(|b| format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)),
+        ),
+        None => (None, None),
+    };
+    Ok(ArtifactMeta {
+        id: a.uuid,
+        path: a.path,
+        size: a.size,
+        mime: a.mime_type,
+        state: a.state,
+        sha256: a.sha256sum,
+        expires: a.expires_at,
+        job,
+        build,
+        download_url: Some(a.download_url.clone()),
+        fetch_url: a.download_url,
+    })
+}
+
+async fn get_artifact(call: &Call<'_>, args: GetArtifactArgs) -> Result<String, ToolError> {
+    let ctx = call.ctx;
+    let graphql = call.graphql().await;
+    let a = if graphql { artifact_graphql(call, &args.artifact).await? } else { artifact_rest(call, &args.artifact).await? };
     let cap = clamp(args.inline_bytes, INLINE_DEFAULT, 0, INLINE_MAX);
     let mut out = Map::new();
-    out.insert("id".into(), json!(a.uuid));
+    out.insert("id".into(), json!(a.id));
     out.insert("path".into(), json!(render::clean_text(&a.path, 300)));
     out.insert("size".into(), json!(a.size));
-    out.insert("mime".into(), json!(render::clean_text(&a.mime_type, 80)));
+    out.insert("mime".into(), json!(render::clean_text(&a.mime, 80)));
     if !a.state.eq_ignore_ascii_case("finished") {
         out.insert("state".into(), json!(a.state.to_ascii_lowercase()));
     }
-    out.insert("sha256".into(), json!(a.sha256sum));
-    out.insert("expires".into(), json!(a.expires_at.as_deref().map(render::timestamp)));
+    if graphql {
+        out.insert("sha256".into(), json!(a.sha256));
+        out.insert("expires".into(), json!(a.expires.as_deref().map(render::timestamp)));
+    }
     if let Some(job) = &a.job {
-        out.insert("job".into(), json!(job.uuid));
-        if let Some(b) = &job.build {
-            out.insert("build".into(), json!(format!("{}/{}/{}", b.organization.slug, b.pipeline.slug, b.number)));
+        out.insert("job".into(), json!(job));
+        if let Some(b) = &a.build {
+            out.insert("build".into(), json!(b));
         }
     }
     let usable = a.state.eq_ignore_ascii_case("finished");
-    if usable {
-        out.insert("download_url".into(), json!(a.download_url));
+    if usable && let Some(url) = &a.download_url {
+        out.insert("download_url".into(), json!(url));
         out.insert("url_valid".into(), json!("10 min"));
     }
+    let from = if a.download_url.is_some() { "download it from download_url" } else { "download it from the job's Artifacts tab in Buildkite" };
     let inline = if !usable {
         Err(format!("the artifact is {}, so it cannot be downloaded", a.state.to_ascii_lowercase()))
-    } else if !looks_textual(&a.mime_type, &a.path) {
-        Err("binary content is never inlined: download it from download_url".to_string())
+    } else if !looks_textual(&a.mime, &a.path) {
+        Err(format!("binary content is never inlined: {from}"))
     } else if cap == 0 {
         Err("inline_bytes is 0".to_string())
     } else if a.size > cap {
         Err(format!(
-            "{} is over the inline cap of {}: download it from download_url (or raise inline_bytes up to {})",
+            "{} is over the inline cap of {}: {from} (or raise inline_bytes up to {})",
             human_size(a.size),
             human_size(cap),
             human_size(INLINE_MAX)
@@ -289,7 +425,7 @@ async fn get_artifact(call: &Call<'_>, args: GetArtifactArgs) -> Result<String, 
         Ok(()) if a.size == 0 => {
             out.insert("inline".into(), json!("the artifact is empty"));
         }
-        Ok(()) => match ctx.api.download(&a.download_url, cap as u64).await {
+        Ok(()) => match ctx.api.download(&a.fetch_url, cap as u64).await {
             // The storage host's refusal is not the token's fault: the metadata still helps.
             Err(e) => {
                 let why = match e {
@@ -351,6 +487,15 @@ mod tests {
             Some(id)
         );
         assert_eq!(parse_artifact("coverage.xml"), None);
+        let job = "08d58486-29e1-47b4-b951-facf35dafc4d";
+        assert_eq!(parse_job_artifact(&format!("{job}/artifacts/{id}")), Some((None, job.into(), id.into())));
+        assert_eq!(
+            parse_job_artifact(&format!(
+                "https://api.buildkite.com/v2/organizations/acme/pipelines/web/builds/1/jobs/{job}/artifacts/{id}"
+            )),
+            Some((Some("acme".into()), job.into(), id.into()))
+        );
+        assert_eq!(parse_job_artifact(id), None);
     }
 
     #[test]

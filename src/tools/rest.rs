@@ -243,6 +243,91 @@ pub struct RestJob {
     pub web_url: Option<String>,
 }
 
+/// An artifact from a job's or a build's artifact list (`GET …/jobs/{uuid}/artifacts`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestArtifact {
+    /// The artifact UUID.
+    #[serde(default)]
+    pub id: String,
+    /// The job that uploaded it.
+    #[serde(default)]
+    pub job_id: Option<String>,
+    /// Its API URL (`…/pipelines/{p}/builds/{n}/jobs/{j}/artifacts/{id}`), which names its build.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Its path.
+    #[serde(default)]
+    pub path: String,
+    /// Its size in bytes.
+    #[serde(default)]
+    pub file_size: i64,
+    /// Its MIME type.
+    #[serde(default)]
+    pub mime_type: String,
+    /// Its state, lower-case.
+    #[serde(default)]
+    pub state: String,
+}
+
+impl RestArtifact {
+    /// `org/pipeline/number` of its build, read from its API URL.
+    pub fn build(&self) -> Option<String> {
+        let url = self.url.as_deref()?;
+        let rest = url.split_once("/organizations/")?.1;
+        let mut parts = rest.split('/');
+        let org = parts.next()?;
+        (parts.next()? == "pipelines").then_some(())?;
+        let pipeline = parts.next()?;
+        (parts.next()? == "builds").then_some(())?;
+        let number: i64 = parts.next()?.parse().ok()?;
+        Some(format!("{org}/{pipeline}/{number}"))
+    }
+}
+
+/// A pipeline schedule from `GET …/pipelines/{p}/schedules[/{uuid}]` (REST carries no builds).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RestSchedule {
+    /// The schedule UUID.
+    #[serde(default)]
+    pub id: String,
+    /// Its label.
+    #[serde(default)]
+    pub label: String,
+    /// Its cron line.
+    #[serde(default)]
+    pub cronline: String,
+    /// The branch it builds.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The commit it builds.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// The build message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Its environment, in the order REST gives it.
+    #[serde(default)]
+    pub env: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether it is enabled.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// When it next builds.
+    #[serde(default)]
+    pub next_build_at: Option<String>,
+    /// When it last failed to create a build.
+    #[serde(default)]
+    pub failed_at: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub failed_message: Option<String>,
+    /// When it was created.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Who created it.
+    #[serde(default)]
+    pub created_by: Option<RestPerson>,
+}
+
 /// `links` of a cursor-paged REST list.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RestLinks {

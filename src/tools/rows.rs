@@ -2,7 +2,7 @@
 //! small formatters they use (short SHAs, outcomes, exit codes, signals). One place decides how
 //! long a branch or a label may be, so every tool shows a build the same way.
 
-use super::rest::{RestAgentRecord, RestBuild, RestJob, RestQueue};
+use super::rest::{RestAgentRecord, RestArtifact, RestBuild, RestJob, RestQueue, RestSchedule};
 use crate::render;
 use serde::Serialize;
 use serde_json::Value;
@@ -219,6 +219,67 @@ impl BuildRow {
             b.finished_at.as_deref(),
         )
     }
+}
+
+/// One artifact row: what a model needs to pick one, without repeating what the listing says
+/// (the default MIME type and the `finished` state are left out).
+pub fn artifact(id: &str, path: &str, size: i64, mime: &str, state: &str) -> Value {
+    let mime = (mime != "application/octet-stream" && !mime.is_empty()).then(|| render::clean_text(mime, 60));
+    serde_json::json!({
+        "id": id,
+        "path": render::clean_text(path, 300),
+        "size": size,
+        "mime": mime,
+        "state": (!state.eq_ignore_ascii_case("finished")).then(|| state.to_ascii_lowercase()),
+    })
+}
+
+/// The row of a REST artifact (the one reshaper of REST artifacts into rows).
+pub fn artifact_from_rest(a: &RestArtifact) -> Value {
+    artifact(&a.id, &a.path, a.file_size, &a.mime_type, &a.state)
+}
+
+/// One schedule as a row of a list: `last` is its last build as `#n state`, when known.
+#[allow(clippy::too_many_arguments)]
+pub fn schedule(
+    pipeline: Option<&str>,
+    id: &str,
+    label_text: &str,
+    cron: &str,
+    branch_name: Option<&str>,
+    enabled: Option<bool>,
+    next: Option<&str>,
+    last: Option<String>,
+    failed: (Option<&str>, Option<&str>),
+) -> Value {
+    serde_json::json!({
+        "pipeline": pipeline,
+        "id": id,
+        "label": render::clean_text(label_text, 80),
+        "cron": render::clean_text(cron, 60),
+        "branch": branch_name.map(branch),
+        "enabled": (enabled == Some(false)).then_some(false),
+        "next": next.filter(|_| enabled != Some(false)).map(render::timestamp),
+        "last": last,
+        "failed": failed.0.map(|m| render::clean_text(m, 300)),
+        "failed_at": failed.1.map(render::timestamp),
+    })
+}
+
+/// The row of a REST schedule (the one reshaper of REST schedules into rows): REST carries no
+/// builds, so there is no `last`.
+pub fn schedule_from_rest(s: &RestSchedule, pipeline: Option<&str>) -> Value {
+    schedule(
+        pipeline,
+        &s.id,
+        &s.label,
+        &s.cronline,
+        s.branch.as_deref(),
+        s.enabled,
+        s.next_build_at.as_deref(),
+        None,
+        (s.failed_message.as_deref(), s.failed_at.as_deref()),
+    )
 }
 
 /// A REST job's state as GraphQL's outcome reads (`passed`, `failed`, `soft_failed`, else the state).

@@ -4,6 +4,7 @@
 use super::context::non_blank;
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::{ORG_HINT, PIPELINE_HINT};
+use super::rest::RestSchedule;
 use super::rows::{self, BuildRow};
 use crate::buildkite::ops::{GetSchedule, ListSchedules, get_schedule, list_schedules};
 use crate::redact;
@@ -33,29 +34,92 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     toolset: Toolset::Pipelines,
     hints: Hints::READ,
     scopes: &["read_pipelines"],
-    rest: Rest::No,
+    rest: Rest::Same,
     description: "Pipeline schedules (one pipeline's or all): cron, branch, enabled, next run, last build, failure; one in full with schedule.",
     handler: handler!(list_schedules, ListSchedulesArgs),
 }];
 
 /// One schedule as a row.
 fn row(s: list_schedules::ScheduleRow, pipeline: Option<&str>) -> Value {
-    let last = nodes!(s.builds).next();
-    json!({
-        "pipeline": pipeline,
-        "id": s.uuid,
-        "label": render::clean_text(&s.label, 80),
-        "cron": render::clean_text(&s.cronline, 60),
-        "branch": s.branch.as_deref().map(rows::branch),
-        "enabled": (s.enabled == Some(false)).then_some(false),
-        "next": s.next_build_at.as_deref().filter(|_| s.enabled != Some(false)).map(render::timestamp),
-        "last": last.map(|b| format!("#{} {}", b.number, render::state(&b.state))),
-        "failed": s.failed_message.as_deref().map(|m| render::clean_text(m, 300)),
-        "failed_at": s.failed_at.as_deref().map(render::timestamp),
-    })
+    let last = nodes!(s.builds).next().map(|b| format!("#{} {}", b.number, render::state(&b.state)));
+    rows::schedule(
+        pipeline,
+        &s.uuid,
+        &s.label,
+        &s.cronline,
+        s.branch.as_deref(),
+        s.enabled,
+        s.next_build_at.as_deref(),
+        last,
+        (s.failed_message.as_deref(), s.failed_at.as_deref()),
+    )
+}
+
+/// An environment entry as shown: the value redacted by its name.
+fn env_entry(name: &str, value: &str) -> String {
+    format!("{}={}", render::clean_text(name, 100), redact::shown_env(name, value, 200))
+}
+
+/// `list_schedules` without GraphQL access: one pipeline's schedules (`GET …/schedules`, one
+/// request) or one schedule (`GET …/schedules/{uuid}`); REST carries no builds of a schedule.
+/// Across the organization it would take a request per pipeline, so that form needs GraphQL.
+async fn list_schedules_rest(call: &Call<'_>, args: ListSchedulesArgs) -> Result<String, ToolError> {
+    let budget = call.budget(3_000);
+    let Some(pipeline) = non_blank(args.pipeline.as_deref()) else {
+        return Err(ToolError::args(
+            "without GraphQL access schedules are listed one pipeline at a time (across the organization it would take a request per pipeline): pass `pipeline`",
+        ));
+    };
+    let pipeline = call.pipeline(pipeline).await?;
+    let base = format!("v2/organizations/{}/pipelines/{}/schedules", pipeline.org, pipeline.pipeline);
+    if let Some(schedule) = non_blank(args.schedule.as_deref()) {
+        let id = super::resolve::path_part("schedule", &schedule.to_ascii_lowercase())?;
+        let wanted = Wanted::new(
+            format!("schedule {} of `{}`", render::clean_text(schedule, 100), pipeline.slug()),
+            "list_schedules with the pipeline lists its schedules",
+        );
+        let (s, _) = call.rest_typed::<RestSchedule>(&format!("{base}/{id}"), &[], &wanted).await?;
+        let env: Vec<String> = s
+            .env
+            .iter()
+            .flatten()
+            .map(|(k, v)| env_entry(k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()).as_str()))
+            .collect();
+        let out = json!({
+            "pipeline": pipeline.slug(),
+            "id": s.id,
+            "label": render::clean_text(&s.label, 80),
+            "cron": render::clean_text(&s.cronline, 60),
+            "branch": s.branch,
+            "commit": s.commit,
+            "message": s.message.as_deref().map(|m| render::clean_text(m, 300)),
+            "env": env,
+            "enabled": s.enabled,
+            "next": s.next_build_at.as_deref().filter(|_| s.enabled != Some(false)).map(render::timestamp),
+            "failed": s.failed_message.as_deref().map(|m| render::clean_text(m, 300)),
+            "failed_at": s.failed_at.as_deref().map(render::timestamp),
+            "created": s.created_at.as_deref().map(render::timestamp),
+            "by": s.created_by.as_ref().and_then(|u| u.name.as_deref()).map(rows::person),
+        });
+        return Ok(render::render_object(out, budget));
+    }
+    let wanted = Wanted::new(format!("pipeline `{}`", pipeline.slug()), PIPELINE_HINT);
+    let (list, _) = call.rest_typed::<Vec<RestSchedule>>(&base, &[("per_page", "100".to_string())], &wanted).await?;
+    let rows: Vec<Value> = list.iter().map(|s| rows::schedule_from_rest(s, None)).collect();
+    let mut out = Map::new();
+    out.insert("pipeline".into(), json!(pipeline.slug()));
+    out.insert("count".into(), json!(rows.len()));
+    if rows.is_empty() {
+        out.insert("note".into(), json!("no schedules"));
+    }
+    out.insert("schedules".into(), Value::Array(rows));
+    Ok(render::render_object(Value::Object(out), budget))
 }
 
 async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<String, ToolError> {
+    if !call.graphql().await {
+        return list_schedules_rest(call, args).await;
+    }
     let budget = call.budget(3_000);
     let pipeline = match non_blank(args.pipeline.as_deref()) {
         Some(p) => Some(call.pipeline(p).await?),
@@ -82,7 +146,7 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
             .unwrap_or_default()
             .iter()
             .map(|e| match e.split_once('=') {
-                Some((k, v)) => format!("{}={}", render::clean_text(k, 100), redact::shown_env(k, v, 200)),
+                Some((k, v)) => env_entry(k, v),
                 None => redact::shown(e, 200),
             })
             .collect();

@@ -571,6 +571,13 @@ async fn rest_route(
         Some(page) => {
             let body = page.body.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
             shared.rest_bytes.fetch_add(body.len(), Ordering::SeqCst);
+            // An artifact's `…/download` answers 302 to its pre-signed URL (also in the body), as Buildkite does.
+            if full.ends_with("/download")
+                && let Some(url) = page.body["url"].as_str()
+            {
+                let location = url.replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
+                return (StatusCode::FOUND, [(header::LOCATION, location)], body).into_response();
+            }
             let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             if let Some(next) = page.next_page {
                 let link = format!("<https://api.buildkite.com/v2/{path}?page={next}&per_page=30>; rel=\"next\"");
