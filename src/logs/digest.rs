@@ -186,6 +186,34 @@ impl NumberedLines for CachedLog {
     }
 }
 
+/// A cached log whose candidate search gives up (with [`SearchError::Cancelled`]) once `stop`
+/// says so: the digest of a long log is cancelled with its call.
+pub struct Stoppable<'a> {
+    /// The log.
+    pub log: &'a CachedLog,
+    /// Asked before each chunk the candidate search reads.
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl NumberedLines for Stoppable<'_> {
+    fn line_count(&self) -> u64 {
+        self.log.line_count()
+    }
+
+    fn candidates(&self) -> Result<(Vec<Line>, u64), SearchError> {
+        let found = search::search_until(self.log, &candidate_query(), self.stop)?;
+        Ok((found.hits.into_iter().map(|h| h.line).collect(), found.total))
+    }
+
+    fn read(&self, first: u64, count: usize) -> Result<Vec<Line>, SearchError> {
+        NumberedLines::read(self.log, first, count)
+    }
+
+    fn section_of(&self, line: u64) -> Option<Section> {
+        self.log.section_of(line)
+    }
+}
+
 /// Cleaned lines held in memory (a log's tail), numbered from 1 as [`clean::numbered_lines`]
 /// gives them: empty lines count, as they do in the cache.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -343,6 +371,20 @@ mod tests {
         let cached = w.finish(true).unwrap();
         let memory = MemoryLog::from_raw(raw.as_bytes(), false);
         assert_eq!(digest(&cached, 24).unwrap(), digest(&memory, 24).unwrap());
+    }
+
+    #[test]
+    fn a_stopped_digest_gives_up_and_an_unstopped_one_is_the_same_digest() {
+        let raw = "--- :rspec: Setup\nerror: one\n$ make\nFAIL\tpkg 0.1s\n";
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LogStore::new(tmp.path().join("logs"), 1 << 30);
+        let mut w = store.writer("job").unwrap();
+        w.push(raw.as_bytes()).unwrap();
+        let cached = w.finish(true).unwrap();
+        let stopped = Stoppable { log: &cached, stop: &|| true };
+        assert!(matches!(digest(&stopped, 24), Err(SearchError::Cancelled)));
+        let running = Stoppable { log: &cached, stop: &|| false };
+        assert_eq!(digest(&running, 24).unwrap(), digest(&cached, 24).unwrap());
     }
 
     /// The must-show of one digest: for every recorded job log of the demo, the failure summary's

@@ -575,7 +575,8 @@ async fn log_digest(call: &Call<'_>, args: LogDigestArgs) -> Result<String, Tool
     let (ctx, tool) = (call.ctx, call.tool.name);
     let o = obtain(ctx, tool, call.job(&args.job)?).await?;
     let log = o.log.clone();
-    let digest = blocking(move || digest(&log).map_err(invalid_search)).await?;
+    let cancel = call.progress.cancellation();
+    let digest = blocking(move || digest(&log, &|| cancel.is_cancelled()).map_err(invalid_search)).await?;
     let mut out = head(&o);
     if o.cached {
         out.insert("cached".into(), json!(true));
@@ -591,9 +592,9 @@ const DIGEST_ERRORS: usize = crate::logs::digest::MAX_ERRORS;
 
 /// The digest of the whole log ([`crate::logs::digest`]): the failing section, the error lines
 /// nearest the end with their context (grep style, `n:` error, `n-` context), and the last lines.
-fn digest(log: &CachedLog) -> Result<Map<String, Value>, search::SearchError> {
+fn digest(log: &CachedLog, stop: &(dyn Fn() -> bool + Sync)) -> Result<Map<String, Value>, search::SearchError> {
     use crate::logs::rows::{RowStyle, fold, row};
-    let d = crate::logs::digest::digest(log, DIGEST_ERRORS)?;
+    let d = crate::logs::digest::digest(&crate::logs::digest::Stoppable { log, stop }, DIGEST_ERRORS)?;
     let mut out = Map::new();
     if let Some(s) = &d.section {
         out.insert("failing_section".into(), json!(format!("{}-{} {}", s.first, s.last, s.title)));
