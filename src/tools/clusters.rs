@@ -75,18 +75,7 @@ async fn find_rest_clusters(
     match wanted {
         Some(u) if crate::buildkite::ids::is_uuid(u) => call.rest_clusters(org, Some(&u.to_ascii_lowercase())).await,
         Some(name) => {
-            let all = call.rest_clusters(org, None).await?;
-            let lower = name.to_lowercase();
-            let names: Vec<String> = all.iter().map(|c| c.cluster.name.clone()).collect();
-            let picked: Vec<_> = all.into_iter().filter(|c| c.cluster.name.to_lowercase().contains(&lower)).collect();
-            if picked.is_empty() {
-                return Err(ToolError::args(format!(
-                    "no cluster named like `{}` in `{org}`: its clusters are {}",
-                    render::clean_text(name, 100),
-                    names.join(", ")
-                )));
-            }
-            Ok(picked)
+            named_like(call.rest_clusters(org, None).await?, name, org, |c| &c.cluster.name)
         }
         None => call.rest_clusters(org, None).await,
     }
@@ -115,6 +104,39 @@ async fn list_clusters_rest(call: &Call<'_>, args: ListClustersArgs) -> Result<S
     Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
 
+/// The clusters whose name contains `name` (any case), else a sentence listing the organization's
+/// clusters (GraphQL and REST find clusters by name alike).
+fn named_like<T>(all: Vec<T>, name: &str, org: &str, name_of: impl Fn(&T) -> &String) -> Result<Vec<T>, ToolError> {
+    let lower = name.to_lowercase();
+    let names: Vec<String> = all.iter().map(|c| name_of(c).clone()).collect();
+    let picked: Vec<T> = all.into_iter().filter(|c| name_of(c).to_lowercase().contains(&lower)).collect();
+    if picked.is_empty() {
+        return Err(ToolError::args(format!(
+            "no cluster named like `{}` in `{org}`: its clusters are {}",
+            render::clean_text(name, 100),
+            names.join(", ")
+        )));
+    }
+    Ok(picked)
+}
+
+/// The one (cluster name, queue) a queue key or ID matched, else a not-found or a "pass `cluster`"
+/// sentence (GraphQL and REST look queues up alike).
+fn one_queue<'a, N: AsRef<str>, Q>(matches: &'a [(N, Q)], wanted: &str, org: &str) -> Result<&'a (N, Q), ToolError> {
+    match matches {
+        [one] => Ok(one),
+        [] => Err(Wanted::new(
+            format!("queue `{}` in `{org}`", render::clean_text(wanted, 100)),
+            "list_clusters lists every cluster's queues",
+        )
+        .not_found()),
+        many => {
+            let names: Vec<String> = many.iter().map(|(c, _)| render::clean_text(c.as_ref(), 60)).collect();
+            Err(ToolError::args(format!("queue `{wanted}` is in several clusters ({}): pass `cluster`", names.join(", "))))
+        }
+    }
+}
+
 /// `get_queue` without GraphQL access: the queue found among its clusters' queues (by GraphQL
 /// ID, UUID or key). REST lists neither a queue's agents (that needs `read_agents`) nor its
 /// waiting and running jobs, and has no metrics: those are left out and said so once.
@@ -134,23 +156,7 @@ async fn get_queue_rest(call: &Call<'_>, args: GetQueueArgs) -> Result<String, T
             }
         }
     }
-    let (cluster, q) = match matches.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(Wanted::new(
-                format!("queue `{}` in `{org}`", render::clean_text(wanted, 100)),
-                "list_clusters lists every cluster's queues",
-            )
-            .not_found());
-        }
-        many => {
-            let names: Vec<String> = many.iter().map(|(c, _)| render::clean_text(c, 60)).collect();
-            return Err(ToolError::args(format!(
-                "queue `{wanted}` is in several clusters ({}): pass `cluster`",
-                names.join(", ")
-            )));
-        }
-    };
+    let (cluster, q) = *one_queue(&matches, wanted, &org)?;
     let mut out = Map::new();
     for (k, v) in rows::queue_detail_from_rest(q, cluster) {
         out.insert(k.into(), v);
@@ -192,18 +198,7 @@ async fn find_clusters(
     match wanted {
         Some(u) if crate::buildkite::ids::is_uuid(u) => clusters(call, org, Some(&u.to_ascii_lowercase())).await,
         Some(name) => {
-            let all = clusters(call, org, None).await?;
-            let lower = name.to_lowercase();
-            let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
-            let picked: Vec<_> = all.into_iter().filter(|c| c.name.to_lowercase().contains(&lower)).collect();
-            if picked.is_empty() {
-                return Err(ToolError::args(format!(
-                    "no cluster named like `{}` in `{org}`: its clusters are {}",
-                    render::clean_text(name, 100),
-                    names.join(", ")
-                )));
-            }
-            Ok(picked)
+            named_like(clusters(call, org, None).await?, name, org, |c| &c.name)
         }
         None => clusters(call, org, None).await,
     }
@@ -318,23 +313,7 @@ async fn get_queue(call: &Call<'_>, args: GetQueueArgs) -> Result<String, ToolEr
                 }
             }
         }
-        match matches.as_slice() {
-            [(_, id)] => id.clone(),
-            [] => {
-                return Err(Wanted::new(
-                    format!("queue `{}` in `{org}`", render::clean_text(wanted, 100)),
-                    "list_clusters lists every cluster's queues",
-                )
-                .not_found());
-            }
-            many => {
-                let names: Vec<String> = many.iter().map(|(c, _)| render::clean_text(c, 60)).collect();
-                return Err(ToolError::args(format!(
-                    "queue `{wanted}` is in several clusters ({}): pass `cluster`",
-                    names.join(", ")
-                )));
-            }
-        }
+        one_queue(&matches, wanted, &org)?.1.clone()
     };
     let jobs = clamp(args.jobs, 10, 1, 50);
     let variables = get_queue::Variables { org: org.clone(), queue: id.clone(), jobs };
