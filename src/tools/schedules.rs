@@ -60,6 +60,47 @@ fn env_entry(name: &str, value: &str) -> String {
     format!("{}={}", render::clean_text(name, 100), redact::shown_env(name, value, 200))
 }
 
+/// One schedule in full, as both APIs show it: the fields as they came, capped and cleaned here once.
+struct ScheduleDetail<'a> {
+    pipeline: String,
+    id: &'a str,
+    label: &'a str,
+    cron: &'a str,
+    branch: Option<&'a str>,
+    commit: Option<&'a str>,
+    message: Option<&'a str>,
+    env: Vec<String>,
+    enabled: Option<bool>,
+    next: Option<&'a str>,
+    failed: Option<&'a str>,
+    failed_at: Option<&'a str>,
+    created: Option<&'a str>,
+    by: Option<&'a str>,
+    builds: Vec<Value>,
+}
+
+impl ScheduleDetail<'_> {
+    fn value(self) -> Value {
+        json!({
+            "pipeline": self.pipeline,
+            "id": self.id,
+            "label": render::clean_text(self.label, 80),
+            "cron": render::clean_text(self.cron, 60),
+            "branch": self.branch,
+            "commit": self.commit,
+            "message": self.message.map(|m| render::clean_text(m, 300)),
+            "env": self.env,
+            "enabled": self.enabled,
+            "next": self.next.filter(|_| self.enabled != Some(false)).map(render::timestamp),
+            "failed": self.failed.map(|m| render::clean_text(m, 300)),
+            "failed_at": self.failed_at.map(render::timestamp),
+            "created": self.created.map(render::timestamp),
+            "by": self.by.map(rows::person),
+            "builds": self.builds,
+        })
+    }
+}
+
 /// `list_schedules` without GraphQL access: one pipeline's schedules (`GET …/schedules`, one
 /// request) or one schedule (`GET …/schedules/{uuid}`); REST carries no builds of a schedule.
 /// Across the organization it would take a request per pipeline, so that form needs GraphQL.
@@ -85,22 +126,24 @@ async fn list_schedules_rest(call: &Call<'_>, args: ListSchedulesArgs) -> Result
             .flatten()
             .map(|(k, v)| env_entry(k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()).as_str()))
             .collect();
-        let out = json!({
-            "pipeline": pipeline.slug(),
-            "id": s.id,
-            "label": render::clean_text(&s.label, 80),
-            "cron": render::clean_text(&s.cronline, 60),
-            "branch": s.branch,
-            "commit": s.commit,
-            "message": s.message.as_deref().map(|m| render::clean_text(m, 300)),
-            "env": env,
-            "enabled": s.enabled,
-            "next": s.next_build_at.as_deref().filter(|_| s.enabled != Some(false)).map(render::timestamp),
-            "failed": s.failed_message.as_deref().map(|m| render::clean_text(m, 300)),
-            "failed_at": s.failed_at.as_deref().map(render::timestamp),
-            "created": s.created_at.as_deref().map(render::timestamp),
-            "by": s.created_by.as_ref().and_then(|u| u.name.as_deref()).map(rows::person),
-        });
+        let out = ScheduleDetail {
+            pipeline: pipeline.slug(),
+            id: &s.id,
+            label: &s.label,
+            cron: &s.cronline,
+            branch: s.branch.as_deref(),
+            commit: s.commit.as_deref(),
+            message: s.message.as_deref(),
+            env,
+            enabled: s.enabled,
+            next: s.next_build_at.as_deref(),
+            failed: s.failed_message.as_deref(),
+            failed_at: s.failed_at.as_deref(),
+            created: s.created_at.as_deref(),
+            by: s.created_by.as_ref().and_then(|u| u.name.as_deref()),
+            builds: Vec::new(),
+        }
+        .value();
         return Ok(render::render_object(out, budget));
     }
     let wanted = Wanted::new(format!("pipeline `{}`", pipeline.slug()), PIPELINE_HINT);
@@ -150,23 +193,24 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
                 None => redact::shown(e, 200),
             })
             .collect();
-        let out = json!({
-            "pipeline": pipeline.slug(),
-            "id": s.uuid,
-            "label": render::clean_text(&s.label, 80),
-            "cron": render::clean_text(&s.cronline, 60),
-            "branch": s.branch,
-            "commit": s.commit,
-            "message": s.message.as_deref().map(|m| render::clean_text(m, 300)),
-            "env": env,
-            "enabled": s.enabled,
-            "next": s.next_build_at.as_deref().filter(|_| s.enabled != Some(false)).map(render::timestamp),
-            "failed": s.failed_message.as_deref().map(|m| render::clean_text(m, 300)),
-            "failed_at": s.failed_at.as_deref().map(render::timestamp),
-            "created": s.created_at.as_deref().map(render::timestamp),
-            "by": s.created_by.map(|u| rows::person(&u.name)),
-            "builds": builds,
-        });
+        let out = ScheduleDetail {
+            pipeline: pipeline.slug(),
+            id: &s.uuid,
+            label: &s.label,
+            cron: &s.cronline,
+            branch: s.branch.as_deref(),
+            commit: s.commit.as_deref(),
+            message: s.message.as_deref(),
+            env,
+            enabled: s.enabled,
+            next: s.next_build_at.as_deref(),
+            failed: s.failed_message.as_deref(),
+            failed_at: s.failed_at.as_deref(),
+            created: s.created_at.as_deref(),
+            by: s.created_by.as_ref().map(|u| u.name.as_str()),
+            builds,
+        }
+        .value();
         return Ok(render::render_object(out, budget));
     }
     let org = match &pipeline {
