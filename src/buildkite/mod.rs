@@ -11,6 +11,7 @@ pub mod joblog;
 pub mod network;
 #[cfg(not(ops_stub))]
 pub mod ops;
+pub mod ratelimit;
 pub mod rest;
 pub mod scalars;
 pub mod transport;
@@ -71,6 +72,11 @@ impl Api {
     /// The transport requests go through.
     pub fn transport(&self) -> &dyn Transport {
         self.http.transport()
+    }
+
+    /// The rate limits Buildkite's answers reported.
+    pub fn rate_limits(&self) -> &ratelimit::RateLimits {
+        self.http.rate_limits()
     }
 
     /// The GraphQL endpoint.

@@ -85,6 +85,8 @@ struct Shared {
     rest_bytes: AtomicUsize,
     /// Log responses carry no size (no Content-Length on HEAD or GET).
     hide_log_size: std::sync::atomic::AtomicBool,
+    /// Headers added to every answer (e.g. `RateLimit-*`).
+    answer_headers: Mutex<Vec<(String, String)>>,
 }
 
 /// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
@@ -128,6 +130,7 @@ impl FakeBuildkite {
             .route("/v2/organizations/{org}/jobs/{job}/log", get(org_job_log))
             .route("/v2/{*path}", get(rest_route))
             .route("/_downloads/{*path}", get(download))
+            .layer(axum::middleware::map_response_with_state(shared.clone(), add_answer_headers))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -200,6 +203,12 @@ impl FakeBuildkite {
     }
 
     /// Stops injecting faults.
+    /// Every answer from now on carries these headers (e.g. `RateLimit-User-Remaining`).
+    pub fn set_answer_headers(&self, headers: &[(&str, &str)]) {
+        *self.shared.answer_headers.lock().unwrap() =
+            headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    }
+
     pub fn heal(&self) {
         *self.shared.graphql_fault.lock().unwrap() = None;
         *self.shared.rest_fault.lock().unwrap() = None;
@@ -297,7 +306,14 @@ async fn apply(fault: Fault) -> Option<Response> {
         Fault::RateLimited(reset) => Some(
             (
                 StatusCode::TOO_MANY_REQUESTS,
-                [("RateLimit-Reset", reset.to_string()), ("RateLimit-Remaining", "0".to_string())],
+                [
+                    ("RateLimit-Remaining", "12000".to_string()),
+                    ("RateLimit-Limit", "20000".to_string()),
+                    ("RateLimit-Reset", "280".to_string()),
+                    ("RateLimit-User-Remaining", "0".to_string()),
+                    ("RateLimit-User-Limit", "5000".to_string()),
+                    ("RateLimit-User-Reset", reset.to_string()),
+                ],
                 axum::Json(json!({"message": "You have exceeded your per-user limit of 5000 complexity points"})),
             )
                 .into_response(),
@@ -311,6 +327,18 @@ async fn apply(fault: Fault) -> Option<Response> {
             Some(axum::Json(json!({"data": null, "errors": [{"message": message}]})).into_response())
         }
     }
+}
+
+/// Adds the test's answer headers to a response.
+async fn add_answer_headers(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
+    for (k, v) in shared.answer_headers.lock().unwrap().iter() {
+        if let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::from_bytes(k.as_bytes()), axum::http::HeaderValue::from_str(v))
+        {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
