@@ -127,3 +127,25 @@ async fn every_operation_stays_under_its_complexity_ceiling() {
     println!("{}", report.join("\n"));
     assert!(over.is_empty(), "complexity ceilings (tests/budgets.json, complexity):\n{}", over.join("\n"));
 }
+
+/// With debug logging, each GraphQL request's computed complexity is logged, it asks Buildkite for
+/// its query stats (`Buildkite-Include-Query-Stats: true`), and logs the requested and actual
+/// figures the answer carries; without it, neither the header nor the lines.
+#[tokio::test]
+async fn debug_logs_carry_the_computed_and_the_reported_complexity() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[("RUST_LOG", "debug")], &[]).await;
+    client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+    let log = client.stop().await;
+    assert!(log.contains("graphql request operation=\"GetBuild\" complexity=130"), "{log}");
+    let reported =
+        log.lines().find(|l| l.contains("graphql complexity reported by Buildkite") && l.contains("GetBuild"));
+    let reported = reported.unwrap_or_else(|| panic!("no reported figures: {log}"));
+    assert!(reported.contains("requested=130") && reported.contains("actual="), "{reported}");
+
+    let quiet = FakeBuildkite::start().await;
+    let client = connect(Some(&quiet), &[("RUST_LOG", "warn")], &[]).await;
+    client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+    let log = client.stop().await;
+    assert!(!log.contains("complexity"), "{log}");
+}

@@ -105,6 +105,29 @@ impl Http {
         self.exchange(call).await.map(|(_, bytes)| bytes)
     }
 
+    /// Like [`Http::send`] with `Buildkite-Include-Query-Stats: true` when `stats` (GraphQL then
+    /// adds the requested and actual complexity to the answer's body).
+    pub async fn send_graphql(
+        &self,
+        url: &Url,
+        body: &serde_json::Value,
+        idempotent: bool,
+        stats: bool,
+    ) -> Result<Vec<u8>, ApiError> {
+        let with_stats: &[(&str, &str)] = &[("accept", "application/json"), ("buildkite-include-query-stats", "true")];
+        let call = Call {
+            policy: self.policy,
+            method: Method::POST,
+            url,
+            body: Some(body),
+            headers: if stats { with_stats } else { &with_stats[..1] },
+            endpoint: Endpoint::GraphQL,
+            idempotent,
+            bearer: true,
+        };
+        self.exchange(call).await.map(|(_, bytes)| bytes)
+    }
+
     /// A GET for text (e.g. a job log) with extra headers such as `Range`; returns the response
     /// headers with the body.
     pub async fn get_text(&self, url: &Url, headers: &[(&str, &str)]) -> Result<(HeaderMap, Vec<u8>), ApiError> {

@@ -329,6 +329,15 @@ async fn apply(fault: Fault) -> Option<Response> {
     }
 }
 
+/// The JSON objects in `value`, itself included.
+fn objects(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(objects).sum::<usize>(),
+        Value::Array(items) => items.iter().map(objects).sum(),
+        _ => 0,
+    }
+}
+
 /// Adds the test's answer headers to a response.
 async fn add_answer_headers(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
     for (k, v) in shared.answer_headers.lock().unwrap().iter() {
@@ -383,7 +392,24 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         return axum::Json(response).into_response();
     }
     match shared.demo.graphql(&name, &request["variables"]) {
-        Some(response) => {
+        Some(mut response) => {
+            // `Buildkite-Include-Query-Stats: true` adds the query's figures to the body, as Buildkite
+            // does: requested by the documented formula, actual as the objects the answer holds.
+            if headers.get("buildkite-include-query-stats").and_then(|v| v.to_str().ok()) == Some("true") {
+                let requested = buildkite_mcp_server::schema::complexity::committed_schema()
+                    .ok()
+                    .and_then(|s| {
+                        buildkite_mcp_server::schema::complexity::requested(
+                            &s,
+                            request["query"].as_str().unwrap_or(""),
+                            &request["variables"],
+                        )
+                        .ok()
+                    })
+                    .unwrap_or(0);
+                let actual = objects(&response["data"]).saturating_sub(1);
+                response["stats"] = json!({"requestedComplexity": requested, "actualComplexity": actual});
+            }
             let text = response.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
             ([(header::CONTENT_TYPE, "application/json")], text).into_response()
         }
