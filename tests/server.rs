@@ -21,7 +21,12 @@ fn catalogued_tools() -> usize {
 /// 1 s, one retry), so the faults run side by side and `cargo test faults::` runs them.
 async fn fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault: Fault, expected: &str) {
     let fake = FakeBuildkite::start().await;
-    let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+    let client = connect(
+        Some(&fake),
+        &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1"), ("BUILDKITE_MCP_NO_MEMO", "true")],
+        &[],
+    )
+    .await;
     let get = json!({"build": "acme/web/1342"});
     fake.fail_graphql(fault.clone(), None);
     let message = client.err("get_build", get.clone()).await;
@@ -145,7 +150,8 @@ mod faults {
     #[tokio::test]
     async fn rate_limit_that_clears_within_the_retries() {
         let fake = FakeBuildkite::start().await;
-        let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+        let env = [("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1"), ("BUILDKITE_MCP_NO_MEMO", "true")];
+        let client = connect(Some(&fake), &env, &[]).await;
         client.ok("get_build", json!({"build": "acme/web/1342"})).await;
         fake.fail_graphql(Fault::RateLimited(0), Some(1));
         let before = fake.graphql_requests();
@@ -161,7 +167,8 @@ mod faults {
 #[tokio::test]
 async fn low_rate_limit_headroom_is_one_field_in_the_output() {
     let fake = FakeBuildkite::start().await;
-    let client = connect(Some(&fake), &[], &[]).await;
+    // Each call reaches Buildkite (the headroom is read from answers, not from memory).
+    let client = connect(Some(&fake), &[("BUILDKITE_MCP_NO_MEMO", "true")], &[]).await;
     let get = json!({"build": "acme/web/1342"});
     fake.set_answer_headers(&[
         ("RateLimit-Remaining", "15000"),

@@ -3,6 +3,7 @@
 //! body read, and the mapping of error statuses to [`ApiError`], the same whatever the transport.
 
 use super::error::ApiError;
+use super::memo::Memo;
 use super::ratelimit::{self, RateLimits};
 use super::transport::{Body, Request, Response, Transport};
 use reqwest::header::HeaderMap;
@@ -46,17 +47,24 @@ pub struct Http {
     policy: RetryPolicy,
     /// What the answers' `RateLimit-*` headers said (shared by the clones).
     limits: Arc<RateLimits>,
+    /// Answers that cannot change, kept for this token (shared by the clones).
+    memo: Arc<Memo>,
 }
 
 impl Http {
     /// Sends through `transport` under `policy`.
     pub fn new(transport: Arc<dyn Transport>, policy: RetryPolicy) -> Self {
-        Http { transport, policy, limits: Arc::default() }
+        Http { transport, policy, limits: Arc::default(), memo: Arc::default() }
     }
 
     /// The rate limits the answers reported.
     pub fn rate_limits(&self) -> &RateLimits {
         &self.limits
+    }
+
+    /// The answers kept for this token.
+    pub fn memo(&self) -> &Memo {
+        &self.memo
     }
 
     /// The transport requests go through.
@@ -194,10 +202,12 @@ impl Http {
                 Err(e) => return Err(e),
                 Ok(response) if stream && response.status.is_success() => {
                     self.limits.record(endpoint, &response.headers);
+                    self.memo.answered(response.status.as_u16());
                     return Ok(response);
                 }
                 Ok(Response { status, headers, body }) => match read_body({
                     self.limits.record(endpoint, &headers);
+                    self.memo.answered(status.as_u16());
                     body
                 })
                 .await

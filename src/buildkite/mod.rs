@@ -8,6 +8,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod joblog;
+pub mod memo;
 pub mod network;
 #[cfg(not(ops_stub))]
 pub mod ops;
@@ -72,6 +73,11 @@ impl Api {
     /// The transport requests go through.
     pub fn transport(&self) -> &dyn Transport {
         self.http.transport()
+    }
+
+    /// The answers kept for this token (finished builds and jobs).
+    pub fn memo(&self) -> &memo::Memo {
+        self.http.memo()
     }
 
     /// The rate limits Buildkite's answers reported.
