@@ -45,6 +45,7 @@ fn main() {
     println!("cargo::rerun-if-changed={DEMO_LOGS}");
     println!("cargo::rerun-if-env-changed=BUILDKITE_MCP_SCHEMA_BOOTSTRAP");
     println!("cargo::rustc-check-cfg=cfg(ops_stub)");
+    println!("cargo::rustc-env=BUILDKITE_MCP_COMMIT={}", commit());
     let out_dir = match env::var("OUT_DIR") {
         Ok(dir) => PathBuf::from(dir),
         Err(_) => fail("OUT_DIR is not set; build.rs must run under cargo"),
@@ -61,6 +62,30 @@ fn main() {
     }
     let generated = generate();
     write(&out, &generated);
+}
+
+/// The commit this build is of, for `--version`: `BUILDKITE_MCP_COMMIT` when a packager sets it (a
+/// release pipeline, a source archive), else `git rev-parse` of the checkout, else "unknown".
+fn commit() -> String {
+    println!("cargo::rerun-if-env-changed=BUILDKITE_MCP_COMMIT");
+    if let Some(given) = env::var("BUILDKITE_MCP_COMMIT").ok().filter(|c| !c.trim().is_empty()) {
+        return given.trim().to_string();
+    }
+    // A new commit moves HEAD's log; a plain checkout has both files (a worktree has neither).
+    for path in [".git/HEAD", ".git/logs/HEAD"] {
+        if Path::new(path).exists() {
+            println!("cargo::rerun-if-changed={path}");
+        }
+    }
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn generate() -> String {

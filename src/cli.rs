@@ -9,9 +9,12 @@ pub const DEFAULT_GRAPHQL_URL: &str = "https://graphql.buildkite.com/v1";
 /// The default REST base.
 pub const DEFAULT_API_URL: &str = "https://api.buildkite.com/";
 
+/// `--version`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BUILDKITE_MCP_COMMIT"), ")");
+
 /// A Model Context Protocol server for Buildkite: pipelines, builds, jobs and more, in few tokens.
 #[derive(Parser)]
-#[command(name = "buildkite-mcp-server", version, about, long_about = None)]
+#[command(name = "buildkite-mcp-server", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Settings shared by every subcommand.
     #[command(flatten)]
