@@ -14,6 +14,7 @@ pub mod ops;
 pub mod rest;
 pub mod scalars;
 pub mod transport;
+pub mod write;
 
 pub use error::ApiError;
 

@@ -22,7 +22,7 @@ include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 pub const REST: &str = include_str!("data/rest.json");
 
 /// The scopes the demo token pretends to have: the read-only set, plus `read_job_env` so job
-/// environments can be shown.
+/// environments can be shown, and `write_builds` so writes can be tried (on the in-memory copy).
 pub const DEMO_SCOPES: &[&str] = &[
     "read_builds",
     "read_pipelines",
@@ -33,6 +33,7 @@ pub const DEMO_SCOPES: &[&str] = &[
     "read_build_logs",
     "read_organizations",
     "read_job_env",
+    "write_builds",
 ];
 
 /// One recorded answer.

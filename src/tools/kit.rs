@@ -232,6 +232,9 @@ pub enum ToolError {
     /// Refused by how the server runs (read-only, toolsets): the whole sentence.
     #[error("{0}")]
     Refused(String),
+    /// A person must answer first (stateless protocol): the input-required result to return.
+    #[error("a person must confirm this write first")]
+    InputRequired(Box<rmcp::model::InputRequiredResult>),
 }
 
 impl ToolError {
@@ -349,6 +352,8 @@ pub struct Call<'a> {
     pub tool: &'static Tool,
     /// Where progress notifications go.
     pub progress: &'a Progress,
+    /// Who confirms a write, when the call came from a client that can be asked.
+    pub asker: Option<&'a super::write::confirm::Asker>,
     org: Option<String>,
     max_tokens: Option<i64>,
 }
@@ -486,12 +491,23 @@ impl Progress {
 pub async fn run(
     ctx: &Ctx,
     tool: &'static Tool,
+    arguments: Map<String, Value>,
+    progress: &Progress,
+) -> Result<String, CallError> {
+    run_with(ctx, tool, arguments, progress, None).await
+}
+
+/// [`run`], with who confirms a write (`asker`).
+pub async fn run_with(
+    ctx: &Ctx,
+    tool: &'static Tool,
     mut arguments: Map<String, Value>,
     progress: &Progress,
+    asker: Option<&super::write::confirm::Asker>,
 ) -> Result<String, CallError> {
     let failed = |error| CallError { tool: tool.name.to_string(), error };
     let common = Common::split(&mut arguments).map_err(failed)?;
-    let call = Call { ctx, tool, progress, org: common.org, max_tokens: common.max_tokens };
+    let call = Call { ctx, tool, progress, asker, org: common.org, max_tokens: common.max_tokens };
     let retry = tool.has_rest().then(|| arguments.clone());
     match (tool.handler.run)(&call, arguments).await {
         // GraphQL access was revoked while the server runs: the detector now says so (confirmed
