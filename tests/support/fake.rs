@@ -85,6 +85,11 @@ struct Shared {
     rest_bytes: AtomicUsize,
     /// Log responses carry no size (no Content-Length on HEAD or GET).
     hide_log_size: std::sync::atomic::AtomicBool,
+    /// Every REST write received: `{"method", "path", "body"}`, in order.
+    rest_writes: Mutex<Vec<Value>>,
+    /// A GraphQL operation name or REST write path whose next request is carried out and then
+    /// left unanswered for this long (the answer is lost after the write took effect).
+    lose_answer: Mutex<Option<(String, Duration)>>,
 }
 
 /// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
@@ -126,7 +131,7 @@ impl FakeBuildkite {
             .route("/v2/access-token", get(access_token))
             .route("/v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log", get(job_log))
             .route("/v2/organizations/{org}/jobs/{job}/log", get(org_job_log))
-            .route("/v2/{*path}", get(rest_route))
+            .route("/v2/{*path}", get(rest_route).post(rest_write).put(rest_write))
             .route("/_downloads/{*path}", get(download))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -199,6 +204,11 @@ impl FakeBuildkite {
         self.operations().iter().filter(|o| o.starts_with("log ")).count()
     }
 
+    /// Whether GraphQL answers (no fault is injected for it).
+    pub fn fail_graphql_is_off(&self) -> bool {
+        self.shared.graphql_fault.lock().unwrap().is_none()
+    }
+
     /// Stops injecting faults.
     pub fn heal(&self) {
         *self.shared.graphql_fault.lock().unwrap() = None;
@@ -245,6 +255,26 @@ impl FakeBuildkite {
     /// Bytes of REST JSON bodies sent so far (logs are counted by `log_bytes_sent`).
     pub fn rest_bytes_sent(&self) -> usize {
         self.shared.rest_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Every REST write received (`method`, `path`, `body`), in order.
+    pub fn rest_writes(&self) -> Vec<Value> {
+        self.shared.rest_writes.lock().unwrap().clone()
+    }
+
+    /// The GraphQL mutations received (`operationName`, `variables`), in order.
+    pub fn mutations(&self) -> Vec<Value> {
+        self.graphql_bodies()
+            .into_iter()
+            .filter(|b| buildkite_mcp_server::buildkite::graphql::is_mutation(b["query"].as_str().unwrap_or("")))
+            .map(|b| json!({"operation": b["operationName"], "variables": b["variables"]}))
+            .collect()
+    }
+
+    /// The next request for `operation` (a GraphQL operation name, or a REST write path ending)
+    /// is carried out, then left unanswered for `wait`: the client times out after the change.
+    pub fn lose_answer(&self, operation: &str, wait: Duration) {
+        *self.shared.lose_answer.lock().unwrap() = Some((operation.to_string(), wait));
     }
 
     /// User-Agent headers received.
@@ -354,7 +384,9 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     if let Some(response) = responder.and_then(|r| r(&name, &request["variables"])) {
         return axum::Json(response).into_response();
     }
-    match shared.demo.graphql(&name, &request["variables"]) {
+    let answer = shared.demo.graphql(&name, &request["variables"]);
+    lose_if_asked(&shared, &name).await;
+    match answer {
         Some(response) => {
             let text = response.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
             ([(header::CONTENT_TYPE, "application/json")], text).into_response()
@@ -587,6 +619,44 @@ async fn rest_route(
         }
         None => rest_error(404, "Not Found"),
     }
+}
+
+/// Waits out the lost answer asked for `what`, once.
+async fn lose_if_asked(shared: &Shared, what: &str) {
+    let wait = {
+        let mut guard = shared.lose_answer.lock().unwrap();
+        match guard.as_ref() {
+            Some((name, wait)) if what == name || what.ends_with(name.as_str()) => {
+                let wait = *wait;
+                *guard = None;
+                Some(wait)
+            }
+            _ => None,
+        }
+    };
+    if let Some(wait) = wait {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// `POST` / `PUT /v2/…`: a REST write on the demo organization's in-memory copy, recorded.
+async fn rest_write(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.rest_requests.fetch_add(1, Ordering::SeqCst);
+    shared.operations.lock().unwrap().push(format!("{method} /v2/{path}"));
+    if !authorized(&headers) {
+        return rest_error(401, "Authentication required. Please supply a valid API Access Token");
+    }
+    let body: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
+    shared.rest_writes.lock().unwrap().push(json!({"method": method.as_str(), "path": format!("v2/{path}"), "body": body}));
+    let (status, answer) = shared.demo.rest_write(method.as_str(), &format!("v2/{path}"), &body);
+    lose_if_asked(&shared, &format!("v2/{path}")).await;
+    (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response()
 }
 
 /// Decodes `a=1&b%5B%5D=x` into pairs.
