@@ -79,7 +79,9 @@ async fn a_job_retry_over_graphql_sends_one_mutation_and_the_new_attempt_is_list
     let log = client.stop().await;
     let audits: Vec<&str> = log.lines().filter(|l| l.starts_with("audit: ")).collect();
     assert_eq!(audits.len(), 2, "one audit line per write (dry run, retry): {audits:?}");
-    assert!(audits[1].contains("tool=job_action") && audits[1].contains(RSPEC_JOB) && audits[1].contains("outcome=sent"));
+    assert!(
+        audits[1].contains("tool=job_action") && audits[1].contains(RSPEC_JOB) && audits[1].contains("outcome=sent")
+    );
     assert!(!log.contains(support::fake::TOKEN), "the token is never logged");
 }
 
@@ -109,7 +111,9 @@ async fn a_job_retried_before_is_refused_in_one_sentence() {
     let text = client.err("job_action", json!({"action": "retry", "job": RETRIED_JOB})).await;
     assert_eq!(
         text,
-        format!("job {RETRIED_JOB} was already retried: retry its latest attempt instead (list_jobs on acme/web/1342 shows it); nothing was sent")
+        format!(
+            "job {RETRIED_JOB} was already retried: retry its latest attempt instead (list_jobs on acme/web/1342 shows it); nothing was sent"
+        )
     );
     assert!(fake.mutations().is_empty());
     client.stop().await;
@@ -130,7 +134,10 @@ async fn cancelling_a_running_job_over_graphql_and_refusing_it_over_rest() {
     let fake = rest_fake().await;
     let client = connect(Some(&fake), &[], &[]).await;
     let text = client.err("cancel", json!({"job": RUNNING_JOB})).await;
-    assert!(text.contains("cancelling one job needs GraphQL access") && text.contains("REST has no job cancel"), "{text}");
+    assert!(
+        text.contains("cancelling one job needs GraphQL access") && text.contains("REST has no job cancel"),
+        "{text}"
+    );
     assert!(fake.rest_writes().is_empty());
     client.stop().await;
 }
@@ -143,7 +150,10 @@ async fn cancelling_a_running_build_over_graphql_then_again_is_refused() {
     let fake = writable_fake().await;
     let client = connect(Some(&fake), &[], &[]).await;
     let dry = client.ok("cancel", json!({"build": RUNNING_BUILD, "dry_run": true})).await;
-    assert!(parsed(&dry)["would"].as_str().unwrap().starts_with("Cancel acme/api#88 (running, 7 of 12 jobs done)"), "{dry}");
+    assert!(
+        parsed(&dry)["would"].as_str().unwrap().starts_with("Cancel acme/api#88 (running, 7 of 12 jobs done)"),
+        "{dry}"
+    );
     let done = client.ok("cancel", json!({"build": RUNNING_BUILD})).await;
     assert_eq!(fake.mutations(), vec![json!({"operation": "BuildCancel", "variables": {"id": RUNNING_BUILD_ID}})]);
     snap("cancel", "build", &done);
@@ -213,7 +223,9 @@ async fn creating_a_build_over_graphql_sends_build_create_with_a_marker() {
 async fn creating_a_build_with_clean_checkout_goes_over_rest_even_with_graphql() {
     let fake = writable_fake().await;
     let client = connect(Some(&fake), &[], &[]).await;
-    let done = client.ok("build_action", json!({"action": "create", "pipeline": "web", "branch": "fix", "clean_checkout": true})).await;
+    let done = client
+        .ok("build_action", json!({"action": "create", "pipeline": "web", "branch": "fix", "clean_checkout": true}))
+        .await;
     assert!(fake.mutations().is_empty());
     let writes = fake.rest_writes();
     assert_eq!(writes.len(), 1);
@@ -238,7 +250,9 @@ async fn rebuilding_over_graphql_and_over_rest() {
 
     let fake = rest_fake().await;
     let client = connect(Some(&fake), &[], &[]).await;
-    let done = client.ok("build_action", json!({"action": "rebuild", "build": "https://buildkite.com/acme/web/builds/1342"})).await;
+    let done = client
+        .ok("build_action", json!({"action": "rebuild", "build": "https://buildkite.com/acme/web/builds/1342"}))
+        .await;
     assert_eq!(
         fake.rest_writes(),
         vec![json!({"method": "PUT", "path": "v2/organizations/acme/pipelines/web/builds/1342/rebuild", "body": null})]
@@ -258,7 +272,9 @@ async fn annotating_over_graphql_and_over_rest() {
     let done = client.ok("annotate", args.clone()).await;
     assert_eq!(
         fake.mutations(),
-        vec![json!({"operation": "BuildAnnotate", "variables": {"buildID": FAILED_BUILD_ID, "body": "**Flaky**: rspec 3/8", "context": "triage", "style": "WARNING", "append": true}})]
+        vec![
+            json!({"operation": "BuildAnnotate", "variables": {"buildID": FAILED_BUILD_ID, "body": "**Flaky**: rspec 3/8", "context": "triage", "style": "WARNING", "append": true}})
+        ]
     );
     snap("annotate", "append", &done);
     client.stop().await;
@@ -284,7 +300,8 @@ async fn annotating_over_graphql_and_over_rest() {
 async fn read_only_hides_the_writes_and_refuses_them_in_one_sentence() {
     let fake = writable_fake().await;
     let client = connect(Some(&fake), &[], &["--read-only"]).await;
-    let names: Vec<String> = client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    let names: Vec<String> =
+        client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     for write in ["build_action", "cancel", "job_action", "annotate"] {
         assert!(!names.iter().any(|n| n == write), "{write} offered with --read-only");
     }
@@ -298,7 +315,8 @@ async fn read_only_hides_the_writes_and_refuses_them_in_one_sentence() {
 async fn a_token_without_write_builds_is_not_offered_the_writes() {
     let fake = FakeBuildkite::start().await; // the read-only recipe
     let client = connect(Some(&fake), &[], &[]).await;
-    let names: Vec<String> = client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    let names: Vec<String> =
+        client.service.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     assert!(!names.iter().any(|n| n == "job_action"), "{names:?}");
     let text = client.err("job_action", json!({"action": "retry", "job": RSPEC_JOB})).await;
     assert_eq!(
@@ -398,7 +416,12 @@ impl ClientHandler for Person {
 
 /// The binary against `fake`, with a `Person` client in the session era or (stateless) the
 /// 2026-07-28 era.
-async fn person(fake: &FakeBuildkite, answer: ElicitationAction, stateless: bool, args: &[&str]) -> (RunningService<RoleClient, Person>, Arc<Mutex<Vec<String>>>) {
+async fn person(
+    fake: &FakeBuildkite,
+    answer: ElicitationAction,
+    stateless: bool,
+    args: &[&str],
+) -> (RunningService<RoleClient, Person>, Arc<Mutex<Vec<String>>>) {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let cmd = support::command(Some(fake), &[]).configure(|c| {
         c.args(&args);
@@ -409,7 +432,10 @@ async fn person(fake: &FakeBuildkite, answer: ElicitationAction, stateless: bool
     let service = if stateless {
         use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
         handler
-            .serve_with_lifecycle(transport, ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] })
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] },
+            )
             .await
             .unwrap()
     } else {
@@ -421,7 +447,15 @@ async fn person(fake: &FakeBuildkite, answer: ElicitationAction, stateless: bool
 async fn call(service: &RunningService<RoleClient, Person>, tool: &str, args: Value) -> (bool, String) {
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().unwrap().clone());
     let result = service.call_tool(params).await.unwrap();
-    let text = result.content.iter().filter_map(|c| match c { ContentBlock::Text(t) => Some(t.text.clone()), _ => None }).collect::<Vec<_>>().join("\n");
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            ContentBlock::Text(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     (result.is_error == Some(true), text)
 }
 
@@ -432,9 +466,16 @@ async fn a_person_confirms_or_declines_in_both_protocol_eras() {
         let fake = writable_fake().await;
         let (service, asked) = person(&fake, ElicitationAction::Decline, stateless, &[]).await;
         let (error, text) = call(&service, "cancel", json!({"build": RUNNING_BUILD})).await;
-        assert!(error && text.starts_with("the person declined \"Cancel acme/api#88 (running, 7 of 12 jobs done)\""), "{era}: {text}");
+        assert!(
+            error && text.starts_with("the person declined \"Cancel acme/api#88 (running, 7 of 12 jobs done)\""),
+            "{era}: {text}"
+        );
         assert!(text.ends_with("nothing was sent to Buildkite"), "{era}: {text}");
-        assert_eq!(*asked.lock().unwrap(), vec!["Cancel acme/api#88 (running, 7 of 12 jobs done)?".to_string()], "{era}");
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec!["Cancel acme/api#88 (running, 7 of 12 jobs done)?".to_string()],
+            "{era}"
+        );
         assert!(fake.mutations().is_empty(), "{era}: declined, nothing sent: {:?}", fake.mutations());
         let _ = service.cancel().await;
 
@@ -443,7 +484,11 @@ async fn a_person_confirms_or_declines_in_both_protocol_eras() {
         assert!(!error, "{era}: {text}");
         assert_eq!(parsed(&text)["done"], "canceled", "{era}");
         assert_eq!(asked.lock().unwrap().len(), 1, "{era}");
-        assert_eq!(fake.mutations(), vec![json!({"operation": "BuildCancel", "variables": {"id": RUNNING_BUILD_ID}})], "{era}");
+        assert_eq!(
+            fake.mutations(),
+            vec![json!({"operation": "BuildCancel", "variables": {"id": RUNNING_BUILD_ID}})],
+            "{era}"
+        );
         let _ = service.cancel().await;
     }
 }
@@ -464,7 +509,8 @@ async fn first_round(service: &RunningService<RoleClient, Person>, tool: &str, a
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().unwrap().clone());
     let result = service.call_tool_once(params).await.unwrap();
     let value = serde_json::to_value(ServerResult::from(result)).unwrap();
-    let state = value["requestState"].as_str().unwrap_or_else(|| panic!("an input-required result: {value}")).to_string();
+    let state =
+        value["requestState"].as_str().unwrap_or_else(|| panic!("an input-required result: {value}")).to_string();
     assert_eq!(value["inputRequests"]["confirm"]["method"], "elicitation/create", "{value}");
     (state, value)
 }

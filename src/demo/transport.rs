@@ -65,7 +65,8 @@ impl DemoTransport {
         let path = url.path().trim_start_matches('/');
         let rest_write = (request.method == Method::POST || request.method == Method::PUT) && path.starts_with("v2/");
         let response = if rest_write {
-            let (status, body) = self.demo.rest_write(request.method.as_str(), path, request.body.unwrap_or(&Value::Null));
+            let (status, body) =
+                self.demo.rest_write(request.method.as_str(), path, request.body.unwrap_or(&Value::Null));
             reply_json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), &body)
         } else if request.method == Method::POST {
             self.graphql(request.body)

@@ -108,8 +108,12 @@ impl Demo {
                     return Some(refused("jobTypeCommandCancel", "No job found with that ID"));
                 };
                 let uuid = job["uuid"].as_str().unwrap_or("").to_string();
-                if job["state"] != "RUNNING" && job["state"] != "SCHEDULED" || self.lock().canceled_jobs.contains(&uuid) {
-                    return Some(refused("jobTypeCommandCancel", "The job can't be canceled because it has already finished"));
+                if job["state"] != "RUNNING" && job["state"] != "SCHEDULED" || self.lock().canceled_jobs.contains(&uuid)
+                {
+                    return Some(refused(
+                        "jobTypeCommandCancel",
+                        "The job can't be canceled because it has already finished",
+                    ));
                 }
                 self.lock().canceled_jobs.push(uuid.clone());
                 json!({"data": {"jobTypeCommandCancel": {"jobTypeCommand": {"uuid": uuid, "state": "CANCELED"}}}})
@@ -130,18 +134,31 @@ impl Demo {
                 let Some(b) = self.build_by_id(&text("id")) else {
                     return Some(refused("buildRebuild", "No build found with that ID"));
                 };
-                let made = self.make(&pipeline_of(&b), "main", "HEAD", None, Vec::new(), b["uuid"].as_str().map(str::to_string));
+                let made = self.make(
+                    &pipeline_of(&b),
+                    "main",
+                    "HEAD",
+                    None,
+                    Vec::new(),
+                    b["uuid"].as_str().map(str::to_string),
+                );
                 json!({"data": {"buildRebuild": {"rebuild": {"number": made.number, "state": "SCHEDULED", "url": made.url()}}}})
             }
             "BuildCreate" => {
                 let id = text("pipelineID");
                 let Some(p) = self
-                    .scan("WritePipeline", |r| r.pointer("/data/pipeline/id").and_then(Value::as_str) == Some(id.as_str()))
+                    .scan("WritePipeline", |r| {
+                        r.pointer("/data/pipeline/id").and_then(Value::as_str) == Some(id.as_str())
+                    })
                     .and_then(|r| r.pointer("/data/pipeline").cloned())
                 else {
                     return Some(refused("buildCreate", "No pipeline found with that ID"));
                 };
-                let pipeline = format!("{}/{}", p["organization"]["slug"].as_str().unwrap_or(""), p["slug"].as_str().unwrap_or(""));
+                let pipeline = format!(
+                    "{}/{}",
+                    p["organization"]["slug"].as_str().unwrap_or(""),
+                    p["slug"].as_str().unwrap_or("")
+                );
                 let meta = v["metaData"]
                     .as_array()
                     .into_iter()
@@ -179,7 +196,9 @@ impl Demo {
                 let s = self.lock();
                 s.retries.iter().find(|r| job_id(&r.new) == id).map(|r| r.new.clone())
             })?;
-        self.graphql("WriteJob", &json!({ "uuid": uuid })).and_then(|r| r.pointer("/data/job").cloned()).filter(|j| !j.is_null())
+        self.graphql("WriteJob", &json!({ "uuid": uuid }))
+            .and_then(|r| r.pointer("/data/job").cloned())
+            .filter(|j| !j.is_null())
     }
 
     /// Retries `job` (a `WriteJob` job, or a REST job when `finished` is a REST state list):
@@ -269,7 +288,16 @@ impl Demo {
                         node["retried"] = json!(true);
                         if !filtered {
                             let mut new = node.clone();
-                            for (k, x) in [("uuid", json!(r.new)), ("state", json!("SCHEDULED")), ("retried", json!(false)), ("passed", json!(false)), ("exitStatus", Value::Null), ("startedAt", Value::Null), ("finishedAt", Value::Null), ("retriesCount", json!(1))] {
+                            for (k, x) in [
+                                ("uuid", json!(r.new)),
+                                ("state", json!("SCHEDULED")),
+                                ("retried", json!(false)),
+                                ("passed", json!(false)),
+                                ("exitStatus", Value::Null),
+                                ("startedAt", Value::Null),
+                                ("finishedAt", Value::Null),
+                                ("retriesCount", json!(1)),
+                            ] {
                                 new[k] = x;
                             }
                             added.push(json!({"cursor": format!("retry-{}", r.new), "node": new}));
@@ -289,7 +317,13 @@ impl Demo {
                     drop(s);
                     if let Some(mut old_answer) = self.graphql("WriteJob", &json!({ "uuid": old })) {
                         let job = &mut old_answer["data"]["job"];
-                        for (k, x) in [("uuid", json!(uuid)), ("id", json!(job_id(&uuid))), ("state", json!("SCHEDULED")), ("retried", json!(false)), ("passed", json!(false))] {
+                        for (k, x) in [
+                            ("uuid", json!(uuid)),
+                            ("id", json!(job_id(&uuid))),
+                            ("state", json!("SCHEDULED")),
+                            ("retried", json!(false)),
+                            ("passed", json!(false)),
+                        ] {
                             job[k] = x;
                         }
                         *answer = old_answer;
@@ -314,7 +348,10 @@ impl Demo {
                 if operation != "WriteBuild" {
                     return;
                 }
-                let made = s.made.iter().find(|m| format!("{}/{}", m.pipeline, m.number) == text("slug") || m.uuid == text("uuid"));
+                let made = s
+                    .made
+                    .iter()
+                    .find(|m| format!("{}/{}", m.pipeline, m.number) == text("slug") || m.uuid == text("uuid"));
                 if let Some(m) = made {
                     let (org, p) = m.pipeline.split_once('/').unwrap_or(("", ""));
                     answer["data"]["build"] = json!({"id": build_node(&m.uuid), "uuid": m.uuid, "number": m.number,
@@ -324,18 +361,39 @@ impl Demo {
             }
             "FindRetry" => {
                 let slug = text("slug");
-                if self.scan("WriteBuild", |r| r.pointer("/data/build").is_some_and(|b| !b.is_null() && build_slug(b) == slug)).is_none() {
+                if self
+                    .scan("WriteBuild", |r| {
+                        r.pointer("/data/build").is_some_and(|b| !b.is_null() && build_slug(b) == slug)
+                    })
+                    .is_none()
+                {
                     return;
                 }
-                let edges: Vec<Value> = s.retries.iter().filter(|r| r.build == slug).map(|r| json!({"node": {
+                let edges: Vec<Value> = s
+                    .retries
+                    .iter()
+                    .filter(|r| r.build == slug)
+                    .map(|r| {
+                        json!({"node": {
                     "__typename": "JobTypeCommand", "uuid": r.new, "state": "SCHEDULED",
-                    "retrySource": {"__typename": "JobTypeCommand", "uuid": r.old}}})).collect();
+                    "retrySource": {"__typename": "JobTypeCommand", "uuid": r.old}}})
+                    })
+                    .collect();
                 *answer = json!({"data": {"build": {"jobs": {"edges": edges}}}});
             }
             "FindCreatedBuild" | "FindRebuild" => {
                 let slug = text("slug");
-                let markers: Vec<String> = v["marker"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
-                let edges: Vec<Value> = s.made.iter().rev()
+                let markers: Vec<String> = v["marker"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                let edges: Vec<Value> = s
+                    .made
+                    .iter()
+                    .rev()
                     .filter(|m| m.pipeline == slug)
                     .filter(|m| markers.iter().all(|k| m.meta.contains(k)))
                     .map(|m| {
@@ -364,8 +422,11 @@ impl Demo {
                 match self.retry(&j, "rest") {
                     Ok(new) => {
                         let url = j["web_url"].as_str().unwrap_or("").split('#').next().unwrap_or("").to_string();
-                        (200, json!({"id": new, "type": "script", "name": j["name"], "state": "scheduled",
-                            "web_url": format!("{url}#{new}"), "retried": false}))
+                        (
+                            200,
+                            json!({"id": new, "type": "script", "name": j["name"], "state": "scheduled",
+                            "web_url": format!("{url}#{new}"), "retried": false}),
+                        )
                     }
                     Err(m) => rest_refused(if m.contains("already") { 422 } else { 400 }, &m),
                 }
@@ -379,7 +440,9 @@ impl Demo {
                 match *action {
                     "cancel" => {
                         let state = b["state"].as_str().unwrap_or("");
-                        if ["passed", "failed", "canceled", "skipped", "not_run"].contains(&state) || self.lock().canceled.contains(&slug) {
+                        if ["passed", "failed", "canceled", "skipped", "not_run"].contains(&state)
+                            || self.lock().canceled.contains(&slug)
+                        {
                             return rest_refused(422, "The build can't be canceled because it has already finished");
                         }
                         self.lock().canceled.push(slug);
@@ -388,15 +451,34 @@ impl Demo {
                         (200, b)
                     }
                     "rebuild" => {
-                        let made = self.make(&format!("{org}/{p}"), b["branch"].as_str().unwrap_or("main"), b["commit"].as_str().unwrap_or("HEAD"), None, Vec::new(), b["id"].as_str().map(str::to_string));
+                        let made = self.make(
+                            &format!("{org}/{p}"),
+                            b["branch"].as_str().unwrap_or("main"),
+                            b["commit"].as_str().unwrap_or("HEAD"),
+                            None,
+                            Vec::new(),
+                            b["id"].as_str().map(str::to_string),
+                        );
                         (200, rest_build(&made))
                     }
                     _ => rest_refused(404, "Not Found"),
                 }
             }
             ("POST", ["v2", "organizations", org, "pipelines", p, "builds"]) => {
-                let meta = body["meta_data"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
-                let made = self.make(&format!("{org}/{p}"), body["branch"].as_str().unwrap_or(""), body["commit"].as_str().unwrap_or("HEAD"), body["message"].as_str().map(str::to_string), meta, None);
+                let meta = body["meta_data"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect();
+                let made = self.make(
+                    &format!("{org}/{p}"),
+                    body["branch"].as_str().unwrap_or(""),
+                    body["commit"].as_str().unwrap_or("HEAD"),
+                    body["message"].as_str().map(str::to_string),
+                    meta,
+                    None,
+                );
                 (201, rest_build(&made))
             }
             ("POST", ["v2", "organizations", org, "pipelines", p, "builds", n, "annotations"]) => {
@@ -408,8 +490,11 @@ impl Demo {
                     s.annotations += 1;
                     s.annotations
                 };
-                (201, json!({"id": made_uuid("0199aa00-0000", n), "context": body["context"].as_str().unwrap_or("default"),
-                    "style": body["style"].as_str().unwrap_or("default"), "body_html": "<p>(as sent)</p>"}))
+                (
+                    201,
+                    json!({"id": made_uuid("0199aa00-0000", n), "context": body["context"].as_str().unwrap_or("default"),
+                    "style": body["style"].as_str().unwrap_or("default"), "body_html": "<p>(as sent)</p>"}),
+                )
             }
             _ => rest_refused(404, "Not Found"),
         }
@@ -446,7 +531,14 @@ impl Demo {
                         item["retried"] = json!(true);
                         if !filtered {
                             let mut new = item.clone();
-                            for (k, x) in [("id", json!(r.new)), ("state", json!("scheduled")), ("retried", json!(false)), ("exit_status", Value::Null), ("started_at", Value::Null), ("finished_at", Value::Null)] {
+                            for (k, x) in [
+                                ("id", json!(r.new)),
+                                ("state", json!("scheduled")),
+                                ("retried", json!(false)),
+                                ("exit_status", Value::Null),
+                                ("started_at", Value::Null),
+                                ("finished_at", Value::Null),
+                            ] {
                                 new[k] = x;
                             }
                             added.push(new);
@@ -460,9 +552,17 @@ impl Demo {
                 let pipeline = format!("{org}/{p}");
                 let marker: Vec<String> = query
                     .iter()
-                    .filter_map(|(k, v)| k.strip_prefix("meta_data[").and_then(|k| k.strip_suffix(']')).map(|k| format!("{k}={v}")))
+                    .filter_map(|(k, v)| {
+                        k.strip_prefix("meta_data[").and_then(|k| k.strip_suffix(']')).map(|k| format!("{k}={v}"))
+                    })
                     .collect();
-                let made: Vec<Value> = s.made.iter().rev().filter(|m| m.pipeline == pipeline && marker.iter().all(|k| m.meta.contains(k))).map(rest_build).collect();
+                let made: Vec<Value> = s
+                    .made
+                    .iter()
+                    .rev()
+                    .filter(|m| m.pipeline == pipeline && marker.iter().all(|k| m.meta.contains(k)))
+                    .map(rest_build)
+                    .collect();
                 if !marker.is_empty() {
                     return Some(Value::Array(made));
                 }
@@ -546,7 +646,10 @@ mod tests {
 
     #[test]
     fn node_ids_are_base64_of_type_and_uuid() {
-        assert_eq!(node_id("Build", "927dae2e-8640-43d2-9a0a-1c8b8190a6e6"), "QnVpbGQtLS05MjdkYWUyZS04NjQwLTQzZDItOWEwYS0xYzhiODE5MGE2ZTY=");
+        assert_eq!(
+            node_id("Build", "927dae2e-8640-43d2-9a0a-1c8b8190a6e6"),
+            "QnVpbGQtLS05MjdkYWUyZS04NjQwLTQzZDItOWEwYS0xYzhiODE5MGE2ZTY="
+        );
     }
 
     #[test]
@@ -555,7 +658,8 @@ mod tests {
         let job = "08d58486-29e1-47b4-b951-facf35dafc4d";
         let id = job_id(job);
         let answer = demo.graphql("JobRetry", &json!({"id": id})).unwrap();
-        let new = answer["data"]["jobTypeCommandRetry"]["retriedInJobTypeCommand"]["uuid"].as_str().unwrap().to_string();
+        let new =
+            answer["data"]["jobTypeCommandRetry"]["retriedInJobTypeCommand"]["uuid"].as_str().unwrap().to_string();
         let jobs = demo.graphql("ListJobs", &json!({"slug": "acme/web/1342", "first": 50})).unwrap();
         let edges = jobs["data"]["build"]["jobs"]["edges"].as_array().unwrap();
         assert!(edges.iter().any(|e| e["node"]["uuid"] == json!(new) && e["node"]["state"] == "SCHEDULED"));

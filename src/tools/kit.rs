@@ -210,8 +210,13 @@ impl Tool {
         // A `title` would repeat the name and `openWorldHint` defaults to true: both cost tokens for
         // nothing; for a reading tool the other hints say nothing either.
         let mut annotations = rmcp::model::ToolAnnotations::new().read_only(self.hints.read_only);
+        // A write says whether it destroys (the default is true); idempotent only when it is (the
+        // default is false).
         if !self.hints.read_only {
-            annotations = annotations.destructive(self.hints.destructive).idempotent(self.hints.idempotent);
+            annotations = annotations.destructive(self.hints.destructive);
+            if self.hints.idempotent {
+                annotations = annotations.idempotent(true);
+            }
         }
         rmcp::model::Tool::new(self.name, self.description, self.schema()).with_annotations(annotations)
     }

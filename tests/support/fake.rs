@@ -653,7 +653,11 @@ async fn rest_write(
         return rest_error(401, "Authentication required. Please supply a valid API Access Token");
     }
     let body: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
-    shared.rest_writes.lock().unwrap().push(json!({"method": method.as_str(), "path": format!("v2/{path}"), "body": body}));
+    shared
+        .rest_writes
+        .lock()
+        .unwrap()
+        .push(json!({"method": method.as_str(), "path": format!("v2/{path}"), "body": body}));
     let (status, answer) = shared.demo.rest_write(method.as_str(), &format!("v2/{path}"), &body);
     lose_if_asked(&shared, &format!("v2/{path}")).await;
     (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response()

@@ -58,7 +58,7 @@ pub(super) async fn annotate(call: &Call<'_>, args: AnnotateArgs) -> Result<Stri
             build_id: t.id.clone(),
             body: Some(args.body.clone()),
             context: Some(context.clone()),
-            style: style.as_deref().map(|s| graphql_style(s)),
+            style: style.as_deref().map(graphql_style),
             priority: args.priority,
             append: append.then_some(true),
         })?,

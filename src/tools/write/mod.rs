@@ -29,7 +29,7 @@ pub(super) const TOOLS: &[Tool] = &[
         hints: WRITE,
         scopes: WRITE_BUILDS,
         rest: Rest::Same,
-        description: "Create a build on a pipeline (branch, commit default HEAD, message, env, meta_data), or rebuild a build. dry_run shows what would be sent.",
+        description: "Create a build on a pipeline (branch, commit default HEAD, message, env, meta_data), or rebuild a build.",
         handler: handler!(builds::build_action, BuildActionArgs),
     },
     Tool {
@@ -38,7 +38,7 @@ pub(super) const TOOLS: &[Tool] = &[
         hints: Hints { read_only: false, destructive: true, idempotent: true },
         scopes: WRITE_BUILDS,
         rest: Rest::Same,
-        description: "Cancel a running or scheduled build, or one job (GraphQL only). dry_run shows what would be sent.",
+        description: "Cancel a running or scheduled build, or one job (GraphQL only).",
         handler: handler!(builds::cancel, CancelArgs),
     },
     Tool {
@@ -47,7 +47,7 @@ pub(super) const TOOLS: &[Tool] = &[
         hints: WRITE,
         scopes: WRITE_BUILDS,
         rest: Rest::Same,
-        description: "Retry a finished command job (a new attempt; the answer gives its id). dry_run shows what would be sent.",
+        description: "Retry a finished command job (a new attempt; the answer gives its id).",
         handler: handler!(jobs::job_action, JobActionArgs),
     },
     Tool {
@@ -56,7 +56,7 @@ pub(super) const TOOLS: &[Tool] = &[
         hints: WRITE,
         scopes: WRITE_BUILDS,
         rest: Rest::Same,
-        description: "Create, replace or append to a build annotation (markdown body, context, style, priority). dry_run shows what would be sent.",
+        description: "Create, replace or append to a build annotation (markdown body, context, style, priority).",
         handler: handler!(annotate::annotate, AnnotateArgs),
     },
 ];
@@ -67,13 +67,11 @@ pub(super) const TOOLS: &[Tool] = &[
 pub struct BuildActionArgs {
     /// create or rebuild.
     action: String,
-    /// rebuild: the build.
     #[serde(default)]
     build: Option<String>,
-    /// create: the pipeline.
     #[serde(default)]
     pipeline: Option<String>,
-    /// Default: the pipeline's default branch.
+    /// Default: the pipeline's.
     #[serde(default)]
     branch: Option<String>,
     /// Default HEAD.
@@ -81,15 +79,12 @@ pub struct BuildActionArgs {
     commit: Option<String>,
     #[serde(default)]
     message: Option<String>,
-    /// Environment variables.
     #[serde(default)]
     env: Option<BTreeMap<String, String>>,
     #[serde(default)]
     meta_data: Option<BTreeMap<String, String>>,
-    /// Sent over REST.
     #[serde(default, deserialize_with = "lenient_bool")]
     clean_checkout: Option<bool>,
-    /// Sent over REST.
     #[serde(default, deserialize_with = "lenient_bool")]
     ignore_branch_filters: Option<bool>,
     #[serde(default, deserialize_with = "lenient_bool")]
@@ -136,7 +131,6 @@ pub struct AnnotateArgs {
     pipeline: Option<String>,
     /// Markdown.
     body: String,
-    /// Default "default"; one annotation per context.
     #[serde(default)]
     context: Option<String>,
     /// error, warning, info, success or default.
@@ -145,7 +139,6 @@ pub struct AnnotateArgs {
     /// 1-10, default 3.
     #[serde(default, deserialize_with = "lenient_int")]
     priority: Option<i64>,
-    /// Append to the context's body instead of replacing it.
     #[serde(default, deserialize_with = "lenient_bool")]
     append: Option<bool>,
     #[serde(default, deserialize_with = "lenient_bool")]

@@ -146,7 +146,7 @@ pub async fn perform(call: &Call<'_>, plan: &Plan, dry_run: bool) -> Result<Done
         if asks {
             out.insert("confirm".into(), json!("a person will be asked first"));
         }
-        return Ok(Done::DryRun(render::to_json(&render::compact(Value::Object(out)))));
+        return Ok(Done::DryRun(shown(out)));
     }
     let verdict = match call.asker {
         Some(asker) => asker.confirm(&plan.question, &plan.request.binding(tool)).await,
@@ -208,7 +208,7 @@ pub fn lost_answer(error: &ApiError, took_effect: Option<bool>, found: Map<Strin
     };
     out.insert("result".into(), json!(said));
     out.extend(found);
-    render::to_json(&render::compact(Value::Object(out)))
+    shown(out)
 }
 
 /// The finished answer of a write: what changed.
@@ -219,7 +219,14 @@ pub fn changed(done: &str, plan: &Plan, after: Map<String, Value>) -> String {
         out.insert(k.clone(), v.clone());
     }
     out.extend(after);
-    render::to_json(&render::compact(Value::Object(out)))
+    shown(out)
+}
+
+/// An answer as the model reads it: compact, with text that addresses the model marked.
+fn shown(out: Map<String, Value>) -> String {
+    let mut value = render::compact(Value::Object(out));
+    crate::untrusted::mark(&mut value);
+    render::to_json(&value)
 }
 
 #[cfg(test)]
