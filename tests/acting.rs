@@ -261,6 +261,65 @@ async fn rebuilding_over_graphql_and_over_rest() {
     client.stop().await;
 }
 
+#[tokio::test]
+async fn infra_retry_retries_exactly_the_agent_lost_and_the_expired_job() {
+    let fake = writable_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let done = client.ok("build_action", json!({"action": "retry_infra", "build": "acme/web/1340"})).await;
+    let agent_lost = "Sm9iVHlwZUNvbW1hbmQtLS0xMzQwMDAwMS1hYWFhLTRiYmItOGNjYy0wMDAwMDAwMDAwMDE=";
+    let build = "QnVpbGQtLS00YjFmN2MyZS05ZDNhLTRlNjgtYjVhMC0xYzJkM2U0ZjVhNjA=";
+    assert_eq!(
+        fake.mutations(),
+        vec![
+            json!({"operation": "JobRetry", "variables": {"id": agent_lost}}),
+            json!({"operation": "BuildRetryFailedJobs", "variables": {"id": build, "states": ["EXPIRED"]}}),
+        ]
+    );
+    snap("build_action", "retry_infra", &done);
+    let v = parsed(&done);
+    let retried: Vec<&str> = v["retried"].as_array().unwrap().iter().map(|r| r["job"].as_str().unwrap()).collect();
+    assert_eq!(retried, ["13400001-aaaa-4bbb-8ccc-000000000001", "13400001-aaaa-4bbb-8ccc-000000000002"]);
+    let skipped: Vec<&str> = v["skipped"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["the command failed (exit 1)", "soft failure: allowed to fail"]);
+    // Both are retried now: a second call finds nothing to do and sends nothing.
+    let again = client.ok("build_action", json!({"action": "retry_infra", "build": "acme/web/1340"})).await;
+    assert!(again.contains("nothing was sent"), "{again}");
+    assert_eq!(fake.mutations().len(), 2);
+    client.stop().await;
+
+    let fake = rest_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let text = client.err("build_action", json!({"action": "retry_infra", "build": "acme/web/1340"})).await;
+    assert!(text.starts_with("retry_infra needs GraphQL access"), "{text}");
+    assert!(fake.rest_writes().is_empty());
+    client.stop().await;
+}
+
+#[tokio::test]
+async fn retrying_a_builds_failed_jobs_over_graphql_and_over_rest() {
+    let fake = writable_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let done = client.ok("build_action", json!({"action": "retry_failed", "build": FAILED_BUILD})).await;
+    assert_eq!(
+        fake.mutations(),
+        vec![json!({"operation": "BuildRetryFailedJobs", "variables": {"id": FAILED_BUILD_ID}})]
+    );
+    snap("build_action", "retry_failed", &done);
+    client.stop().await;
+
+    let fake = rest_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let done = client.ok("build_action", json!({"action": "retry_failed", "build": FAILED_BUILD})).await;
+    assert_eq!(
+        fake.rest_writes(),
+        vec![
+            json!({"method": "PUT", "path": "v2/organizations/acme/pipelines/web/builds/1342/retry_failed_jobs", "body": null})
+        ]
+    );
+    snap("build_action", "retry_failed_rest", &done);
+    client.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Annotations
 

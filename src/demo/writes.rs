@@ -103,6 +103,50 @@ impl Demo {
                     Err(message) => refused("jobTypeCommandRetry", &message),
                 }
             }
+            "BuildRetryFailedJobs" => {
+                let Some(b) = self.build_by_id(&text("id")) else {
+                    return Some(refused("buildRetryFailedJobs", "No build found with that ID"));
+                };
+                let slug = build_slug(&b);
+                let states: Vec<String> = v["states"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                let answer = self
+                    .graphql("InfraJobs", &json!({ "slug": slug }))
+                    .filter(|a| !a.pointer("/data/build").is_some_and(Value::is_null))
+                    .or_else(|| self.graphql("ListJobs", &json!({ "slug": slug })))
+                    .unwrap_or(Value::Null);
+                let nodes: Vec<Value> = answer
+                    .pointer("/data/build/jobs/edges")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e["node"].clone())
+                    .collect();
+                let mut count = 0;
+                for node in nodes {
+                    let state = node["state"].as_str().unwrap_or("");
+                    let failed =
+                        state == "FINISHED" && node["passed"] == json!(false) && node["softFailed"] != json!(true);
+                    let wanted = if states.is_empty() {
+                        failed || matches!(state, "TIMED_OUT" | "EXPIRED")
+                    } else {
+                        states.iter().any(|s| (s == "FAILED" && failed) || s == state)
+                    };
+                    if wanted && node["retried"] != json!(true) {
+                        let mut s = self.lock();
+                        let uuid = node["uuid"].as_str().unwrap_or("").to_string();
+                        let new = made_uuid(&uuid, s.retries.len() + 1);
+                        s.retries.push(Retry { old: uuid, new, build: slug.clone() });
+                        count += 1;
+                    }
+                }
+                json!({"data": {"buildRetryFailedJobs": {"retriedJobsCount": count}}})
+            }
             "JobCancel" => {
                 let Some(job) = self.write_job_by_id(&text("id")) else {
                     return Some(refused("jobTypeCommandCancel", "No job found with that ID"));
@@ -187,8 +231,28 @@ impl Demo {
         })
     }
 
-    /// The `WriteJob` job with node ID `id`, with this world's changes.
+    /// The `WriteJob` job with node ID `id`, with this world's changes (or a job of a recorded
+    /// `InfraJobs` build, in the same shape).
     fn write_job_by_id(&self, id: &str) -> Option<Value> {
+        if let Some(job) = self.write_job_recorded(id) {
+            return Some(job);
+        }
+        let answer = self.scan("InfraJobs", |r| {
+            r.pointer("/data/build/jobs/edges")
+                .and_then(Value::as_array)
+                .is_some_and(|edges| edges.iter().any(|e| e["node"]["id"] == json!(id)))
+        })?;
+        let b = answer.pointer("/data/build")?;
+        let slug = build_slug(b);
+        let patched = self.graphql("InfraJobs", &json!({ "slug": slug }))?;
+        let edges = patched.pointer("/data/build/jobs/edges")?.as_array()?;
+        let mut job = edges.iter().find(|e| e["node"]["id"] == json!(id))?["node"].clone();
+        job["build"] = json!({"number": b["number"], "state": b["state"], "pipeline": b["pipeline"], "organization": b["organization"]});
+        Some(job)
+    }
+
+    /// The `WriteJob` job with node ID `id`, with this world's changes.
+    fn write_job_recorded(&self, id: &str) -> Option<Value> {
         let uuid = self
             .scan("WriteJob", |r| r.pointer("/data/job/id").and_then(Value::as_str) == Some(id))
             .and_then(|r| r.pointer("/data/job/uuid").and_then(Value::as_str).map(str::to_string))
@@ -271,7 +335,7 @@ impl Demo {
         let s = self.lock();
         let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         match operation {
-            "ListJobs" => {
+            "ListJobs" | "InfraJobs" => {
                 let filtered = ["state", "passed", "after", "step", "type"].iter().any(|k| !v[*k].is_null());
                 let slug = text("slug");
                 let Some(jobs) = answer.pointer_mut("/data/build/jobs") else { return };
@@ -448,6 +512,19 @@ impl Demo {
                         self.lock().canceled.push(slug);
                         let mut b = b;
                         b["state"] = json!("canceling");
+                        (200, b)
+                    }
+                    "retry_failed_jobs" => {
+                        let id = self
+                            .graphql("WriteBuild", &json!({ "slug": slug }))
+                            .and_then(|r| r.pointer("/data/build/id").and_then(Value::as_str).map(str::to_string))
+                            .unwrap_or_default();
+                        let answer = self.mutate("BuildRetryFailedJobs", &json!({ "id": id })).unwrap_or(Value::Null);
+                        let mut b = b;
+                        b["retried_jobs_count"] = answer
+                            .pointer("/data/buildRetryFailedJobs/retriedJobsCount")
+                            .cloned()
+                            .unwrap_or(Value::Null);
                         (200, b)
                     }
                     "rebuild" => {

@@ -153,8 +153,19 @@ pub(super) async fn build_action(call: &Call<'_>, args: BuildActionArgs) -> Resu
     match args.action.to_ascii_lowercase().as_str() {
         "create" => create(call, args).await,
         "rebuild" => rebuild(call, args).await,
+        "retry_failed" | "retry_infra" => {
+            let Some(build) = args.build.as_deref() else {
+                return Err(ToolError::args(format!("{} needs build", args.action)));
+            };
+            let dry_run = args.dry_run.unwrap_or(false);
+            if args.action.eq_ignore_ascii_case("retry_failed") {
+                super::retry::retry_failed(call, build, args.pipeline.as_deref(), dry_run).await
+            } else {
+                super::retry::retry_infra(call, build, args.pipeline.as_deref(), dry_run).await
+            }
+        }
         other => Err(ToolError::args(format!(
-            "unknown action `{}`: use create or rebuild",
+            "unknown action `{}`: use create, rebuild, retry_failed or retry_infra",
             render::clean_text(other, 40)
         ))),
     }

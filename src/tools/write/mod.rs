@@ -7,6 +7,7 @@ mod annotate;
 mod builds;
 pub mod confirm;
 mod jobs;
+mod retry;
 pub mod safety;
 
 use super::args::{lenient_bool, lenient_int};
@@ -29,7 +30,7 @@ pub(super) const TOOLS: &[Tool] = &[
         hints: WRITE,
         scopes: WRITE_BUILDS,
         rest: Rest::Same,
-        description: "Create a build on a pipeline (branch, commit default HEAD, message, env, meta_data), or rebuild a build.",
+        description: "Create a build on a pipeline (branch, commit default HEAD, message, env, meta_data); rebuild a build; retry its failed jobs.",
         handler: handler!(builds::build_action, BuildActionArgs),
     },
     Tool {
@@ -65,7 +66,7 @@ pub(super) const TOOLS: &[Tool] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildActionArgs {
-    /// create or rebuild.
+    /// create, rebuild, retry_failed, or retry_infra (only jobs the agent or machine failed, and expired ones).
     action: String,
     #[serde(default)]
     build: Option<String>,

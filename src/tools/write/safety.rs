@@ -132,6 +132,14 @@ pub fn audit(tool: &str, target: &str, outcome: &str) {
 
 /// Runs `plan` for `call`: a dry run, or confirmation and one send.
 pub async fn perform(call: &Call<'_>, plan: &Plan, dry_run: bool) -> Result<Done, ToolError> {
+    let mut done = perform_all(call, plan, std::slice::from_ref(&plan.request), dry_run).await?;
+    Ok(done.pop().unwrap_or(Done::DryRun(String::new())))
+}
+
+/// Runs several requests under one plan (one question for all of them): a dry run showing every
+/// request, or one confirmation and then each request sent once, in order. Each ends as its own
+/// [`Done`]; a request Buildkite refused is `Done::Answered` with the error as `{"error": …}`.
+pub async fn perform_all(call: &Call<'_>, plan: &Plan, requests: &[Request], dry_run: bool) -> Result<Vec<Done>, ToolError> {
     let tool = call.tool.name;
     let asks = call.asker.is_some_and(|a| !a.confirmations.off() && (a.elicitation || a.request_state.is_some()));
     if dry_run {
@@ -142,14 +150,17 @@ pub async fn perform(call: &Call<'_>, plan: &Plan, dry_run: bool) -> Result<Done
         for (k, v) in &plan.before {
             out.insert(k.clone(), v.clone());
         }
-        out.insert("send".into(), plan.request.shown());
+        let shown: Vec<Value> = requests.iter().map(Request::shown).collect();
+        out.insert("send".into(), if shown.len() == 1 { shown[0].clone() } else { Value::Array(shown) });
         if asks {
             out.insert("confirm".into(), json!("a person will be asked first"));
         }
-        return Ok(Done::DryRun(shown(out)));
+        return Ok(vec![Done::DryRun(shown_text(out))]);
     }
+    let binding: Vec<String> = requests.iter().map(|r| r.binding(tool)).collect();
+    let binding = binding.join("\n");
     let verdict = match call.asker {
-        Some(asker) => asker.confirm(&plan.question, &plan.request.binding(tool)).await,
+        Some(asker) => asker.confirm(&plan.question, &binding).await,
         None => Ok(Verdict::Proceed { confirmed: false, nonce: None }),
     };
     let Verdict::Proceed { nonce, .. } = match verdict {
@@ -163,35 +174,58 @@ pub async fn perform(call: &Call<'_>, plan: &Plan, dry_run: bool) -> Result<Done
             return Err(e);
         }
     };
-    let carries_marker = plan.request.binding(tool).contains(MARKER);
-    let marker = carries_marker.then(|| nonce.unwrap_or_else(random_hex));
-    let request = match &marker {
-        Some(m) => plan.request.clone().with_marker(m),
-        None => plan.request.clone(),
-    };
+    let marker = binding.contains(MARKER).then(|| nonce.unwrap_or_else(random_hex));
+    let single = requests.len() == 1;
+    let mut out = Vec::with_capacity(requests.len());
+    for request in requests {
+        let request = match &marker {
+            Some(m) => request.clone().with_marker(m),
+            None => request.clone(),
+        };
+        match send(call, &plan.target, &request).await {
+            Ok(body) => out.push(Done::Answered { body }),
+            Err(Sent::Lost(error)) => out.push(Done::Lost { error, marker: marker.clone() }),
+            Err(Sent::Failed(error)) if single => return Err(error),
+            Err(Sent::Failed(error)) => out.push(Done::Answered { body: json!({ "error": error.to_string() }) }),
+        }
+    }
+    Ok(out)
+}
+
+/// Why one send did not answer.
+enum Sent {
+    /// It may have taken effect.
+    Lost(ApiError),
+    /// It did not (refused, or never sent).
+    Failed(ToolError),
+}
+
+/// Sends one request once, and audits it.
+async fn send(call: &Call<'_>, target: &str, request: &Request) -> Result<Value, Sent> {
+    let tool = call.tool.name;
     let api = &call.ctx.api;
-    let sent = match &request {
+    let sent = match request {
         Request::Graphql(body) => api.mutate(body).await,
         Request::Rest { method, path, body } => api.rest_write(method.clone(), path, body.as_ref()).await,
     };
     match sent {
         Ok(body) => {
             let errors = body.get("errors").and_then(Value::as_array).is_some_and(|e| !e.is_empty());
-            audit(tool, &plan.target, if errors { "refused by Buildkite (errors)" } else { "sent, done" });
-            Ok(Done::Answered { body })
+            audit(tool, target, if errors { "refused by Buildkite (errors)" } else { "sent, done" });
+            Ok(body)
         }
         Err(error) => match unsent(&error) {
             Unsent::NotSent => {
-                audit(tool, &plan.target, "not sent (Buildkite unreachable or rate limited)");
-                Err(ToolError::Refused(format!("{error}: nothing was sent, so nothing changed")))
+                audit(tool, target, "not sent (Buildkite unreachable or rate limited)");
+                Err(Sent::Failed(ToolError::Refused(format!("{error}: nothing was sent, so nothing changed"))))
             }
             Unsent::Unknown => {
-                audit(tool, &plan.target, "sent, answer lost; looking it up");
-                Ok(Done::Lost { error, marker })
+                audit(tool, target, "sent, answer lost; looking it up");
+                Err(Sent::Lost(error))
             }
             Unsent::Refused => {
-                audit(tool, &plan.target, "refused by Buildkite");
-                Err(error.into())
+                audit(tool, target, "refused by Buildkite");
+                Err(Sent::Failed(error.into()))
             }
         },
     }
@@ -208,7 +242,7 @@ pub fn lost_answer(error: &ApiError, took_effect: Option<bool>, found: Map<Strin
     };
     out.insert("result".into(), json!(said));
     out.extend(found);
-    shown(out)
+    shown_text(out)
 }
 
 /// The finished answer of a write: what changed.
@@ -219,11 +253,11 @@ pub fn changed(done: &str, plan: &Plan, after: Map<String, Value>) -> String {
         out.insert(k.clone(), v.clone());
     }
     out.extend(after);
-    shown(out)
+    shown_text(out)
 }
 
 /// An answer as the model reads it: compact, with text that addresses the model marked.
-fn shown(out: Map<String, Value>) -> String {
+pub fn shown_text(out: Map<String, Value>) -> String {
     let mut value = render::compact(Value::Object(out));
     crate::untrusted::mark(&mut value);
     render::to_json(&value)
