@@ -142,6 +142,60 @@ async fn cancelling_a_running_job_over_graphql_and_refusing_it_over_rest() {
     client.stop().await;
 }
 
+const BLOCK_JOB: &str = "d4172cf9-06d3-4e92-8f70-3351bb7b1cab";
+
+#[tokio::test]
+async fn unblocking_checks_the_fields_against_the_block_step_then_sends_them() {
+    let fake = writable_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let text = client
+        .err(
+            "job_action",
+            json!({"action": "unblock", "job": BLOCK_JOB, "fields": {"region": "mars", "colour": "red"}}),
+        )
+        .await;
+    assert_eq!(
+        text,
+        "the fields do not match the block step \"Deploy to production?\": unknown field `colour` (its fields: region, notes); `region` must be one of eu, us; nothing was sent"
+    );
+    let text = client.err("job_action", json!({"action": "unblock", "job": BLOCK_JOB})).await;
+    assert!(text.contains("missing required `region`"), "{text}");
+    assert!(fake.mutations().is_empty());
+    let done = client
+        .ok(
+            "job_action",
+            json!({"action": "unblock", "job": BLOCK_JOB, "fields": {"region": "eu", "notes": "ship it"}}),
+        )
+        .await;
+    let id = "Sm9iVHlwZUJsb2NrLS0tZDQxNzJjZjktMDZkMy00ZTkyLThmNzAtMzM1MWJiN2IxY2Fi";
+    assert_eq!(
+        fake.mutations(),
+        vec![
+            json!({"operation": "JobUnblock", "variables": {"id": id, "fields": "{\"region\":\"eu\",\"notes\":\"ship it\"}"}})
+        ]
+    );
+    snap("job_action", "unblock", &done);
+    let again =
+        client.err("job_action", json!({"action": "unblock", "job": BLOCK_JOB, "fields": {"region": "eu"}})).await;
+    assert!(again.contains("is unblocked, not blocked"), "{again}");
+    client.stop().await;
+
+    // Over REST the step's definition cannot be read: the fields are sent as given, saying so.
+    let fake = rest_fake().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let done =
+        client.ok("job_action", json!({"action": "unblock", "job": BLOCK_JOB, "fields": {"region": "eu"}})).await;
+    assert_eq!(
+        fake.rest_writes(),
+        vec![
+            json!({"method": "PUT", "path": format!("v2/organizations/acme/jobs/{BLOCK_JOB}/unblock"), "body": {"fields": {"region": "eu"}}})
+        ]
+    );
+    assert!(parsed(&done)["fields_checked"].as_str().unwrap().starts_with("no:"), "{done}");
+    snap("job_action", "unblock_rest", &done);
+    client.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Builds
 

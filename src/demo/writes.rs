@@ -43,6 +43,7 @@ struct State {
     retries: Vec<Retry>,
     canceled: Vec<String>,
     canceled_jobs: Vec<String>,
+    unblocked: Vec<String>,
     made: Vec<Made>,
     annotations: usize,
 }
@@ -146,6 +147,17 @@ impl Demo {
                     }
                 }
                 json!({"data": {"buildRetryFailedJobs": {"retriedJobsCount": count}}})
+            }
+            "JobUnblock" => {
+                let Some(job) = self.write_job_by_id(&text("id")) else {
+                    return Some(refused("jobTypeBlockUnblock", "No job found with that ID"));
+                };
+                let uuid = job["uuid"].as_str().unwrap_or("").to_string();
+                if job["state"] != "BLOCKED" {
+                    return Some(refused("jobTypeBlockUnblock", "The job's state must be blocked"));
+                }
+                self.lock().unblocked.push(uuid.clone());
+                json!({"data": {"jobTypeBlockUnblock": {"jobTypeBlock": {"uuid": uuid, "state": "UNBLOCKED"}}}})
             }
             "JobCancel" => {
                 let Some(job) = self.write_job_by_id(&text("id")) else {
@@ -401,6 +413,9 @@ impl Demo {
                 if s.canceled_jobs.contains(&uuid) {
                     job["state"] = json!("CANCELED");
                 }
+                if s.unblocked.contains(&uuid) {
+                    job["state"] = json!("UNBLOCKED");
+                }
             }
             "WriteBuild" | "GetBuildState" | "GetBuild" => {
                 if let Some(b) = answer.pointer_mut("/data/build").filter(|b| !b.is_null()) {
@@ -495,6 +510,17 @@ impl Demo {
                     Err(m) => rest_refused(if m.contains("already") { 422 } else { 400 }, &m),
                 }
             }
+            ("PUT", ["v2", "organizations", org, "jobs", job, "unblock"]) => {
+                let Some(mut j) = self.rest(&format!("v2/organizations/{org}/jobs/{job}"), &[]).map(|p| p.body) else {
+                    return rest_refused(404, "No job found");
+                };
+                if j["state"] != "blocked" {
+                    return rest_refused(422, "The job's state must be blocked");
+                }
+                self.lock().unblocked.push(job.to_string());
+                j["state"] = json!("unblocked");
+                (200, j)
+            }
             ("PUT", ["v2", "organizations", org, "pipelines", p, "builds", n, action]) => {
                 let build_path = format!("v2/organizations/{org}/pipelines/{p}/builds/{n}");
                 let Some(b) = self.rest(&build_path, &[]).map(|page| page.body) else {
@@ -587,6 +613,9 @@ impl Demo {
                 if let Some(r) = s.retries.iter().find(|r| r.old == *job) {
                     b["retried"] = json!(true);
                     b["retried_in_job_id"] = json!(r.new);
+                }
+                if s.unblocked.iter().any(|u| u == job) {
+                    b["state"] = json!("unblocked");
                 }
                 Some(b)
             }

@@ -5,7 +5,10 @@ use super::super::resolve::JOB_HINT;
 use super::JobActionArgs;
 use super::safety::{Done, Plan, Request, changed, lost_answer, perform};
 use crate::buildkite::graphql::decode;
-use crate::buildkite::ops::{FindRetry, JobCancel, JobRetry, WriteJob, find_retry, job_cancel, job_retry, write_job};
+use crate::buildkite::ops::{
+    FindRetry, GetStepUploads, JobCancel, JobRetry, JobUnblock, WriteJob, find_retry, get_step_uploads, job_cancel,
+    job_retry, job_unblock, write_job,
+};
 use crate::render;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -134,8 +137,10 @@ impl JobTarget {
 /// `job_action`.
 pub(super) async fn job_action(call: &Call<'_>, args: JobActionArgs) -> Result<String, ToolError> {
     match args.action.to_ascii_lowercase().as_str() {
+        "retry" if args.fields.is_some() => Err(ToolError::args("fields go with unblock, not retry")),
         "retry" => retry(call, &args.job, args.dry_run.unwrap_or(false)).await,
-        other => Err(ToolError::args(format!("unknown action `{}`: use retry", render::clean_text(other, 40)))),
+        "unblock" => unblock(call, &args.job, args.fields.unwrap_or_default(), args.dry_run.unwrap_or(false)).await,
+        other => Err(ToolError::args(format!("unknown action `{}`: use retry or unblock", render::clean_text(other, 40)))),
     }
 }
 
@@ -244,6 +249,147 @@ pub(super) async fn cancel_job(call: &Call<'_>, job: &str, dry_run: bool) -> Res
         Done::Lost { error, .. } => {
             let now = job_target(call, job).await.ok().map(|t| t.state);
             let took = now.as_deref().map(|s| matches!(s, "canceling" | "canceled"));
+            let mut found = Map::new();
+            found.insert("job".into(), json!(t.uuid));
+            found.insert("now".into(), json!(now));
+            Ok(lost_answer(&error, took, found))
+        }
+    }
+}
+
+/// The field definitions of the block step labelled `label`, from the build's step uploads
+/// (`None`: not found, so the fields cannot be checked).
+async fn block_fields(call: &Call<'_>, build: &str, label: &str) -> Option<Vec<Value>> {
+    let wanted = Wanted::new(format!("build {build}"), JOB_HINT);
+    let variables = get_step_uploads::Variables { slug: build.to_string(), jobs: 100 };
+    let data = call.query::<GetStepUploads>(variables, &wanted).await.ok()?;
+    let jobs = data.build?.jobs?.edges.unwrap_or_default();
+    for node in jobs.into_iter().flatten().filter_map(|e| e.node) {
+        let get_step_uploads::GetStepUploadsBuildJobsEdgesNode::JobTypeCommand(j) = node else { continue };
+        for event in j.events.edges.unwrap_or_default().into_iter().flatten().map(|e| e.node) {
+            let get_step_uploads::GetStepUploadsBuildJobsEdgesNodeOnJobTypeCommandEventsEdgesNode::JobEventBuildStepUploadCreated(u) = event else { continue };
+            let Ok(definition) = serde_json::from_str::<Value>(&u.build_step_upload.definition.json) else { continue };
+            if let Some(fields) = find_block(&definition, label) {
+                return Some(fields);
+            }
+        }
+    }
+    None
+}
+
+/// The `fields` of the block or input step labelled `label` in a pipeline definition.
+fn find_block(definition: &Value, label: &str) -> Option<Vec<Value>> {
+    let steps = definition.get("steps").or(Some(definition))?.as_array()?;
+    for step in steps {
+        if let Some(inner) = step.get("steps").filter(|_| step.get("group").is_some()) {
+            if let Some(found) = find_block(&json!({ "steps": inner }), label) {
+                return Some(found);
+            }
+            continue;
+        }
+        let name = step.get("block").or_else(|| step.get("input")).and_then(Value::as_str);
+        if name.is_some_and(|n| n == label) {
+            return Some(step.get("fields").and_then(Value::as_array).cloned().unwrap_or_default());
+        }
+    }
+    None
+}
+
+/// What is wrong with `given` against the step's field definitions, if anything.
+fn mismatches(defined: &[Value], given: &Map<String, Value>) -> Vec<String> {
+    let key = |f: &Value| f.get("key").and_then(Value::as_str).unwrap_or("").to_string();
+    let keys: Vec<String> = defined.iter().map(key).collect();
+    let mut wrong = Vec::new();
+    for k in given.keys() {
+        if !keys.contains(k) {
+            wrong.push(format!("unknown field `{}` (its fields: {})", render::clean_text(k, 40), keys.join(", ")));
+        }
+    }
+    for f in defined {
+        let k = key(f);
+        let required = f.get("required").and_then(Value::as_bool).unwrap_or(true);
+        let value = given.get(&k);
+        if value.is_none() && required && f.get("default").is_none() {
+            wrong.push(format!("missing required `{k}`"));
+        }
+        let options: Vec<String> = f
+            .get("options")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.get("value").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        if let (Some(v), false) = (value, options.is_empty()) {
+            let chosen: Vec<String> = match v {
+                Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect(),
+                Value::String(s) => s.split(',').map(str::trim).map(str::to_string).collect(),
+                other => vec![other.to_string()],
+            };
+            if chosen.iter().any(|c| !options.contains(c)) {
+                wrong.push(format!("`{k}` must be one of {}", options.join(", ")));
+            }
+        }
+    }
+    wrong
+}
+
+async fn unblock(call: &Call<'_>, job: &str, fields: Map<String, Value>, dry_run: bool) -> Result<String, ToolError> {
+    let t = job_target(call, job).await?;
+    if t.kind != "block" {
+        return Err(ToolError::Refused(format!("job {} is a {} job: only a block step can be unblocked", t.uuid, t.kind)));
+    }
+    if t.state != "blocked" {
+        return Err(ToolError::Refused(format!(
+            "job {} is {}, not blocked: there is nothing to unblock; nothing was sent",
+            t.uuid, t.state
+        )));
+    }
+    let defined = if t.rest { None } else { block_fields(call, &t.build, &t.label).await };
+    if let Some(defined) = &defined {
+        let wrong = mismatches(defined, &fields);
+        if !wrong.is_empty() {
+            return Err(ToolError::Refused(format!(
+                "the fields do not match the block step \"{}\": {}; nothing was sent",
+                t.label,
+                wrong.join("; ")
+            )));
+        }
+    }
+    let request = if t.rest {
+        let body = json!({ "fields": fields });
+        Request::rest(Method::PUT, format!("v2/organizations/{}/jobs/{}/unblock", t.org, t.uuid), Some(body))
+    } else {
+        // GraphQL takes the fields as a JSON-encoded object (null is refused, so none is `{}`).
+        let encoded = Value::Object(fields.clone()).to_string();
+        Request::graphql::<JobUnblock>(job_unblock::Variables { id: t.id.clone(), fields: Some(encoded) })?
+    };
+    let mut before = t.before();
+    before.insert(
+        "fields_checked".into(),
+        json!(match &defined {
+            Some(_) => "yes, against the block step's definition".to_string(),
+            None => "no: the block step's definition was not found, so they are sent as given".to_string(),
+        }),
+    );
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    let with = if names.is_empty() { String::new() } else { format!(" with {}", names.join(", ")) };
+    let plan = Plan { target: format!("job {}", t.uuid), question: format!("Unblock {}{with}?", t.named()), request, before };
+    match perform(call, &plan, dry_run).await? {
+        Done::DryRun(text) => Ok(text),
+        Done::Answered { body } => {
+            let state = if t.rest {
+                body.get("state").and_then(Value::as_str).map(str::to_ascii_lowercase)
+            } else {
+                decode::<job_unblock::ResponseData>(body)?.job_type_block_unblock.map(|p| render::state(&p.job_type_block.state))
+            };
+            let mut after = Map::new();
+            after.insert("after".into(), json!(state));
+            after.insert("see".into(), json!(format!("list_jobs on {} shows the steps it released", t.build)));
+            Ok(changed("unblocked", &plan, after))
+        }
+        Done::Lost { error, .. } => {
+            let now = job_target(call, job).await.ok().map(|t| t.state);
+            let took = now.as_deref().map(|s| s != "blocked");
             let mut found = Map::new();
             found.insert("job".into(), json!(t.uuid));
             found.insert("now".into(), json!(now));

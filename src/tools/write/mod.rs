@@ -48,7 +48,7 @@ pub(super) const TOOLS: &[Tool] = &[
         hints: WRITE,
         scopes: WRITE_BUILDS,
         rest: Rest::Same,
-        description: "Retry a finished command job (a new attempt; the answer gives its id).",
+        description: "Retry a finished command job (the answer gives the new attempt's id), or unblock a block step with its fields.",
         handler: handler!(jobs::job_action, JobActionArgs),
     },
     Tool {
@@ -113,10 +113,13 @@ pub struct CancelArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobActionArgs {
-    /// retry.
+    /// retry or unblock.
     action: String,
     // Job UUID, or a build URL ending in #job-uuid. (documented once, in the server instructions)
     job: String,
+    /// unblock: the block step's fields, key to value.
+    #[serde(default)]
+    fields: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     dry_run: Option<bool>,
 }
