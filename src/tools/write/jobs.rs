@@ -368,7 +368,8 @@ async fn unblock(call: &Call<'_>, job: &str, fields: Map<String, Value>, dry_run
         "fields_checked".into(),
         json!(match &defined {
             Some(_) => "yes, against the block step's definition".to_string(),
-            None => "no: the block step's definition was not found, so they are sent as given".to_string(),
+            None if t.rest => "no: without GraphQL the build's step uploads cannot be read, so they are sent as given".to_string(),
+            None => "no: the block step's definition was not found in the build's step uploads, so they are sent as given".to_string(),
         }),
     );
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
