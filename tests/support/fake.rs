@@ -90,6 +90,11 @@ struct Shared {
     /// A GraphQL operation name or REST write path whose next request is carried out and then
     /// left unanswered for this long (the answer is lost after the write took effect).
     lose_answer: Mutex<Option<(String, Duration)>>,
+    /// A GraphQL operation whose next requests are refused with a fault before anything is done:
+    /// (operation, fault, how many more times).
+    reject: Mutex<Option<(String, Fault, usize)>>,
+    /// Requests refused that way.
+    rejected: AtomicUsize,
 }
 
 /// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
@@ -277,6 +282,17 @@ impl FakeBuildkite {
         *self.shared.lose_answer.lock().unwrap() = Some((operation.to_string(), wait));
     }
 
+    /// The next `times` requests for the GraphQL `operation` are answered with `fault` before
+    /// anything is done (the request is not recorded as received).
+    pub fn reject_operation(&self, operation: &str, fault: Fault, times: usize) {
+        *self.shared.reject.lock().unwrap() = Some((operation.to_string(), fault, times));
+    }
+
+    /// Requests refused by `reject_operation` so far.
+    pub fn rejected(&self) -> usize {
+        self.shared.rejected.load(Ordering::SeqCst)
+    }
+
     /// User-Agent headers received.
     pub fn user_agents(&self) -> Vec<String> {
         self.shared.user_agents.lock().unwrap().clone()
@@ -375,6 +391,22 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         return rest_error(400, "body is not JSON");
     };
     let name = request["operationName"].as_str().unwrap_or("").to_string();
+    let reject = {
+        let mut guard = shared.reject.lock().unwrap();
+        match guard.as_mut() {
+            Some((operation, fault, left)) if *operation == name && *left > 0 => {
+                *left -= 1;
+                Some(fault.clone())
+            }
+            _ => None,
+        }
+    };
+    if let Some(fault) = reject
+        && let Some(response) = apply(fault).await
+    {
+        shared.rejected.fetch_add(1, Ordering::SeqCst);
+        return response;
+    }
     shared.operations.lock().unwrap().push(name.clone());
     shared.graphql_bodies.lock().unwrap().push(request.clone());
     if name == "IntrospectionQuery" {

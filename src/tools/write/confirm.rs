@@ -118,7 +118,7 @@ pub enum Verdict {
 /// The sentence for a declined question.
 pub fn declined(question: &str) -> ToolError {
     ToolError::Refused(format!(
-        "the person declined \"{}\": nothing was sent to Buildkite",
+        "the person declined to confirm: {}; nothing was sent to Buildkite",
         question.trim_end_matches('?')
     ))
 }

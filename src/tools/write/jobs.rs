@@ -257,11 +257,15 @@ pub(super) async fn cancel_job(call: &Call<'_>, job: &str, dry_run: bool) -> Res
     }
 }
 
+/// Command jobs whose events are searched for step uploads (the uploads come from the first
+/// jobs of a build; more costs complexity: 10 jobs request about 850 points).
+const STEP_UPLOAD_JOBS: i64 = 10;
+
 /// The field definitions of the block step labelled `label`, from the build's step uploads
 /// (`None`: not found, so the fields cannot be checked).
 async fn block_fields(call: &Call<'_>, build: &str, label: &str) -> Option<Vec<Value>> {
     let wanted = Wanted::new(format!("build {build}"), JOB_HINT);
-    let variables = get_step_uploads::Variables { slug: build.to_string(), jobs: 100 };
+    let variables = get_step_uploads::Variables { slug: build.to_string(), jobs: STEP_UPLOAD_JOBS };
     let data = call.query::<GetStepUploads>(variables, &wanted).await.ok()?;
     let jobs = data.build?.jobs?.edges.unwrap_or_default();
     for node in jobs.into_iter().flatten().filter_map(|e| e.node) {
