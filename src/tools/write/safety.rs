@@ -52,6 +52,10 @@ impl Request {
     /// What is sent, as a dry run and the audit show it (the mutation's name and variables, or
     /// the method, path and body).
     pub fn shown(&self) -> Value {
+        redacted(self.shown_raw(), None)
+    }
+
+    fn shown_raw(&self) -> Value {
         match self {
             Request::Graphql(body) => json!({
                 "mutation": body.get("operationName"),
@@ -80,6 +84,41 @@ impl Request {
             Request::Graphql(body) => Request::Graphql(replace(body, marker)),
             Request::Rest { method, path, body } => Request::Rest { method, path, body: body.map(|b| replace(b, marker)) },
         }
+    }
+}
+
+/// `value` as it may be shown: secrets redacted in every string (environment variables by their
+/// name too: `KEY=value` entries and the values of an `env` object), strings capped.
+fn redacted(value: Value, env_key: Option<&str>) -> Value {
+    const MAX: usize = 2_000;
+    match value {
+        Value::String(s) => match env_key {
+            Some(k) => Value::String(crate::redact::shown_env(k, &s, MAX)),
+            None => match s.split_once('=') {
+                Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') => {
+                    Value::String(format!("{k}={}", crate::redact::shown_env(k, v, MAX)))
+                }
+                _ => Value::String(crate::redact::shown(&s, MAX)),
+            },
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| redacted(v, None)).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("env", Value::Object(env)) => Value::Object(
+                            env.into_iter().map(|(ek, ev)| {
+                                let shown = redacted(ev, Some(ek.as_str()));
+                                (ek, shown)
+                            }).collect(),
+                        ),
+                        (_, v) => redacted(v, None),
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -272,6 +311,18 @@ mod tests {
         let r = Request::rest(Method::POST, "p".into(), Some(json!({"meta_data": {"k": MARKER, "x": "y"}, "a": [MARKER]})));
         let Request::Rest { body, .. } = r.with_marker("m1") else { panic!() };
         assert_eq!(body, Some(json!({"meta_data": {"k": "m1", "x": "y"}, "a": ["m1"]})));
+    }
+
+    #[test]
+    fn what_a_dry_run_shows_has_its_secrets_redacted() {
+        let r = Request::rest(Method::POST, "p".into(), Some(json!({"env": {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "DEBUG": "1"}})));
+        let shown = r.shown().to_string();
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        assert!(shown.contains("\"DEBUG\":\"1\""), "{shown}");
+        let g = Request::Graphql(json!({"operationName": "BuildCreate", "variables": {"env": ["GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789", "X=1"]}}));
+        let shown = g.shown().to_string();
+        assert!(!shown.contains("ghp_abcdefghij"), "{shown}");
+        assert!(shown.contains("X=1"), "{shown}");
     }
 
     #[test]
