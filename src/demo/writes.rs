@@ -44,6 +44,8 @@ struct State {
     canceled: Vec<String>,
     canceled_jobs: Vec<String>,
     unblocked: Vec<String>,
+    /// Builds (`org/pipeline/number`) whose block step was unblocked: what waited on it runs.
+    released: Vec<String>,
     made: Vec<Made>,
     annotations: usize,
 }
@@ -156,7 +158,9 @@ impl Demo {
                 if job["state"] != "BLOCKED" {
                     return Some(refused("jobTypeBlockUnblock", "The job's state must be blocked"));
                 }
-                self.lock().unblocked.push(uuid.clone());
+                let mut s = self.lock();
+                s.unblocked.push(uuid.clone());
+                s.released.push(build_slug(&job["build"]));
                 json!({"data": {"jobTypeBlockUnblock": {"jobTypeBlock": {"uuid": uuid, "state": "UNBLOCKED"}}}})
             }
             "JobCancel" => {
@@ -350,6 +354,14 @@ impl Demo {
             "ListJobs" | "InfraJobs" => {
                 let filtered = ["state", "passed", "after", "step", "type"].iter().any(|k| !v[*k].is_null());
                 let slug = text("slug");
+                // An unblocked build's waiting jobs were released: none waits any more.
+                if v["state"] == json!(["WAITING"]) && s.released.contains(&slug) {
+                    if let Some(jobs) = answer.pointer_mut("/data/build/jobs") {
+                        jobs["edges"] = json!([]);
+                        jobs["count"] = json!(0);
+                    }
+                    return;
+                }
                 let Some(jobs) = answer.pointer_mut("/data/build/jobs") else { return };
                 let edges = jobs["edges"].as_array_mut();
                 let Some(edges) = edges else { return };
@@ -517,7 +529,9 @@ impl Demo {
                 if j["state"] != "blocked" {
                     return rest_refused(422, "The job's state must be blocked");
                 }
-                self.lock().unblocked.push(job.to_string());
+                let mut s = self.lock();
+                s.unblocked.push(job.to_string());
+                s.released.push(slug_of_url(j["web_url"].as_str().unwrap_or("")));
                 j["state"] = json!("unblocked");
                 (200, j)
             }

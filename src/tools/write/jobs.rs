@@ -6,8 +6,8 @@ use super::JobActionArgs;
 use super::safety::{Done, Plan, Request, changed, lost_answer, perform};
 use crate::buildkite::graphql::decode;
 use crate::buildkite::ops::{
-    FindRetry, GetStepUploads, JobCancel, JobRetry, JobUnblock, WriteJob, find_retry, get_step_uploads, job_cancel,
-    job_retry, job_unblock, write_job,
+    FindRetry, GetStepUploads, JobCancel, JobRetry, JobUnblock, ListJobs, WriteJob, find_retry, get_step_uploads,
+    job_cancel, job_retry, job_unblock, list_jobs, write_job,
 };
 use crate::render;
 use reqwest::Method;
@@ -337,6 +337,36 @@ fn mismatches(defined: &[Value], given: &Map<String, Value>) -> Vec<String> {
     wrong
 }
 
+/// The build's jobs waiting now (uuid, label), over GraphQL; `None` when they cannot be read.
+async fn waiting(call: &Call<'_>, build: &str) -> Option<Vec<(String, String)>> {
+    let wanted = Wanted::new(format!("build {build}"), JOB_HINT);
+    let variables = list_jobs::Variables {
+        slug: Some(build.to_string()),
+        uuid: None,
+        first: 50,
+        after: None,
+        state: Some(vec![list_jobs::JobStates::WAITING]),
+        type_: None,
+        step: None,
+        passed: None,
+    };
+    let b = call.query::<ListJobs>(variables, &wanted).await.ok()?.build?;
+    let edges = b.jobs?.edges.unwrap_or_default();
+    Some(
+        edges
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.node)
+            .filter_map(|n| match n {
+                list_jobs::ListJobsBuildJobsEdgesNode::JobTypeCommand(c) => {
+                    Some((c.uuid, render::clean_text(c.label.as_deref().unwrap_or(""), 60)))
+                }
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
 async fn unblock(call: &Call<'_>, job: &str, fields: Map<String, Value>, dry_run: bool) -> Result<String, ToolError> {
     let t = job_target(call, job).await?;
     if t.kind != "block" {
@@ -379,9 +409,20 @@ async fn unblock(call: &Call<'_>, job: &str, fields: Map<String, Value>, dry_run
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
     let with = if names.is_empty() { String::new() } else { format!(" with {}", names.join(", ")) };
     let plan = Plan { target: format!("job {}", t.uuid), question: format!("Unblock {}{with}?", t.named()), request, before };
+    let before_waiting = if dry_run || t.rest { None } else { waiting(call, &t.build).await };
     match perform(call, &plan, dry_run).await? {
         Done::DryRun(text) => Ok(text),
         Done::Answered { body } => {
+            let released = match &before_waiting {
+                Some(before) => waiting(call, &t.build).await.map(|now| {
+                    before
+                        .iter()
+                        .filter(|(uuid, _)| !now.iter().any(|(n, _)| n == uuid))
+                        .map(|(uuid, label)| json!({"job": uuid, "label": label}))
+                        .collect::<Vec<_>>()
+                }),
+                None => None,
+            };
             let state = if t.rest {
                 body.get("state").and_then(Value::as_str).map(str::to_ascii_lowercase)
             } else {
@@ -389,7 +430,14 @@ async fn unblock(call: &Call<'_>, job: &str, fields: Map<String, Value>, dry_run
             };
             let mut after = Map::new();
             after.insert("after".into(), json!(state));
-            after.insert("see".into(), json!(format!("list_jobs on {} shows the steps it released", t.build)));
+            match released {
+                Some(released) => {
+                    after.insert("released".into(), json!(released));
+                }
+                None => {
+                    after.insert("see".into(), json!(format!("list_jobs on {} shows the steps it released", t.build)));
+                }
+            }
             Ok(changed("unblocked", &plan, after))
         }
         Done::Lost { error, .. } => {
