@@ -545,6 +545,26 @@ async fn a_lost_create_is_found_by_its_marker_over_graphql_and_rest() {
     }
 }
 
+#[tokio::test]
+async fn lost_answers_to_a_rebuild_and_a_cancel_are_looked_up_over_both_apis() {
+    for rest in [false, true] {
+        let fake = if rest { rest_fake().await } else { writable_fake().await };
+        let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1")], &[]).await;
+        fake.lose_answer(if rest { "builds/1342/rebuild" } else { "BuildRebuild" }, Duration::from_secs(4));
+        let text = client.ok("build_action", json!({"action": "rebuild", "build": FAILED_BUILD})).await;
+        let v = parsed(&text);
+        assert_eq!(v["result"], "looked up: it took effect (not sent again)", "rest {rest}: {text}");
+        assert_eq!(v["build"], "acme/web/1344", "rest {rest}: {text}");
+        fake.lose_answer(if rest { "builds/88/cancel" } else { "BuildCancel" }, Duration::from_secs(4));
+        let text = client.ok("cancel", json!({"build": RUNNING_BUILD})).await;
+        let v = parsed(&text);
+        assert_eq!(v["result"], "looked up: it took effect (not sent again)", "rest {rest}: {text}");
+        assert_eq!(v["now"], "canceled", "rest {rest}: {text}");
+        assert_eq!(fake.mutations().len() + fake.rest_writes().len(), 2, "rest {rest}: each sent once");
+        client.stop().await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Confirmation by a person
 
