@@ -67,6 +67,10 @@ pub struct Global {
     #[arg(long, env = "BUILDKITE_MCP_MAX_LOG_MB", default_value_t = 1024, global = true,
           value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub max_log_mb: u64,
+    /// Fetch everything from Buildkite on every call (by default a finished build or job read in
+    /// the last minute is served from memory).
+    #[arg(long, env = "BUILDKITE_MCP_NO_MEMO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
+    pub no_memo: bool,
     /// Log level on stderr: error, warn, info, debug, trace.
     #[arg(long, env = "RUST_LOG", default_value = "warn", global = true)]
     pub log_level: String,

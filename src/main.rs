@@ -104,6 +104,9 @@ mod serve {
             let rest = config::rest_base(&global.api_url)?;
             Api::http(Some(token.trim().to_string()), graphql, rest, config::retry_policy(global))?
         };
+        if global.no_memo {
+            api.memo().disable();
+        }
         let org =
             if global.demo { Some(global.org.clone().unwrap_or_else(|| "acme".into())) } else { global.org.clone() };
         let mib = 1024 * 1024;

@@ -18,9 +18,18 @@ const RSPEC_JOB: &str = "08d58486-29e1-47b4-b951-facf35dafc4d";
 const ARTIFACT: &str = "019da481-2bd7-4616-9f61-1e77d966f58e";
 const BUSY_AGENT: &str = "3e4e9be6-a8ee-420d-9c74-845195fa7f5b";
 const RSPEC_QUEUE: &str = "Q2x1c3RlclF1ZXVlLS0tZGMzNmZjOTAtMjI0OC00ZDcwLWFjYTQtYTFhOWY1YjE5Zjcx";
+const LINUX_CLUSTER: &str = "62f746b4-84e6-4ceb-95bd-447e7184d454";
 const NIGHTLY: &str = "21bade02-6a6a-4768-b2ed-66ffdcc99396";
 
-/// Calls at a tool's defaults (`default`) and with its largest page sizes (`max`).
+/// The API-budget targets: every operation at its tool's defaults, at its largest arguments, and
+/// the daily path's own requests at their defaults (half a user's five-minute budget is 2,500).
+const DEFAULT_TARGET: u64 = 500;
+const MAX_TARGET: u64 = 2_500;
+const DAILY_TARGET: u64 = 300;
+/// The daily path: `get_build` and the failure summary (one operation), `list_builds`, `list_jobs`.
+const DAILY: &[&str] = &["GetBuild", "ListBuilds", "ListJobs"];
+
+/// Calls at a tool's defaults (`default`) and with its largest page sizes or heaviest form (`max`).
 fn calls() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("default", "current_user", json!({})),
@@ -38,7 +47,9 @@ fn calls() -> Vec<(&'static str, &'static str, Value)> {
         ("default", "get_build", json!({"build": "acme/web/1342"})),
         ("max", "get_build", json!({"build": "acme/web/1342", "max_jobs": 100})),
         ("default", "compare_builds", json!({"build": "acme/web/1342"})),
+        ("max", "compare_builds", json!({"build": "acme/web/1342", "base": "1331"})),
         ("default", "list_step_uploads", json!({"build": "acme/web/1342"})),
+        ("max", "list_step_uploads", json!({"build": "acme/web/1342", "jobs": 50})),
         ("default", "get_build_failure_summary", json!({"build": "acme/web/1342"})),
         ("max", "get_build_failure_summary", json!({"build": "acme/web/1342", "max_jobs": 10})),
         ("default", "wait_for_build", json!({"build": "acme/web/1342"})),
@@ -53,8 +64,13 @@ fn calls() -> Vec<(&'static str, &'static str, Value)> {
         ("default", "list_agents", json!({})),
         ("max", "list_agents", json!({"first": 100})),
         ("default", "get_agent", json!({"agent": BUSY_AGENT})),
+        ("max", "get_agent", json!({"agent": "ci-agent"})),
         ("default", "list_clusters", json!({})),
+        ("max", "list_clusters", json!({"cluster": LINUX_CLUSTER})),
+        ("max", "list_clusters", json!({"cluster": "Linux"})),
         ("default", "get_queue", json!({"queue": RSPEC_QUEUE})),
+        ("max", "get_queue", json!({"queue": "rspec"})),
+        ("max", "get_queue", json!({"queue": "python", "cluster": "Linux CI"})),
         ("max", "get_queue", json!({"queue": RSPEC_QUEUE, "jobs": 50})),
         ("default", "list_suites", json!({})),
         ("max", "list_suites", json!({"first": 100})),
@@ -93,6 +109,14 @@ async fn every_operation_stays_under_its_complexity_ceiling() {
         report.push(format!("| `{op}` | {} | {} |", cell("default"), cell("max")));
         for kind in ["default", "max"] {
             let Some((points, call)) = figures.get(&(op.clone(), kind)) else { continue };
+            let target = match kind {
+                "default" if DAILY.contains(&op.as_str()) => DAILY_TARGET,
+                "default" => DEFAULT_TARGET,
+                _ => MAX_TARGET,
+            };
+            if *points > target {
+                over.push(format!("TARGET {op} {kind}: {points} > {target} ({call})"));
+            }
             match budgets["complexity"][op.as_str()][kind].as_u64() {
                 Some(limit) if *points <= limit => {}
                 Some(limit) => over.push(format!("OVER {op} {kind}: {points} > {limit} ({call})")),
@@ -102,4 +126,26 @@ async fn every_operation_stays_under_its_complexity_ceiling() {
     }
     println!("{}", report.join("\n"));
     assert!(over.is_empty(), "complexity ceilings (tests/budgets.json, complexity):\n{}", over.join("\n"));
+}
+
+/// With debug logging, each GraphQL request's computed complexity is logged, it asks Buildkite for
+/// its query stats (`Buildkite-Include-Query-Stats: true`), and logs the requested and actual
+/// figures the answer carries; without it, neither the header nor the lines.
+#[tokio::test]
+async fn debug_logs_carry_the_computed_and_the_reported_complexity() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[("RUST_LOG", "debug")], &[]).await;
+    client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+    let log = client.stop().await;
+    assert!(log.contains("graphql request operation=\"GetBuild\" complexity=232"), "{log}");
+    let reported =
+        log.lines().find(|l| l.contains("graphql complexity reported by Buildkite") && l.contains("GetBuild"));
+    let reported = reported.unwrap_or_else(|| panic!("no reported figures: {log}"));
+    assert!(reported.contains("requested=232") && reported.contains("actual="), "{reported}");
+
+    let quiet = FakeBuildkite::start().await;
+    let client = connect(Some(&quiet), &[("RUST_LOG", "warn")], &[]).await;
+    client.ok("get_build", json!({"build": "acme/web/1342"})).await;
+    let log = client.stop().await;
+    assert!(!log.contains("complexity"), "{log}");
 }

@@ -291,7 +291,7 @@ async fn commit_messages_that_address_the_assistant_are_marked_and_ordinary_ones
             r
         })
     }));
-    let client = connect(Some(&fake), &[], &[]).await;
+    let client = connect(Some(&fake), &[("BUILDKITE_MCP_NO_MEMO", "true")], &[]).await;
     let f = fixture();
     let mut increases = Vec::new();
     for text in strings(&f, "injections") {
@@ -342,8 +342,8 @@ async fn annotations_lose_hidden_html_invisibles_and_secrets_and_injections_are_
             edit(&mut r, "body", &mut |b| *b = json!({"text": text_form, "html": html}));
             Some(r)
         }
-        "GetBuildFailureSummary" if vars["slug"] == json!("acme/web/1342") => {
-            let mut r = recorded("GetBuildFailureSummary", "slug", "acme/web/1342");
+        "GetBuild" if vars["slug"] == json!("acme/web/1342") => {
+            let mut r = recorded("GetBuild", "slug", "acme/web/1342");
             edit(&mut r, "body", &mut |b| *b = json!({"text": "x", "html": failure_html}));
             Some(r)
         }
@@ -386,8 +386,8 @@ async fn log_lines_that_address_the_assistant_are_marked_in_the_log_tools_and_th
     // The failure summary of build 1342, with job UUIDs that have no recorded log (so the planted
     // log answers) and a commit message that addresses the assistant.
     fake.set_responder(Box::new(move |op, vars| {
-        (op == "GetBuildFailureSummary" && vars["slug"] == json!("acme/web/1342")).then(|| {
-            let r = recorded("GetBuildFailureSummary", "slug", "acme/web/1342");
+        (op == "GetBuild" && vars["slug"] == json!("acme/web/1342")).then(|| {
+            let r = recorded("GetBuild", "slug", "acme/web/1342");
             let mut text = render::to_json(&r);
             for uuid in ["08d58486", "9e4c5858", "46e537cd", "4edbb889", "5613d482"] {
                 text = text.replace(uuid, "feedface");
@@ -420,8 +420,8 @@ async fn a_builds_failed_tests_are_read_across_pages_or_cut_with_a_note_and_an_o
         };
         match op {
             "GetBuildUuid" => Some(json!({"data": {"build": {"uuid": uuid, "number": number}}})),
-            "GetBuildFailureSummary" => {
-                let mut r = recorded("GetBuildFailureSummary", "slug", "acme/web/1342");
+            "GetBuild" => {
+                let mut r = recorded("GetBuild", "slug", "acme/web/1342");
                 r["data"]["build"]["uuid"] = json!(uuid);
                 r["data"]["build"]["number"] = json!(number);
                 Some(r)

@@ -21,7 +21,12 @@ fn catalogued_tools() -> usize {
 /// 1 s, one retry), so the faults run side by side and `cargo test faults::` runs them.
 async fn fault_gives_one_clear_sentence_and_the_server_keeps_serving(fault: Fault, expected: &str) {
     let fake = FakeBuildkite::start().await;
-    let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+    let client = connect(
+        Some(&fake),
+        &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1"), ("BUILDKITE_MCP_NO_MEMO", "true")],
+        &[],
+    )
+    .await;
     let get = json!({"build": "acme/web/1342"});
     fake.fail_graphql(fault.clone(), None);
     let message = client.err("get_build", get.clone()).await;
@@ -71,9 +76,28 @@ mod faults {
         let fault = Fault::RateLimited(0);
         fault_gives_one_clear_sentence_and_the_server_keeps_serving(
             fault,
-            "rate limit is exhausted (429) after 2 attempts",
+            "rate limit is exhausted (429, the GraphQL per-user limit of 5000 complexity points per 5 minutes) after 2 attempts",
         )
         .await;
+    }
+
+    /// A 429 whose reset is far off is not slept through: the one sentence names the user limit
+    /// and the wait, after one attempt.
+    #[tokio::test]
+    async fn rate_limited_names_the_user_limit_and_the_wait() {
+        let fake = FakeBuildkite::start().await;
+        let client = connect(Some(&fake), &[], &[]).await;
+        fake.fail_graphql(Fault::RateLimited(187), None);
+        let before = fake.graphql_requests();
+        let message = client.err("get_build", json!({"build": "acme/web/1342"})).await;
+        assert_eq!(fake.graphql_requests() - before, 1, "not retried into a 3-minute wait");
+        assert!(
+            message.contains(
+                "Buildkite's rate limit is exhausted (429, the GraphQL per-user limit of 5000 complexity points per 5 minutes) after 1 attempt; try again in 3 min 7 s"
+            ),
+            "{message}"
+        );
+        client.stop().await;
     }
 
     #[tokio::test]
@@ -126,7 +150,8 @@ mod faults {
     #[tokio::test]
     async fn rate_limit_that_clears_within_the_retries() {
         let fake = FakeBuildkite::start().await;
-        let client = connect(Some(&fake), &[("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1")], &[]).await;
+        let env = [("BUILDKITE_TIMEOUT", "1"), ("BUILDKITE_MAX_RETRIES", "1"), ("BUILDKITE_MCP_NO_MEMO", "true")];
+        let client = connect(Some(&fake), &env, &[]).await;
         client.ok("get_build", json!({"build": "acme/web/1342"})).await;
         fake.fail_graphql(Fault::RateLimited(0), Some(1));
         let before = fake.graphql_requests();
@@ -135,6 +160,57 @@ mod faults {
         let log = client.stop().await;
         assert!(!log.contains(TOKEN), "the token leaked into the log");
     }
+}
+
+/// When an answer's `RateLimit-*` headers show under a fifth of a limit left, the tool's output
+/// carries one `rate_limit` field naming the tightest limit and its reset; with room, none.
+#[tokio::test]
+async fn low_rate_limit_headroom_is_one_field_in_the_output() {
+    let fake = FakeBuildkite::start().await;
+    // Each call reaches Buildkite (the headroom is read from answers, not from memory).
+    let client = connect(Some(&fake), &[("BUILDKITE_MCP_NO_MEMO", "true")], &[]).await;
+    let get = json!({"build": "acme/web/1342"});
+    fake.set_answer_headers(&[
+        ("RateLimit-Remaining", "15000"),
+        ("RateLimit-Limit", "20000"),
+        ("RateLimit-Reset", "250"),
+        ("RateLimit-User-Remaining", "4100"),
+        ("RateLimit-User-Limit", "5000"),
+        ("RateLimit-User-Reset", "250"),
+    ]);
+    let roomy = client.ok("get_build", get.clone()).await;
+    assert!(!roomy.contains("rate_limit"), "{roomy}");
+    fake.set_answer_headers(&[
+        ("RateLimit-Remaining", "15000"),
+        ("RateLimit-Limit", "20000"),
+        ("RateLimit-Reset", "250"),
+        ("RateLimit-User-Remaining", "640"),
+        ("RateLimit-User-Limit", "5000"),
+        ("RateLimit-User-Reset", "187"),
+    ]);
+    let low: Value = serde_json::from_str(&client.ok("get_build", get.clone()).await).unwrap();
+    let note = low["rate_limit"].as_str().unwrap();
+    assert!(
+        note.starts_with(
+            "640 left of the GraphQL per-user limit of 5000 complexity points per 5 minutes, resets in 3 min"
+        ),
+        "{note}"
+    );
+    assert_eq!(low["build"], "acme/web/1342", "the answer itself is unchanged");
+    // REST answers count too: a log read meets the REST per-user limit running low.
+    fake.set_answer_headers(&[
+        ("RateLimit-User-Remaining", "4"),
+        ("RateLimit-User-Limit", "50"),
+        ("RateLimit-User-Reset", "30"),
+    ]);
+    let tail: Value =
+        serde_json::from_str(&client.ok("tail_log", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})).await)
+            .unwrap();
+    assert!(
+        tail["rate_limit"].as_str().unwrap().contains("of the REST per-user limit of 50 requests per minute"),
+        "{tail}"
+    );
+    client.stop().await;
 }
 
 /// An unknown tool is a protocol error, and the server still serves.

@@ -357,17 +357,22 @@ async fn get_build_failure_summary_neither_repeats_nor_silently_drops_jobs() {
         "00000000-0000-4000-8000-00000000000c",
     );
     let blocked: Vec<Value> = (0..5)
-        .map(|i| json!({"node": {"__typename": "JobTypeBlock", "uuid": format!("00000000-0000-4000-8000-0000000001{i:02}"), "label": "Go?"}}))
+        .map(|i| json!({"node": {"__typename": "JobTypeBlock", "uuid": format!("00000000-0000-4000-8000-0000000001{i:02}"), "label": "Go?", "isUnblockable": true}}))
         .collect();
-    let response = json!({"data": {"build": {
+    // The recorded build 1342, its jobs and annotations replaced.
+    let mut response =
+        buildkite_mcp_server::demo::Demo::load().graphql("GetBuild", &json!({"slug": "acme/web/1342"})).unwrap();
+    let planted = json!({
         "uuid": "0190b1a2-0000-4000-8000-000000000007", "number": 7, "url": "https://buildkite.com/acme/web/builds/7", "state": "FAILED", "branch": "main",
         "commit": "0123456789abcdef0123456789abcdef01234567", "message": "m",
-        "pipeline": {"slug": "web"}, "organization": {"slug": "acme"}, "total": {"count": 10},
+        "pipeline": {"slug": "web", "name": "Web"}, "organization": {"slug": "acme"}, "total": {"count": 10},
         "failed": {"count": 1, "edges": [job(a, "TIMED_OUT", false)]},
         "stopped": {"count": 3, "edges": [job(a, "TIMED_OUT", false), job(b, "CANCELED", true), job(c, "CANCELED", false)]},
         "blocked": {"count": 9, "edges": blocked},
-        "annotations": {"count": 0, "edges": []}}}});
-    fake.set_responder(Box::new(move |op, _| (op == "GetBuildFailureSummary").then(|| response.clone())));
+        "errorAnnotations": {"count": 0},
+        "annotations": {"count": 0, "edges": []}});
+    response["data"]["build"].as_object_mut().unwrap().extend(planted.as_object().unwrap().clone());
+    fake.set_responder(Box::new(move |op, _| (op == "GetBuild").then(|| response.clone())));
     let client = connect(Some(&fake), &[], &[]).await;
     client.ok("current_user", json!({})).await;
     let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/7"})).await;

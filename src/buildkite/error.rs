@@ -50,8 +50,16 @@ pub enum ApiError {
         hint: String,
     },
     /// HTTP 429 that persisted through the retries.
-    #[error("Buildkite's rate limit is exhausted (429) after {attempts} attempts; try again in {}", seconds(*retry_after))]
+    #[error(
+        "Buildkite's rate limit is exhausted (429{}) after {}; try again in {}",
+        limit.as_deref().map(|l| format!(", the {l}")).unwrap_or_default(),
+        if *attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") },
+        seconds(*retry_after)
+    )]
     RateLimited {
+        /// Which limit, when the answer said (e.g. "GraphQL per-user limit of 5000 complexity
+        /// points per 5 minutes").
+        limit: Option<String>,
         /// Seconds until the limit resets, when Buildkite said.
         retry_after: Option<u64>,
         /// Attempts made.
@@ -145,7 +153,7 @@ pub fn human_bytes(n: u64) -> String {
 
 fn seconds(s: Option<u64>) -> String {
     match s {
-        Some(s) => format!("{s} s"),
+        Some(s) => super::ratelimit::duration(s),
         None => "a minute".to_string(),
     }
 }
@@ -180,7 +188,7 @@ mod tests {
             ApiError::Unauthorized,
             ApiError::NoGraphqlAccess { message: "x".into() },
             ApiError::Forbidden { message: "x".into() },
-            ApiError::RateLimited { retry_after: Some(3), attempts: 4 },
+            ApiError::RateLimited { limit: None, retry_after: Some(3), attempts: 4 },
             ApiError::Server { status: 502, attempts: 4 },
             ApiError::Timeout { seconds: 30, attempts: 2 },
         ];

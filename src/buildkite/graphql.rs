@@ -2,9 +2,7 @@
 
 use super::Api;
 use super::error::{ApiError, looks_not_found};
-use super::http::Endpoint;
 use graphql_client::{GraphQLQuery, Response};
-use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 impl Api {
@@ -14,12 +12,55 @@ impl Api {
         let body = serde_json::to_value(&body).map_err(|e| ApiError::Decode { detail: e.to_string() })?;
         // A mutation is never sent twice: a retry after a time-out could act twice.
         let idempotent = !is_mutation(body.get("query").and_then(|q| q.as_str()).unwrap_or(""));
-        let sent = self.http.send(Method::POST, self.graphql_url()?, Some(&body), Endpoint::GraphQL, idempotent).await;
+        let operation = body["operationName"].as_str().unwrap_or("").to_string();
+        // An answer that cannot have changed, read for this token in this conversation.
+        let key = (idempotent && super::memo::memoised(&operation)).then(|| body.to_string());
+        if let Some(kept) = key.as_deref().and_then(|k| self.memo().get(k)) {
+            tracing::debug!(operation, "graphql answer served from memory (finished, read within 60 s)");
+            let raw: serde_json::Value = serde_json::from_slice(&kept)
+                .map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?;
+            return decode::<Q::ResponseData>(raw);
+        }
+        // In debug logs: the request's complexity as computed here, and Buildkite's own figures.
+        let debug = tracing::enabled!(tracing::Level::DEBUG);
+        if debug {
+            log_requested(&body);
+        }
+        let sent = self.http.send_graphql(self.graphql_url()?, &body, idempotent, debug).await;
         self.observe_graphql(&sent).await;
         let bytes = sent?;
         let raw: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode { detail: format!("malformed JSON: {e}") })?;
+        if debug && let Some(stats) = raw.get("stats") {
+            tracing::debug!(
+                operation = body["operationName"].as_str().unwrap_or("?"),
+                requested = %stats["requestedComplexity"],
+                actual = %stats["actualComplexity"],
+                "graphql complexity reported by Buildkite"
+            );
+        }
+        if let Some(key) = key
+            && raw.get("errors").is_none_or(|e| e.as_array().is_some_and(Vec::is_empty))
+            && super::memo::keepable(&operation, &raw["data"])
+        {
+            self.memo().put(key, bytes);
+        }
         decode::<Q::ResponseData>(raw)
+    }
+}
+
+/// Logs (debug) the requested complexity of one request body, by Buildkite's formula on the
+/// committed schema.
+fn log_requested(body: &serde_json::Value) {
+    let operation = body["operationName"].as_str().unwrap_or("?");
+    let query = body["query"].as_str().unwrap_or("");
+    let variables = body.get("variables").cloned().unwrap_or_default();
+    match crate::schema::complexity::committed()
+        .map(|schema| crate::schema::complexity::requested(schema, query, &variables))
+    {
+        Some(Ok(points)) => tracing::debug!(operation, complexity = points, "graphql request"),
+        Some(Err(e)) => tracing::debug!(operation, error = %e, "graphql request (complexity unknown)"),
+        None => tracing::debug!(operation, "graphql request (complexity unknown: the schema did not load)"),
     }
 }
 

@@ -3,6 +3,8 @@
 //! body read, and the mapping of error statuses to [`ApiError`], the same whatever the transport.
 
 use super::error::ApiError;
+use super::memo::Memo;
+use super::ratelimit::{self, RateLimits};
 use super::transport::{Body, Request, Response, Transport};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
@@ -43,12 +45,26 @@ pub enum Endpoint {
 pub struct Http {
     transport: Arc<dyn Transport>,
     policy: RetryPolicy,
+    /// What the answers' `RateLimit-*` headers said (shared by the clones).
+    limits: Arc<RateLimits>,
+    /// Answers that cannot change, kept for this token (shared by the clones).
+    memo: Arc<Memo>,
 }
 
 impl Http {
     /// Sends through `transport` under `policy`.
     pub fn new(transport: Arc<dyn Transport>, policy: RetryPolicy) -> Self {
-        Http { transport, policy }
+        Http { transport, policy, limits: Arc::default(), memo: Arc::default() }
+    }
+
+    /// The rate limits the answers reported.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
+    /// The answers kept for this token.
+    pub fn memo(&self) -> &Memo {
+        &self.memo
     }
 
     /// The transport requests go through.
@@ -96,6 +112,29 @@ impl Http {
             body,
             headers: &[("accept", "application/json")],
             endpoint,
+            idempotent,
+            bearer: true,
+        };
+        self.exchange(call).await.map(|(_, bytes)| bytes)
+    }
+
+    /// Like [`Http::send`] with `Buildkite-Include-Query-Stats: true` when `stats` (GraphQL then
+    /// adds the requested and actual complexity to the answer's body).
+    pub async fn send_graphql(
+        &self,
+        url: &Url,
+        body: &serde_json::Value,
+        idempotent: bool,
+        stats: bool,
+    ) -> Result<Vec<u8>, ApiError> {
+        let with_stats: &[(&str, &str)] = &[("accept", "application/json"), ("buildkite-include-query-stats", "true")];
+        let call = Call {
+            policy: self.policy,
+            method: Method::POST,
+            url,
+            body: Some(body),
+            headers: if stats { with_stats } else { &with_stats[..1] },
+            endpoint: Endpoint::GraphQL,
             idempotent,
             bearer: true,
         };
@@ -166,8 +205,18 @@ impl Http {
                 Err(ApiError::Timeout { .. }) => (timeout.clone(), None),
                 Err(e @ ApiError::Transport { .. }) => (e, None),
                 Err(e) => return Err(e),
-                Ok(response) if stream && response.status.is_success() => return Ok(response),
-                Ok(Response { status, headers, body }) => match read_body(body).await {
+                Ok(response) if stream && response.status.is_success() => {
+                    self.limits.record(endpoint, &response.headers);
+                    self.memo.answered(response.status.as_u16());
+                    return Ok(response);
+                }
+                Ok(Response { status, headers, body }) => match read_body({
+                    self.limits.record(endpoint, &headers);
+                    self.memo.answered(status.as_u16());
+                    body
+                })
+                .await
+                {
                     Err(BodyError::TooLarge) => {
                         return Err(ApiError::Decode {
                             detail: format!("the response is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024)),
@@ -182,9 +231,15 @@ impl Http {
                         tracing::debug!(status = status.as_u16(), attempt, "buildkite error status");
                         match status {
                             StatusCode::TOO_MANY_REQUESTS => {
-                                let wait = reset_after(&headers);
-                                let error =
-                                    ApiError::RateLimited { retry_after: wait.map(|w| w.as_secs()), attempts: 0 };
+                                let (limit, reset) = ratelimit::exhausted(endpoint, &headers, &message_of(&bytes));
+                                let wait = retry_after(&headers)
+                                    .or(reset.map(Duration::from_secs))
+                                    .or_else(|| reset_after(&headers));
+                                let error = ApiError::RateLimited {
+                                    limit,
+                                    retry_after: wait.map(|w| w.as_secs()),
+                                    attempts: 0,
+                                };
                                 if wait.is_some_and(|w| w > MAX_RATE_LIMIT_WAIT) {
                                     return Err(with_attempts(error, attempt));
                                 }
@@ -237,7 +292,7 @@ fn final_status(status: StatusCode, bytes: &[u8], endpoint: Endpoint, url: &Url)
 fn with_attempts(error: ApiError, attempts: u32) -> ApiError {
     match error {
         ApiError::Timeout { seconds, .. } => ApiError::Timeout { seconds, attempts },
-        ApiError::RateLimited { retry_after, .. } => ApiError::RateLimited { retry_after, attempts },
+        ApiError::RateLimited { limit, retry_after, .. } => ApiError::RateLimited { limit, retry_after, attempts },
         ApiError::Server { status, .. } => ApiError::Server { status, attempts },
         other => other,
     }
@@ -264,6 +319,15 @@ async fn read_body(mut body: Body) -> Result<Vec<u8>, BodyError> {
         whole.extend_from_slice(&chunk);
     }
     Ok(whole)
+}
+
+/// `Retry-After`, in seconds.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// `Retry-After`, else `RateLimit-Reset`, else `RateLimit-User-Reset`, in seconds.

@@ -8,9 +8,11 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod joblog;
+pub mod memo;
 pub mod network;
 #[cfg(not(ops_stub))]
 pub mod ops;
+pub mod ratelimit;
 pub mod rest;
 pub mod scalars;
 pub mod transport;
@@ -72,6 +74,16 @@ impl Api {
     /// The transport requests go through.
     pub fn transport(&self) -> &dyn Transport {
         self.http.transport()
+    }
+
+    /// The answers kept for this token (finished builds and jobs).
+    pub fn memo(&self) -> &memo::Memo {
+        self.http.memo()
+    }
+
+    /// The rate limits Buildkite's answers reported.
+    pub fn rate_limits(&self) -> &ratelimit::RateLimits {
+        self.http.rate_limits()
     }
 
     /// The GraphQL endpoint.

@@ -98,7 +98,6 @@ mod tests {
     fn only_failures_that_prove_nothing_was_sent_are_resent() {
         let refused = ApiError::Transport { host: "h".into(), detail: "the connection was refused".into() };
         assert_eq!(unsent(&refused), Unsent::NotSent);
-        assert_eq!(unsent(&ApiError::RateLimited { retry_after: Some(1), attempts: 1 }), Unsent::NotSent);
         let reset = ApiError::Transport { host: "h".into(), detail: "the connection was reset".into() };
         assert_eq!(unsent(&reset), Unsent::Unknown);
         assert_eq!(unsent(&ApiError::Timeout { seconds: 1, attempts: 1 }), Unsent::Unknown);

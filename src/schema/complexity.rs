@@ -29,6 +29,12 @@ pub fn committed_schema() -> Result<Valid<Schema>, ComplexityError> {
     Schema::parse_and_validate(sdl, "graphql/schema.graphql").map_err(|e| ComplexityError::Schema(e.errors.to_string()))
 }
 
+/// The committed schema, parsed once per process (for debug logs); `None` when it does not load.
+pub fn committed() -> Option<&'static Valid<Schema>> {
+    static SCHEMA: std::sync::OnceLock<Option<Valid<Schema>>> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| committed_schema().ok()).as_ref()
+}
+
 /// The requested complexity of the operation in `query` with `variables` (a JSON object; a
 /// variable left out takes its default from the operation).
 pub fn requested(schema: &Valid<Schema>, query: &str, variables: &Value) -> Result<u64, ComplexityError> {

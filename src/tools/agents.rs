@@ -262,6 +262,7 @@ async fn get_agent(call: &Call<'_>, args: GetAgentArgs) -> Result<String, ToolEr
         org: org.clone(),
         search: (!by_uuid).then(|| wanted.to_string()),
         by_slug: by_uuid,
+        matches: if by_uuid { 1 } else { NAME_MATCHES },
     };
     let agent_wanted =
         Wanted::new(format!("agent `{}` in `{org}`", render::clean_text(wanted, 100)), "list_agents with search finds agents by name");
@@ -304,6 +305,9 @@ async fn get_agent(call: &Call<'_>, args: GetAgentArgs) -> Result<String, ToolEr
     let a = agent_wanted.found(agent)?;
     Ok(render::render_object(reshape(a), call.budget(2_000)))
 }
+
+/// Agents a name search reads (each in full: about 30 complexity points).
+const NAME_MATCHES: i64 = 15;
 
 fn reshape(a: get_agent::AgentDetail) -> Value {
     use get_agent::{AgentDetailJob as Current, AgentDetailJobsEdgesNode as Recent};

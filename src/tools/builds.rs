@@ -14,6 +14,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// Failed (and stopped) jobs `get_build` asks for by default; the failure summary asks the same.
+pub(super) const DEFAULT_MAX_JOBS: i64 = 20;
+/// Annotations `get_build` and the failure summary ask for.
+pub(super) const MAX_ANNOTATIONS: i64 = 10;
+
 /// The tools of this area.
 pub(super) const TOOLS: &[Tool] = &[
     Tool {
@@ -176,7 +181,7 @@ async fn get_build(call: &Call<'_>, args: GetBuildArgs) -> Result<String, ToolEr
     }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     let variables =
-        get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, 20, 1, 100), max_annotations: 10 };
+        get_build::Variables { slug, uuid, max_jobs: clamp(args.max_jobs, DEFAULT_MAX_JOBS, 1, 100), max_annotations: MAX_ANNOTATIONS };
     let b = wanted.found(call.query::<GetBuild>(variables, &wanted).await?.build)?;
     Ok(render::render_object(reshape_build(b), call.budget(4_000)))
 }

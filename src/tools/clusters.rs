@@ -165,17 +165,31 @@ async fn get_queue_rest(call: &Call<'_>, args: GetQueueArgs) -> Result<String, T
     Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
 
-/// One request for the clusters (all, or one by UUID).
+/// Clusters listed with their queues' metrics when no cluster is named (each queue costs 4
+/// complexity points, so 10 × 10 keeps the request under 500).
+const LISTED_CLUSTERS: i64 = 10;
+/// Queues per cluster in that listing.
+const LISTED_QUEUES: i64 = 10;
+/// Queues of one named cluster.
+const ONE_CLUSTER_QUEUES: i64 = 50;
+/// Clusters searched for a name (with one queue each: about 8 points a cluster).
+const NAMED_CLUSTERS: i64 = 50;
+
+/// One request for the clusters (all, or one by UUID), `clusters` × `queues` of them.
 async fn clusters(
     call: &Call<'_>,
     org: &str,
     uuid: Option<&str>,
-) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
+    (clusters, queues): (i64, i64),
+) -> Result<(Vec<list_clusters::ClusterDetail>, i64), ToolError> {
+    // Both branches count towards the requested complexity: the listing's is one cluster wide
+    // when one cluster is asked for.
     let variables = list_clusters::Variables {
         org: org.to_string(),
         cluster: uuid.unwrap_or_default().to_string(),
         one: uuid.is_some(),
-        queues: 50,
+        clusters: if uuid.is_some() { 1 } else { clusters },
+        queues,
     };
     let what = match uuid {
         Some(u) => format!("cluster {u} in `{org}`"),
@@ -183,24 +197,36 @@ async fn clusters(
     };
     let wanted = Wanted::new(what, "list_clusters lists the organization's clusters");
     let org_data = wanted.found(call.query::<ListClusters>(variables, &wanted).await?.organization)?;
+    let total = org_data.clusters.as_ref().map(|c| c.count).unwrap_or(1);
     Ok(match uuid {
-        Some(_) => vec![wanted.found(org_data.cluster)?],
-        None => nodes!(org_data.clusters).collect(),
+        Some(_) => (vec![wanted.found(org_data.cluster)?], 1),
+        None => (nodes!(org_data.clusters).collect(), total),
     })
 }
 
-/// The clusters `wanted` names (a UUID, or words of a name), all when `None`.
+/// The clusters `wanted` names (a UUID, or words of a name) with up to 50 queues each, else the
+/// first [`LISTED_CLUSTERS`] with [`LISTED_QUEUES`] queues each, and how many clusters there are.
+/// A name is looked up first among 50 clusters (one more request, one queue each).
 async fn find_clusters(
     call: &Call<'_>,
     org: &str,
     wanted: Option<&str>,
-) -> Result<Vec<list_clusters::ClusterDetail>, ToolError> {
+) -> Result<(Vec<list_clusters::ClusterDetail>, i64), ToolError> {
+    let one = |uuid: String| async move { clusters(call, org, Some(&uuid), (1, ONE_CLUSTER_QUEUES)).await };
     match wanted {
-        Some(u) if crate::buildkite::ids::is_uuid(u) => clusters(call, org, Some(&u.to_ascii_lowercase())).await,
+        Some(u) if crate::buildkite::ids::is_uuid(u) => one(u.to_ascii_lowercase()).await,
         Some(name) => {
-            named_like(clusters(call, org, None).await?, name, org, |c| &c.name)
+            let (all, _) = clusters(call, org, None, (NAMED_CLUSTERS, 1)).await?;
+            let picked = named_like(all, name, org, |c| &c.name)?;
+            match picked.as_slice() {
+                [c] => one(c.uuid.clone()).await,
+                _ => {
+                    let n = picked.len() as i64;
+                    Ok((picked, n))
+                }
+            }
         }
-        None => clusters(call, org, None).await,
+        None => clusters(call, org, None, (LISTED_CLUSTERS, LISTED_QUEUES)).await,
     }
 }
 
@@ -209,7 +235,8 @@ async fn list_clusters(call: &Call<'_>, args: ListClustersArgs) -> Result<String
         return list_clusters_rest(call, args).await;
     }
     let org = call.org().await?;
-    let found = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
+    let (found, total) = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
+    let shown_clusters = found.len() as i64;
     let mut busiest: Vec<(i64, String)> = Vec::new();
     let mut rows = Vec::new();
     for c in found {
@@ -247,7 +274,10 @@ async fn list_clusters(call: &Call<'_>, args: ListClustersArgs) -> Result<String
             "name": render::clean_text(&c.name, 80),
             "id": c.uuid,
             "default_queue": c.default_queue.map(|q| q.key),
-            "queues_shown": (queue_count > shown).then(|| format!("{shown} of {queue_count}: get_queue takes any queue's key")),
+            "queues_shown": (queue_count > shown).then(|| {
+                let all = if shown < ONE_CLUSTER_QUEUES { " (up to 50 with cluster)" } else { "" };
+                format!("{shown} of {queue_count}{all}: get_queue takes any queue's key")
+            }),
             "queues": queues.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
         }));
     }
@@ -258,6 +288,12 @@ async fn list_clusters(call: &Call<'_>, args: ListClustersArgs) -> Result<String
         "most_waiting".into(),
         json!(busiest.iter().take(3).map(|(w, q)| format!("{q}: {w} waiting")).collect::<Vec<_>>()),
     );
+    if total > shown_clusters {
+        out.insert(
+            "clusters_shown".into(),
+            json!(format!("{shown_clusters} of {total}: pass cluster (a name or UUID) for another's queues")),
+        );
+    }
     out.insert("clusters".into(), Value::Array(rows));
     Ok(render::render_object(Value::Object(out), call.budget(3_000)))
 }
@@ -302,7 +338,7 @@ async fn get_queue(call: &Call<'_>, args: GetQueueArgs) -> Result<String, ToolEr
     let id = if is_queue_id(wanted) {
         wanted.to_string()
     } else {
-        let found = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
+        let (found, _) = find_clusters(call, &org, non_blank(args.cluster.as_deref())).await?;
         let mut matches = Vec::new();
         for c in &found {
             for q in c.queues.as_ref().and_then(|q| q.edges.as_ref()).into_iter().flatten().flatten() {

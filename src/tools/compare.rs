@@ -15,10 +15,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// Recent passed builds searched for the default base.
+/// Recent passed builds searched for the default base (over GraphQL: 2 complexity points each).
 const CANDIDATES: i64 = 50;
 /// Command jobs compared per build.
 const JOBS: i64 = 500;
+/// Command jobs per side when both sides come in one request (3 complexity points a job).
+const PAIR_PAGE: i64 = 75;
+/// Command jobs per request when one side comes alone.
+const SIDE_PAGE: i64 = 140;
+/// Recent passed builds searched over GraphQL for the default base.
+const GRAPHQL_CANDIDATES: i64 = 20;
 /// A step's duration change worth reporting: at least this many seconds and this fraction.
 const MIN_DELTA_S: i64 = 30;
 const MIN_DELTA_FRACTION: f64 = 0.25;
@@ -91,25 +97,7 @@ pub struct Build {
 }
 
 impl Build {
-    fn from_graphql(b: &op::CompareSide) -> Self {
-        use op::CompareSideJobsEdgesNode as Job;
-        let nodes = b.jobs.as_ref().and_then(|j| j.edges.as_ref());
-        let jobs = nodes
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| match e.node.as_ref() {
-                Some(Job::JobTypeCommand(j)) => Some(SideJob {
-                    label: j.label.clone(),
-                    key: j.step.as_ref().and_then(|s| s.key.clone()),
-                    outcome: outcome(&j.state, j.passed, j.soft_failed),
-                    retried: j.retried,
-                    started_at: j.started_at.clone(),
-                    finished_at: j.finished_at.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
+    fn from_graphql(b: &op::CompareSide, jobs: Vec<SideJob>, count: i64) -> Self {
         Build {
             number: b.number,
             state: render::state(&b.state),
@@ -118,10 +106,39 @@ impl Build {
             started_at: b.started_at.clone(),
             finished_at: b.finished_at.clone(),
             repository: b.pipeline.repository.as_ref().map(|r| r.url.clone()).unwrap_or_default(),
+            more_jobs: count > JOBS,
             jobs,
-            more_jobs: b.jobs.as_ref().map(|j| j.count).unwrap_or(0) > JOBS,
         }
     }
+}
+
+/// A jobs page as read (none: an empty one).
+fn page(jobs: Option<op::CompareJobs>) -> op::CompareJobs {
+    jobs.unwrap_or(op::CompareJobs { count: 0, page_info: None, edges: None })
+}
+
+/// The command jobs of one page, and the cursor of the next page when there is one.
+fn side_jobs(page: &op::CompareJobs) -> (Vec<SideJob>, Option<String>) {
+    use op::CompareJobsEdgesNode as Job;
+    let jobs = page
+        .edges
+        .iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| match e.node.as_ref() {
+            Some(Job::JobTypeCommand(j)) => Some(SideJob {
+                label: j.label.clone(),
+                key: j.step.as_ref().and_then(|s| s.key.clone()),
+                outcome: outcome(&j.state, j.passed, j.soft_failed),
+                retried: j.retried,
+                started_at: j.started_at.clone(),
+                finished_at: j.finished_at.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let next = page.page_info.as_ref().filter(|p| p.has_next_page).and_then(|p| p.end_cursor.clone());
+    (jobs, next)
 }
 
 /// One step's outcome in one build: parallel jobs and retries folded.
@@ -280,26 +297,79 @@ pub fn compare(head: &Build, base: &Build, slug_prefix: &str, base_reason: &str)
     Value::Object(out)
 }
 
-/// One request: the head, and the base too when it is named.
+/// One side as read: the build, its jobs so far, how many it has, and the next page's cursor.
+struct Side {
+    build: op::CompareSide,
+    jobs: Vec<SideJob>,
+    count: i64,
+    next: Option<String>,
+}
+
+impl Side {
+    fn new(build: op::CompareSide, page: &op::CompareJobs) -> Self {
+        let (jobs, next) = side_jobs(page);
+        Side { build, jobs, count: page.count, next }
+    }
+
+    /// Reads the side's further pages (one request each, [`SIDE_PAGE`] jobs) up to [`JOBS`] jobs.
+    async fn read_all(mut self, call: &Call<'_>, slug: &str, wanted: &Wanted) -> Result<Build, ToolError> {
+        while let Some(after) = self.next.take() {
+            if self.jobs.len() as i64 >= JOBS {
+                break;
+            }
+            let data = call.query::<CompareBuilds>(variables(slug, None, Some(after), 1), wanted).await?;
+            let head = wanted.found(data.head)?;
+            let (more, next) = side_jobs(&page(head.jobs));
+            self.jobs.extend(more);
+            self.next = next;
+        }
+        self.jobs.truncate(JOBS as usize);
+        Ok(Build::from_graphql(&self.build, self.jobs, self.count))
+    }
+}
+
+/// The variables of one request: the head (one page of its jobs, from `after`), the base too when
+/// named, and `candidates` recent passed builds.
+fn variables(head: &str, base: Option<&str>, after: Option<String>, candidates: i64) -> op::Variables {
+    op::Variables {
+        head: head.to_string(),
+        base: base.unwrap_or(head).to_string(),
+        with_base: base.is_some(),
+        jobs: if base.is_some() { PAIR_PAGE } else { SIDE_PAGE },
+        // The skipped base still counts towards the requested complexity.
+        base_jobs: if base.is_some() { PAIR_PAGE } else { 1 },
+        after,
+        candidates,
+    }
+}
+
+/// One request: the head, and the base too when it is named; the head's passed-build candidates.
 async fn fetch(
     call: &Call<'_>,
     head: (&str, &Wanted),
     base: Option<(&str, &Wanted)>,
-) -> Result<(op::CompareSide, Option<op::CompareSide>), ToolError> {
-    let variables = op::Variables {
-        head: head.0.to_string(),
-        base: base.map(|b| b.0).unwrap_or(head.0).to_string(),
-        with_base: base.is_some(),
-        jobs: JOBS,
-        candidates: CANDIDATES,
-    };
-    let data = call.query::<CompareBuilds>(variables, head.1).await?;
+    candidates: i64,
+) -> Result<(Side, Vec<op::CompareBuildsHeadCandidatesBuildsEdgesNode>, Option<Side>), ToolError> {
+    let data = call.query::<CompareBuilds>(variables(head.0, base.map(|b| b.0), None, candidates), head.1).await?;
     let h = head.1.found(data.head)?;
-    let b = match base {
-        Some((_, wanted)) => Some(wanted.found(data.base)?),
+    let found: Vec<_> = h
+        .candidates
+        .builds
+        .and_then(|b| b.edges)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.node)
+        .collect();
+    let head_side = Side::new(h.compare_side, &page(h.jobs));
+    let base_side = match base {
+        Some((_, wanted)) => {
+            let b = wanted.found(data.base)?;
+            Some(Side::new(b.compare_side, &page(b.jobs)))
+        }
         None => None,
     };
-    Ok((h, b))
+    Ok((head_side, found, base_side))
 }
 
 async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<String, ToolError> {
@@ -315,30 +385,27 @@ async fn compare_builds(call: &Call<'_>, args: CompareBuildsArgs) -> Result<Stri
         // A bare number means the same pipeline.
         let base_lookup = call.build(base_arg, Some(&prefix)).await?;
         let base_slug = base_lookup.slug.ok_or_else(need_slug)?;
-        let (head, base) = fetch(call, (&slug, &wanted), Some((&base_slug, &base_lookup.wanted))).await?;
+        let (head, _, base) = fetch(call, (&slug, &wanted), Some((&base_slug, &base_lookup.wanted)), 1).await?;
         let base = base.ok_or_else(need_slug)?;
         let base_prefix = base_slug.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
         let reason = if base_prefix == prefix { "given".to_string() } else { format!("given, pipeline {base_prefix}") };
-        let (head, base) = (Build::from_graphql(&head), Build::from_graphql(&base));
+        let head = head.read_all(call, &slug, &wanted).await?;
+        let base = base.read_all(call, &base_slug, &base_lookup.wanted).await?;
         return Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget));
     }
     // The default base needs the head's branch first: a second request.
-    let (head, _) = fetch(call, (&slug, &wanted), None).await?;
-    let candidates = head.pipeline.builds.as_ref().and_then(|b| b.edges.as_ref());
-    let base_number = candidates
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.node.as_ref())
-        .find(|b| b.branch == head.branch && b.number < head.number)
-        .map(|b| b.number);
-    let Some(number) = base_number else {
-        return Err(no_base(&head.branch, head.number));
+    let (head, candidates, _) = fetch(call, (&slug, &wanted), None, GRAPHQL_CANDIDATES).await?;
+    let (branch, number) = (head.build.branch.clone(), head.build.number);
+    let base_number = candidates.iter().find(|b| b.branch == branch && b.number < number).map(|b| b.number);
+    let Some(base_number) = base_number else {
+        return Err(no_base(&branch, number));
     };
-    let base_slug = format!("{prefix}/{number}");
-    let (base, _) = fetch(call, (&base_slug, &Wanted::new(format!("build {base_slug}"), BUILD_HINT)), None).await?;
-    let reason = format!("last passed on {}", render::clean_text(&head.branch, 100));
-    let (head, base) = (Build::from_graphql(&head), Build::from_graphql(&base));
+    let head = head.read_all(call, &slug, &wanted).await?;
+    let base_slug = format!("{prefix}/{base_number}");
+    let base_wanted = Wanted::new(format!("build {base_slug}"), BUILD_HINT);
+    let (base, _, _) = fetch(call, (&base_slug, &base_wanted), None, 1).await?;
+    let base = base.read_all(call, &base_slug, &base_wanted).await?;
+    let reason = format!("last passed on {}", render::clean_text(&branch, 100));
     Ok(render::render_object(compare(&head, &base, &prefix, &reason), budget))
 }
 

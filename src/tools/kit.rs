@@ -514,19 +514,52 @@ pub async fn run_with(
     let common = Common::split(&mut arguments).map_err(failed)?;
     let call = Call { ctx, tool, progress, asker, org: common.org, max_tokens: common.max_tokens };
     let retry = tool.has_rest().then(|| arguments.clone());
-    match (tool.handler.run)(&call, arguments).await {
+    let started = std::time::Instant::now();
+    let output = match (tool.handler.run)(&call, arguments).await {
         // GraphQL access was revoked while the server runs: the detector now says so (confirmed
         // by REST), so the same call answers over REST instead.
         Err(ToolError::Api(ApiError::NoGraphqlAccess { .. })) if retry.is_some() && !ctx.graphql_available().await => {
             (tool.handler.run)(&call, retry.unwrap_or_default()).await.map_err(failed)
         }
         other => other.map_err(failed),
+    }?;
+    Ok(match ctx.api.rate_limits().low_since(started) {
+        Some(note) => with_field(output, "rate_limit", &note),
+        None => output,
+    })
+}
+
+/// `output` (a JSON object as text) with one more string field at its end; other text as it was.
+fn with_field(output: String, key: &str, value: &str) -> String {
+    let body = output.trim_end();
+    let Some(open) = body.strip_suffix('}') else { return output };
+    if !body.trim_start().starts_with('{') {
+        return output;
+    }
+    let inner = open.trim_end();
+    let separator = if inner.ends_with('{') { "" } else { "," };
+    let (k, v) = (Value::String(key.to_string()), Value::String(value.to_string()));
+    if output.contains('\n') {
+        format!("{inner}{separator}\n  {k}: {v}\n}}")
+    } else {
+        format!("{inner}{separator}{k}:{v}}}")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::cap_echoes;
+    use super::{cap_echoes, with_field};
+
+    #[test]
+    fn a_field_is_added_at_the_end_of_an_object_output() {
+        assert_eq!(
+            with_field("{\n  \"a\": 1\n}".into(), "rate_limit", "low"),
+            "{\n  \"a\": 1,\n  \"rate_limit\": \"low\"\n}"
+        );
+        assert_eq!(with_field("{\"a\":1}".into(), "rate_limit", "low"), "{\"a\":1,\"rate_limit\":\"low\"}");
+        assert_eq!(with_field("{}".into(), "k", "v"), "{\"k\":\"v\"}");
+        assert_eq!(with_field("plain text".into(), "k", "v"), "plain text");
+    }
 
     #[test]
     fn echoed_inputs_are_cut_to_the_cap() {

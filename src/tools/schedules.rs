@@ -39,6 +39,28 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     handler: handler!(list_schedules, ListSchedulesArgs),
 }];
 
+/// Schedules of one pipeline listed (with their last builds).
+const PIPELINE_SCHEDULES: i64 = 80;
+/// Pipelines per page across the organization, and schedules shown per pipeline there.
+const ORG_PIPELINES: i64 = 30;
+const ORG_SCHEDULES: i64 = 5;
+
+/// One schedule of an organization-wide page as a row (no last build there: it would cost 3
+/// complexity points a schedule).
+fn brief_row(s: list_schedules::ScheduleBrief, pipeline: &str) -> Value {
+    rows::schedule(
+        Some(pipeline),
+        &s.uuid,
+        &s.label,
+        &s.cronline,
+        s.branch.as_deref(),
+        s.enabled,
+        s.next_build_at.as_deref(),
+        None,
+        (s.failed_message.as_deref(), s.failed_at.as_deref()),
+    )
+}
+
 /// One schedule as a row.
 fn row(s: list_schedules::ScheduleRow, pipeline: Option<&str>) -> Value {
     let last = nodes!(s.builds).next().map(|b| format!("#{} {}", b.number, render::state(&b.state)));
@@ -221,7 +243,10 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
         pipeline: pipeline.as_ref().map(|p| p.slug()).unwrap_or_default(),
         org: org.clone(),
         one_pipeline: pipeline.is_some(),
-        pipelines: 50,
+        // The branch not taken still counts: its pages are one wide.
+        schedules: if pipeline.is_some() { PIPELINE_SCHEDULES } else { 1 },
+        pipelines: if pipeline.is_some() { 1 } else { ORG_PIPELINES },
+        per_pipeline: if pipeline.is_some() { 1 } else { ORG_SCHEDULES },
         after: non_blank(args.after.as_deref()).map(str::to_string),
     };
     let wanted = match &pipeline {
@@ -234,6 +259,10 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
     if pipeline.is_some() {
         let p = wanted.found(data.pipeline)?;
         out.insert("pipeline".into(), json!(format!("{org}/{}", p.slug)));
+        let total = p.schedules.as_ref().map(|c| c.count).unwrap_or(0);
+        if total > PIPELINE_SCHEDULES {
+            out.insert("shown".into(), json!(format!("{PIPELINE_SCHEDULES} of {total}")));
+        }
         for s in nodes!(p.schedules) {
             rows.push(row(s, None));
         }
@@ -245,10 +274,21 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
             json!(format!("{} of {}", pipelines.edges.as_ref().map(Vec::len).unwrap_or(0), pipelines.count)),
         );
         let next = pipelines.page_info.clone().filter(|i| i.has_next_page).and_then(|i| i.end_cursor);
+        let mut capped = Vec::new();
         for p in nodes!(Some(pipelines)) {
-            for s in nodes!(p.schedules) {
-                rows.push(row(s, Some(&p.slug)));
+            let total = p.schedules.as_ref().map(|c| c.count).unwrap_or(0);
+            if total > ORG_SCHEDULES {
+                capped.push(format!("{} ({total})", p.slug));
             }
+            for s in nodes!(p.schedules) {
+                rows.push(brief_row(s, &p.slug));
+            }
+        }
+        if !capped.is_empty() {
+            out.insert(
+                "more_in".into(),
+                json!(format!("{ORG_SCHEDULES} shown of: {}; pass pipeline for all of them", capped.join(", "))),
+            );
         }
         if let Some(next) = next {
             out.insert("next".into(), json!({"after": next}));

@@ -14,7 +14,7 @@ use super::resolve::BuildLookup;
 use super::rows::{self, JobRow, short_sha};
 use super::test_results;
 use crate::buildkite::{Api, ApiError};
-use crate::buildkite::ops::{GetBuildFailureSummary, get_build_failure_summary as op};
+use crate::buildkite::ops::{GetBuild, get_build as op};
 use crate::logs;
 use crate::render;
 use schemars::JsonSchema;
@@ -22,6 +22,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// Bytes of each failed job's log fetched by default: enough for the failure and its context.
+/// Blocked steps and error or warning annotations shown.
+const BLOCKED_SHOWN: usize = 5;
+const ANNOTATIONS_SHOWN: usize = 5;
 const LOG_TAIL_BYTES: u64 = 64 * 1024;
 /// Error lines kept per job.
 const ERROR_LINES: usize = logs::digest::MAX_ERRORS;
@@ -147,13 +150,20 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         return finish(call, summary, max_jobs).await;
     }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
-    // Ask for more than we explain: retried attempts and soft failures are set aside below.
-    let variables = op::Variables { slug, uuid, max_jobs: (max_jobs * 3).min(50) };
-    let b = wanted.found(call.query::<GetBuildFailureSummary>(variables, &wanted).await?.build)?;
+    // Ask for more than we explain (retried attempts and soft failures are set aside below), and
+    // at the defaults exactly what get_build asks: a finished build read by either is then served
+    // to the other from memory.
+    let variables = op::Variables {
+        slug,
+        uuid,
+        max_jobs: (max_jobs * 3).clamp(super::builds::DEFAULT_MAX_JOBS, 50),
+        max_annotations: super::builds::MAX_ANNOTATIONS,
+    };
+    let b = wanted.found(call.query::<GetBuild>(variables, &wanted).await?.build)?;
     let (org, pipeline, number) = (b.organization.slug.clone(), b.pipeline.slug.clone(), b.number);
 
-    use op::GetBuildFailureSummaryBuildFailedEdgesNode as FailedNode;
-    use op::GetBuildFailureSummaryBuildStoppedEdgesNode as Stopped;
+    use op::GetBuildBuildFailedEdgesNode as FailedNode;
+    use op::GetBuildBuildStoppedEdgesNode as Stopped;
     let failed_total = b.failed.as_ref().map(|f| f.count).unwrap_or(0).max(0);
     let stopped_total = b.stopped.as_ref().map(|f| f.count).unwrap_or(0).max(0);
     let failed: Vec<op::FailedJob> = nodes!(b.failed)
@@ -186,16 +196,20 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     let total = b.total.map(|t| t.count).unwrap_or(0);
     let jobs = json!({"total": total, "failed": hard.len(), "soft_failed": soft.len(), "stopped": stopped.len(), "retried_attempts": retried});
 
-    use op::GetBuildFailureSummaryBuildBlockedEdgesNode as Blocked;
+    use op::GetBuildBuildBlockedEdgesNode as Blocked;
     let blocked_total = b.blocked.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
-    let annotations_total = b.annotations.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
+    let annotations_total = b.error_annotations.as_ref().map(|x| x.count).unwrap_or(0).max(0) as usize;
     let blocked: Vec<Value> = nodes!(b.blocked)
         .filter_map(|n| match n {
             Blocked::JobTypeBlock(j) => Some(json!({"job": j.uuid, "label": rows::label(j.label.as_deref())})),
             _ => None,
         })
+        .take(BLOCKED_SHOWN)
         .collect();
+    // The error and warning annotations among the build's first by priority.
     let annotations: Vec<Value> = nodes!(b.annotations)
+        .filter(|a| a.style.as_ref().is_some_and(|s| matches!(render::state(s).as_str(), "error" | "warning")))
+        .take(ANNOTATIONS_SHOWN)
         .map(|a| {
             json!({
                 "style": a.style.as_ref().map(render::state),

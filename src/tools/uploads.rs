@@ -1,7 +1,7 @@
 //! `list_step_uploads`: the pipeline definitions a build uploaded with `buildkite-agent pipeline
 //! upload`, summarised as the steps they added; one upload's YAML only on request, capped.
 
-use super::args::lenient_bool;
+use super::args::{clamp, lenient_bool, lenient_int};
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler, nodes};
 use super::resolve::BuildLookup;
 use crate::buildkite::ops::{GetStepUploads, get_step_uploads};
@@ -10,6 +10,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// Oldest command jobs whose events are searched by default, and at most.
+const JOBS_SEARCHED: i64 = 10;
+const JOBS_MAX: i64 = 50;
 /// Most steps named per upload in the listing.
 const STEPS_NAMED: usize = 25;
 /// Least and largest YAML shown, in characters.
@@ -31,6 +34,9 @@ pub struct ListStepUploadsArgs {
     /// With upload: its YAML, capped.
     #[serde(default, deserialize_with = "lenient_bool")]
     yaml: Option<bool>,
+    /// Oldest command jobs searched (default 10, max 50).
+    #[serde(default, deserialize_with = "lenient_int")]
+    jobs: Option<i64>,
 }
 
 /// The tools of this area.
@@ -77,7 +83,8 @@ async fn list_step_uploads(call: &Call<'_>, args: ListStepUploadsArgs) -> Result
     let slug = slug.ok_or_else(|| {
         ToolError::args("pass the build URL or org/pipeline/number (a build UUID is not enough here)")
     })?;
-    let variables = get_step_uploads::Variables { slug: slug.clone(), jobs: 100 };
+    let searched = clamp(args.jobs, JOBS_SEARCHED, 1, JOBS_MAX);
+    let variables = get_step_uploads::Variables { slug: slug.clone(), jobs: searched };
     let build = build_wanted.found(call.query::<GetStepUploads>(variables, &build_wanted).await?.build)?;
     let wanted = crate::tools::context::non_blank(args.upload.as_deref()).map(str::to_ascii_lowercase);
     // The YAML takes most of the budget (about 3 characters a token): 6,000 characters by default.
@@ -127,12 +134,13 @@ async fn list_step_uploads(call: &Call<'_>, args: ListStepUploadsArgs) -> Result
     let mut out = Map::new();
     out.insert("build".into(), json!(slug));
     out.insert("url".into(), json!(build.url));
-    if uploads.is_empty() && jobs <= 100 {
+    if uploads.is_empty() && jobs <= searched {
         out.insert("note".into(), json!("no step uploads: the pipeline's steps are all defined in its settings"));
     }
-    if jobs > 100 {
+    if jobs > searched {
         // Uploads happen early, so the oldest jobs are the ones searched.
-        out.insert("searched".into(), json!(format!("the 100 oldest of {jobs} command jobs")));
+        let more = if searched < JOBS_MAX { format!(" (jobs={JOBS_MAX} searches more)") } else { String::new() };
+        out.insert("searched".into(), json!(format!("the {searched} oldest of {jobs} command jobs{more}")));
     }
     if wanted.is_none() && !uploads.is_empty() {
         out.insert("more".into(), json!("pass upload=<id> and yaml=true for one upload's YAML"));

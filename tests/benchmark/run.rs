@@ -222,7 +222,7 @@ async fn failure_summary_vs_official() {
     )
     .await
     .unwrap();
-    let data = demo::Demo::load().graphql("GetBuildFailureSummary", &json!({"slug": "acme/web/1342"})).unwrap();
+    let data = demo::Demo::load().graphql("GetBuild", &json!({"slug": "acme/web/1342"})).unwrap();
     let build = &data["data"]["build"];
     let mut jobs = Vec::new();
     for group in ["failed", "stopped"] {

@@ -38,13 +38,14 @@ pub struct Server {
 impl Server {
     /// Starts a fake granting the read-only recipe plus `extra_scopes`, and a server against it;
     /// returns once the server has read the token's scopes (tools/list waits for that), so no
-    /// start-up request is counted against a case.
+    /// start-up request is counted against a case. Cases share the server and count their own
+    /// requests, so nothing is served from memory (`--no-memo`; tests/api_budget.rs tests the memo).
     pub async fn start(extra_scopes: &[&str]) -> Server {
         let fake = FakeBuildkite::start().await;
         let mut scopes: Vec<&str> = READ_ONLY_SCOPES.to_vec();
         scopes.extend_from_slice(extra_scopes);
         fake.set_scopes(&scopes);
-        let client = connect(Some(&fake), &[], &[]).await;
+        let client = connect(Some(&fake), &[("BUILDKITE_MCP_NO_MEMO", "true")], &[]).await;
         client.service.list_all_tools().await.expect("tools/list");
         Server { fake, client }
     }

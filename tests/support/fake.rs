@@ -85,6 +85,8 @@ struct Shared {
     rest_bytes: AtomicUsize,
     /// Log responses carry no size (no Content-Length on HEAD or GET).
     hide_log_size: std::sync::atomic::AtomicBool,
+    /// Headers added to every answer (e.g. `RateLimit-*`).
+    answer_headers: Mutex<Vec<(String, String)>>,
     /// Every REST write received: `{"method", "path", "body"}`, in order.
     rest_writes: Mutex<Vec<Value>>,
     /// A GraphQL operation name or REST write path whose next request is carried out and then
@@ -138,6 +140,7 @@ impl FakeBuildkite {
             .route("/v2/organizations/{org}/jobs/{job}/log", get(org_job_log))
             .route("/v2/{*path}", get(rest_route).post(rest_write).put(rest_write))
             .route("/_downloads/{*path}", get(download))
+            .layer(axum::middleware::map_response_with_state(shared.clone(), add_answer_headers))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -215,6 +218,12 @@ impl FakeBuildkite {
     }
 
     /// Stops injecting faults.
+    /// Every answer from now on carries these headers (e.g. `RateLimit-User-Remaining`).
+    pub fn set_answer_headers(&self, headers: &[(&str, &str)]) {
+        *self.shared.answer_headers.lock().unwrap() =
+            headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    }
+
     pub fn heal(&self) {
         *self.shared.graphql_fault.lock().unwrap() = None;
         *self.shared.rest_fault.lock().unwrap() = None;
@@ -343,7 +352,14 @@ async fn apply(fault: Fault) -> Option<Response> {
         Fault::RateLimited(reset) => Some(
             (
                 StatusCode::TOO_MANY_REQUESTS,
-                [("RateLimit-Reset", reset.to_string()), ("RateLimit-Remaining", "0".to_string())],
+                [
+                    ("RateLimit-Remaining", "12000".to_string()),
+                    ("RateLimit-Limit", "20000".to_string()),
+                    ("RateLimit-Reset", "280".to_string()),
+                    ("RateLimit-User-Remaining", "0".to_string()),
+                    ("RateLimit-User-Limit", "5000".to_string()),
+                    ("RateLimit-User-Reset", reset.to_string()),
+                ],
                 axum::Json(json!({"message": "You have exceeded your per-user limit of 5000 complexity points"})),
             )
                 .into_response(),
@@ -357,6 +373,27 @@ async fn apply(fault: Fault) -> Option<Response> {
             Some(axum::Json(json!({"data": null, "errors": [{"message": message}]})).into_response())
         }
     }
+}
+
+/// The JSON objects in `value`, itself included.
+fn objects(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(objects).sum::<usize>(),
+        Value::Array(items) => items.iter().map(objects).sum(),
+        _ => 0,
+    }
+}
+
+/// Adds the test's answer headers to a response.
+async fn add_answer_headers(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
+    for (k, v) in shared.answer_headers.lock().unwrap().iter() {
+        if let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::from_bytes(k.as_bytes()), axum::http::HeaderValue::from_str(v))
+        {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -419,7 +456,24 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     let answer = shared.demo.graphql(&name, &request["variables"]);
     lose_if_asked(&shared, &name).await;
     match answer {
-        Some(response) => {
+        Some(mut response) => {
+            // `Buildkite-Include-Query-Stats: true` adds the query's figures to the body, as Buildkite
+            // does: requested by the documented formula, actual as the objects the answer holds.
+            if headers.get("buildkite-include-query-stats").and_then(|v| v.to_str().ok()) == Some("true") {
+                let requested = buildkite_mcp_server::schema::complexity::committed_schema()
+                    .ok()
+                    .and_then(|s| {
+                        buildkite_mcp_server::schema::complexity::requested(
+                            &s,
+                            request["query"].as_str().unwrap_or(""),
+                            &request["variables"],
+                        )
+                        .ok()
+                    })
+                    .unwrap_or(0);
+                let actual = objects(&response["data"]).saturating_sub(1);
+                response["stats"] = json!({"requestedComplexity": requested, "actualComplexity": actual});
+            }
             let text = response.to_string().replace(DOWNLOAD_HOST, &shared.base.lock().unwrap());
             ([(header::CONTENT_TYPE, "application/json")], text).into_response()
         }

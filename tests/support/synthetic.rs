@@ -66,9 +66,10 @@ pub fn responder(pipelines: usize, jobs: usize) -> Responder {
             let shown = vars["maxJobs"].as_u64().unwrap_or(20) as usize;
             let edges: Vec<Value> = (0..failed.min(shown))
                 .map(|i| json!({"node": {"__typename": "JobTypeCommand", "uuid": format!("0190b1a2-0000-4000-8000-{i:012}"),
-                    "label": format!(":rspec: RSpec {}/{}", i + 1, failed), "state": "FINISHED", "exitStatus": "1",
-                    "softFailed": false, "retried": false, "startedAt": "2026-11-20T10:16:00Z", "finishedAt": "2026-11-20T10:24:00Z",
-                    "step": {"key": "rspec"}}}))
+                    "label": format!(":rspec: RSpec {}/{}", i + 1, failed), "command": "bin/ci/rspec", "state": "FINISHED",
+                    "exitStatus": "1", "signal": null, "signalReason": null, "softFailed": false, "retried": false,
+                    "startedAt": "2026-11-20T10:16:00Z", "finishedAt": "2026-11-20T10:24:00Z",
+                    "step": {"key": "rspec"}, "agent": {"name": format!("ci-agent-{i}")}}}))
                 .collect();
             let mut build = json!({
                 "uuid": "0190b1a2-1111-4000-8000-000000000001", "number": 1000, "url": "https://buildkite.com/acme/service-00001/builds/1000",
@@ -84,7 +85,9 @@ pub fn responder(pipelines: usize, jobs: usize) -> Responder {
                 "total": {"count": jobs}, "passed": {"count": jobs - failed}, "running": {"count": 0}, "waiting": {"count": 0},
                 "canceled": {"count": 0}, "timedOut": {"count": 0}, "skipped": {"count": 0},
                 "failed": {"count": failed, "edges": edges},
+                "stopped": {"count": 0, "edges": []},
                 "blocked": {"count": 0, "edges": []},
+                "errorAnnotations": {"count": 1},
                 "annotations": {"count": 2, "edges": [
                     {"node": {"context": "rspec", "style": "ERROR", "body": {"text": format!("{failed} examples failed")}}},
                     {"node": {"context": "coverage", "style": "INFO", "body": {"text": "Coverage 81.0%"}}}]}
@@ -93,30 +96,6 @@ pub fn responder(pipelines: usize, jobs: usize) -> Responder {
                 b.extend(j);
             }
             Some(json!({"data": {"build": build}}))
-        }
-        "GetBuildFailureSummary" => {
-            let failed = jobs / 25;
-            let shown = vars["maxJobs"].as_u64().unwrap_or(15) as usize;
-            let edges: Vec<Value> = (0..failed.min(shown))
-                .map(|i| {
-                    json!({"node": {"__typename": "JobTypeCommand", "uuid": format!("0190b1a2-0000-4000-8000-{i:012}"),
-                    "label": format!(":rspec: RSpec {}/{}", i + 1, failed), "command": "bin/ci/rspec", "state": "FINISHED",
-                    "exitStatus": "1", "signal": null, "signalReason": null, "softFailed": false, "retried": false,
-                    "startedAt": "2026-11-20T10:16:00Z", "finishedAt": "2026-11-20T10:24:00Z",
-                    "step": {"key": "rspec"}, "agent": {"name": format!("ci-agent-{i}")}}})
-                })
-                .collect();
-            Some(json!({"data": {"build": {
-                "uuid": "0190b1a2-0000-4000-8000-00000000abcd", "number": 1000, "url": "https://buildkite.com/acme/service-00001/builds/1000", "state": "FAILED",
-                "branch": "main", "commit": sha(1000), "message": "Change number 1000",
-                "pipeline": {"slug": "service-00001"}, "organization": {"slug": "acme"},
-                "total": {"count": jobs},
-                "failed": {"count": failed, "edges": edges},
-                "stopped": {"count": 0, "edges": []},
-                "blocked": {"count": 0, "edges": []},
-                "annotations": {"count": 1, "edges": [
-                    {"node": {"context": "rspec", "style": "ERROR", "body": {"text": format!("{failed} examples failed")}}}]}
-            }}}))
         }
         _ => None,
     })
