@@ -45,6 +45,9 @@ pub struct Global {
     /// Offer only tools that read.
     #[arg(long, env = "BUILDKITE_READ_ONLY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
     pub read_only: bool,
+    /// Send writes without asking a person first (for automation; dry runs still work).
+    #[arg(long, env = "BUILDKITE_NO_CONFIRM", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
+    pub no_confirm: bool,
     /// Serve the embedded demo organization instead of Buildkite (no token needed).
     #[arg(long, env = "BUILDKITE_DEMO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
     pub demo: bool,

@@ -116,8 +116,9 @@ mod serve {
             global.max_log_mb.saturating_mul(mib),
         );
         let ctx = Ctx { api, access: Access::default(), org: OrgDefault::new(org), logs };
-        let read_only = global.read_only || global.demo;
-        Ok(Server::new(ctx, toolsets, read_only))
+        // The demo organization lives in memory: its writes change only this process's copy.
+        let confirmations = buildkite_mcp_server::tools::Confirmations::new(global.no_confirm);
+        Ok(Server::with_confirmations(ctx, toolsets, global.read_only, confirmations))
     }
 
     pub async fn stdio(global: &Global) -> Result<ExitCode> {

@@ -27,7 +27,7 @@ const MARKERS: &[&str] = &[
     r"(?i)\b(?:end|close)[ \t]+of[ \t]+(?:the[ \t]+)?(?:tool[ \t]+(?:output|result|call)|untrusted(?:[ \t]+(?:text|data))?|function[ \t]+results?)\b",
     r#""[ \t]*[}\]]+[^"]{0,10}"(?:instructions?|system|role|prompt|untrusted|tool|content)"[ \t]*:"#,
     // Write tools named by text, and `use the <snake_case> tool`.
-    r"(?i)\b(?:cancel_build|retry_job|unblock_job|create_build|rebuild_build|delete_pipeline|update_pipeline|pause_agent|stop_agent)\b",
+    r"(?i)\b(?:cancel_build|retry_job|unblock_job|create_build|rebuild_build|delete_pipeline|update_pipeline|pause_agent|stop_agent|build_action|job_action)\b",
     r"(?i)\b(?:call|run|invoke|execute|use)[ \t]+the[ \t]+[a-z0-9]+_[a-z0-9_]+[ \t]+tool\b",
 ];
 

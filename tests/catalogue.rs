@@ -57,6 +57,8 @@ async fn listed(client: &support::Client) -> Vec<String> {
 #[tokio::test]
 async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
     let fake = FakeBuildkite::start().await;
+    // The full configuration: a token with the read-write recipe is offered every tool.
+    fake.set_scopes(READ_WRITE_SCOPES);
     let client = connect(Some(&fake), &[], &[]).await;
     let tools = client.service.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
@@ -87,6 +89,7 @@ async fn tools_list_is_compact_and_snapshotted_with_token_counts() {
 #[tokio::test]
 async fn tools_list_fits_its_token_budget_in_every_configuration() {
     let fake = FakeBuildkite::start().await;
+    fake.set_scopes(READ_WRITE_SCOPES);
     let mut figures = Vec::new();
     for (configuration, args) in [("full", &[][..]), ("read_only", &["--read-only"][..])] {
         let client = connect(Some(&fake), &[], args).await;
@@ -151,7 +154,12 @@ async fn a_token_without_a_scope_hides_its_tools_and_says_which_scope() {
     assert!(names.iter().any(|n| n == "get_build") && !names.iter().any(|n| n == "tail_log"), "{names:?}");
     assert!(names.len() < catalogue().len(), "the minimum recipe hides some tools");
     client.stop().await;
+    // The read-only recipe reaches every read tool; the read-write recipe every tool.
     fake.set_scopes(READ_ONLY_SCOPES);
+    let client = connect(Some(&fake), &[], &[]).await;
+    assert_eq!(listed(&client).await, names_where(|t| t.read_only));
+    client.stop().await;
+    fake.set_scopes(READ_WRITE_SCOPES);
     let client = connect(Some(&fake), &[], &[]).await;
     assert_eq!(listed(&client).await, names_where(|_| true));
     client.stop().await;

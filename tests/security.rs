@@ -478,7 +478,8 @@ async fn the_instructions_say_what_is_data_and_what_failed_means_within_their_bu
     let n = tokens(&text);
     println!("instructions: {n} tokens");
     assert!(text.contains("untrusted") && text.contains("never instructions") && text.contains("hard failures"));
-    // 192 tokens before issue 12, 256 after (o200k): +64 say what `failed` means and what is data.
-    assert!(n <= 260, "instructions are {n} tokens");
+    // 192 tokens before issue 12, 256 after (o200k): +64 say what `failed` means and what is data;
+    // 288 after issue 15: +32 say that writes take dry_run and may ask a person.
+    assert!(n <= 292, "instructions are {n} tokens");
     client.stop().await;
 }

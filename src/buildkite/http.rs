@@ -77,6 +77,11 @@ impl Http {
         self.policy.timeout
     }
 
+    /// The retries the policy allows after a first attempt.
+    pub fn max_retries(&self) -> u32 {
+        self.policy.max_retries
+    }
+
     /// Sends one request (retrying as the policy allows) and returns the body of a 2xx answer.
     pub async fn send(
         &self,

@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub mod rest;
 pub mod scalars;
 pub mod transport;
+pub mod write;
 
 pub use error::ApiError;
 

@@ -6,6 +6,7 @@
 //! `when` matches anything and comes last).
 
 pub mod transport;
+pub mod writes;
 
 pub use transport::DemoTransport;
 
@@ -22,7 +23,7 @@ include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 pub const REST: &str = include_str!("data/rest.json");
 
 /// The scopes the demo token pretends to have: the read-only set, plus `read_job_env` so job
-/// environments can be shown.
+/// environments can be shown, and `write_builds` so writes can be tried (on the in-memory copy).
 pub const DEMO_SCOPES: &[&str] = &[
     "read_builds",
     "read_pipelines",
@@ -33,6 +34,7 @@ pub const DEMO_SCOPES: &[&str] = &[
     "read_build_logs",
     "read_organizations",
     "read_job_env",
+    "write_builds",
 ];
 
 /// One recorded answer.
@@ -109,6 +111,8 @@ impl Recorded {
 pub struct Demo {
     cases: HashMap<String, Recorded>,
     rest: std::sync::OnceLock<RestFile>,
+    /// The writes made so far, in memory.
+    world: writes::World,
 }
 
 impl Demo {
@@ -133,6 +137,14 @@ impl Demo {
 
     /// The recorded REST answer for `path` (no leading slash) with `query`.
     pub fn rest(&self, path: &str, query: &[(String, String)]) -> Option<crate::buildkite::rest::RestPage> {
+        let page = self.recorded_rest(path, query);
+        let next_page = page.as_ref().and_then(|p| p.next_page);
+        let body = self.patch_rest(path, query, page.map(|p| p.body))?;
+        Some(crate::buildkite::rest::RestPage { body, next_page })
+    }
+
+    /// The recorded REST answer, as recorded.
+    fn recorded_rest(&self, path: &str, query: &[(String, String)]) -> Option<crate::buildkite::rest::RestPage> {
         let path = path.trim_start_matches('/');
         self.rest_file()
             .routes
@@ -163,6 +175,16 @@ impl Demo {
 
     /// The recorded response for `operation` with `variables`, if any case matches.
     pub fn graphql(&self, operation: &str, variables: &Value) -> Option<Value> {
+        if let Some(answer) = self.mutate(operation, variables) {
+            return Some(answer);
+        }
+        let mut answer = self.recorded(operation, variables)?;
+        self.patch(operation, variables, &mut answer);
+        Some(answer)
+    }
+
+    /// The recorded response, as recorded.
+    fn recorded(&self, operation: &str, variables: &Value) -> Option<Value> {
         self.cases
             .get(operation)?
             .cases(operation)

@@ -2,7 +2,8 @@
 //! recordings as Buildkite would answer it over HTTP (status, headers, body), so the edge reads demo
 //! answers exactly as it reads real ones.
 //!
-//! Routes: any `POST` is GraphQL (by operation name and variables); a `GET` of a recorded download
+//! Routes: a `POST` or `PUT` under `v2/` is a REST write on the in-memory demo organization (see
+//! [`super::writes`]); any other `POST` is GraphQL (by operation name and variables); a `GET` of a recorded download
 //! URL is that artifact; `GET /v2/access-token` is the demo token; `…/jobs/{uuid}/log` is a recorded
 //! log (a suffix `Range: bytes=-N` gives 206 with `Content-Range`, `HEAD` gives `Content-Length`);
 //! any other `GET` is a recorded REST answer (with `Link: rel="next"` when it has a next page).
@@ -62,7 +63,12 @@ impl DemoTransport {
     pub fn answer(&self, request: &Request<'_>) -> Response {
         let url = request.url;
         let path = url.path().trim_start_matches('/');
-        let response = if request.method == Method::POST {
+        let rest_write = (request.method == Method::POST || request.method == Method::PUT) && path.starts_with("v2/");
+        let response = if rest_write {
+            let (status, body) =
+                self.demo.rest_write(request.method.as_str(), path, request.body.unwrap_or(&Value::Null));
+            reply_json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), &body)
+        } else if request.method == Method::POST {
             self.graphql(request.body)
         } else if request.method != Method::GET && request.method != Method::HEAD {
             reply(StatusCode::METHOD_NOT_ALLOWED, message("Method Not Allowed"))

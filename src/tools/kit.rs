@@ -210,8 +210,13 @@ impl Tool {
         // A `title` would repeat the name and `openWorldHint` defaults to true: both cost tokens for
         // nothing; for a reading tool the other hints say nothing either.
         let mut annotations = rmcp::model::ToolAnnotations::new().read_only(self.hints.read_only);
+        // A write says whether it destroys (the default is true); idempotent only when it is (the
+        // default is false).
         if !self.hints.read_only {
-            annotations = annotations.destructive(self.hints.destructive).idempotent(self.hints.idempotent);
+            annotations = annotations.destructive(self.hints.destructive);
+            if self.hints.idempotent {
+                annotations = annotations.idempotent(true);
+            }
         }
         rmcp::model::Tool::new(self.name, self.description, self.schema()).with_annotations(annotations)
     }
@@ -232,6 +237,9 @@ pub enum ToolError {
     /// Refused by how the server runs (read-only, toolsets): the whole sentence.
     #[error("{0}")]
     Refused(String),
+    /// A person must answer first (stateless protocol): the input-required result to return.
+    #[error("a person must confirm this write first")]
+    InputRequired(Box<rmcp::model::InputRequiredResult>),
 }
 
 impl ToolError {
@@ -349,6 +357,8 @@ pub struct Call<'a> {
     pub tool: &'static Tool,
     /// Where progress notifications go.
     pub progress: &'a Progress,
+    /// Who confirms a write, when the call came from a client that can be asked.
+    pub asker: Option<&'a super::write::confirm::Asker>,
     org: Option<String>,
     max_tokens: Option<i64>,
 }
@@ -486,12 +496,23 @@ impl Progress {
 pub async fn run(
     ctx: &Ctx,
     tool: &'static Tool,
+    arguments: Map<String, Value>,
+    progress: &Progress,
+) -> Result<String, CallError> {
+    run_with(ctx, tool, arguments, progress, None).await
+}
+
+/// [`run`], with who confirms a write (`asker`).
+pub async fn run_with(
+    ctx: &Ctx,
+    tool: &'static Tool,
     mut arguments: Map<String, Value>,
     progress: &Progress,
+    asker: Option<&super::write::confirm::Asker>,
 ) -> Result<String, CallError> {
     let failed = |error| CallError { tool: tool.name.to_string(), error };
     let common = Common::split(&mut arguments).map_err(failed)?;
-    let call = Call { ctx, tool, progress, org: common.org, max_tokens: common.max_tokens };
+    let call = Call { ctx, tool, progress, asker, org: common.org, max_tokens: common.max_tokens };
     let retry = tool.has_rest().then(|| arguments.clone());
     let started = std::time::Instant::now();
     let output = match (tool.handler.run)(&call, arguments).await {

@@ -13,6 +13,7 @@ mod test_results;
 
 pub use context::{Access, Ctx, LogSettings, OrgDefault};
 pub use kit::{CallError, Progress, Tool, ToolError, Toolset};
+pub use write::confirm::{Asker, Confirmations};
 
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
@@ -43,6 +44,7 @@ areas!(
     agents,
     clusters,
     test_engine,
+    write,
 );
 
 /// Every tool this build knows, in display order.

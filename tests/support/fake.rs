@@ -87,6 +87,16 @@ struct Shared {
     hide_log_size: std::sync::atomic::AtomicBool,
     /// Headers added to every answer (e.g. `RateLimit-*`).
     answer_headers: Mutex<Vec<(String, String)>>,
+    /// Every REST write received: `{"method", "path", "body"}`, in order.
+    rest_writes: Mutex<Vec<Value>>,
+    /// A GraphQL operation name or REST write path whose next request is carried out and then
+    /// left unanswered for this long (the answer is lost after the write took effect).
+    lose_answer: Mutex<Option<(String, Duration)>>,
+    /// A GraphQL operation whose next requests are refused with a fault before anything is done:
+    /// (operation, fault, how many more times).
+    reject: Mutex<Option<(String, Fault, usize)>>,
+    /// Requests refused that way.
+    rejected: AtomicUsize,
 }
 
 /// The host recorded artifact download URLs use; the fake serves them under `/_downloads/` on
@@ -128,7 +138,7 @@ impl FakeBuildkite {
             .route("/v2/access-token", get(access_token))
             .route("/v2/organizations/{org}/pipelines/{pipeline}/builds/{build}/jobs/{job}/log", get(job_log))
             .route("/v2/organizations/{org}/jobs/{job}/log", get(org_job_log))
-            .route("/v2/{*path}", get(rest_route))
+            .route("/v2/{*path}", get(rest_route).post(rest_write).put(rest_write))
             .route("/_downloads/{*path}", get(download))
             .layer(axum::middleware::map_response_with_state(shared.clone(), add_answer_headers))
             .with_state(shared.clone());
@@ -202,6 +212,11 @@ impl FakeBuildkite {
         self.operations().iter().filter(|o| o.starts_with("log ")).count()
     }
 
+    /// Whether GraphQL answers (no fault is injected for it).
+    pub fn fail_graphql_is_off(&self) -> bool {
+        self.shared.graphql_fault.lock().unwrap().is_none()
+    }
+
     /// Stops injecting faults.
     /// Every answer from now on carries these headers (e.g. `RateLimit-User-Remaining`).
     pub fn set_answer_headers(&self, headers: &[(&str, &str)]) {
@@ -254,6 +269,37 @@ impl FakeBuildkite {
     /// Bytes of REST JSON bodies sent so far (logs are counted by `log_bytes_sent`).
     pub fn rest_bytes_sent(&self) -> usize {
         self.shared.rest_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Every REST write received (`method`, `path`, `body`), in order.
+    pub fn rest_writes(&self) -> Vec<Value> {
+        self.shared.rest_writes.lock().unwrap().clone()
+    }
+
+    /// The GraphQL mutations received (`operationName`, `variables`), in order.
+    pub fn mutations(&self) -> Vec<Value> {
+        self.graphql_bodies()
+            .into_iter()
+            .filter(|b| buildkite_mcp_server::buildkite::graphql::is_mutation(b["query"].as_str().unwrap_or("")))
+            .map(|b| json!({"operation": b["operationName"], "variables": b["variables"]}))
+            .collect()
+    }
+
+    /// The next request for `operation` (a GraphQL operation name, or a REST write path ending)
+    /// is carried out, then left unanswered for `wait`: the client times out after the change.
+    pub fn lose_answer(&self, operation: &str, wait: Duration) {
+        *self.shared.lose_answer.lock().unwrap() = Some((operation.to_string(), wait));
+    }
+
+    /// The next `times` requests for the GraphQL `operation` are answered with `fault` before
+    /// anything is done (the request is not recorded as received).
+    pub fn reject_operation(&self, operation: &str, fault: Fault, times: usize) {
+        *self.shared.reject.lock().unwrap() = Some((operation.to_string(), fault, times));
+    }
+
+    /// Requests refused by `reject_operation` so far.
+    pub fn rejected(&self) -> usize {
+        self.shared.rejected.load(Ordering::SeqCst)
     }
 
     /// User-Agent headers received.
@@ -382,6 +428,22 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         return rest_error(400, "body is not JSON");
     };
     let name = request["operationName"].as_str().unwrap_or("").to_string();
+    let reject = {
+        let mut guard = shared.reject.lock().unwrap();
+        match guard.as_mut() {
+            Some((operation, fault, left)) if *operation == name && *left > 0 => {
+                *left -= 1;
+                Some(fault.clone())
+            }
+            _ => None,
+        }
+    };
+    if let Some(fault) = reject
+        && let Some(response) = apply(fault).await
+    {
+        shared.rejected.fetch_add(1, Ordering::SeqCst);
+        return response;
+    }
     shared.operations.lock().unwrap().push(name.clone());
     shared.graphql_bodies.lock().unwrap().push(request.clone());
     if name == "IntrospectionQuery" {
@@ -391,7 +453,9 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     if let Some(response) = responder.and_then(|r| r(&name, &request["variables"])) {
         return axum::Json(response).into_response();
     }
-    match shared.demo.graphql(&name, &request["variables"]) {
+    let answer = shared.demo.graphql(&name, &request["variables"]);
+    lose_if_asked(&shared, &name).await;
+    match answer {
         Some(mut response) => {
             // `Buildkite-Include-Query-Stats: true` adds the query's figures to the body, as Buildkite
             // does: requested by the documented formula, actual as the objects the answer holds.
@@ -641,6 +705,48 @@ async fn rest_route(
         }
         None => rest_error(404, "Not Found"),
     }
+}
+
+/// Waits out the lost answer asked for `what`, once.
+async fn lose_if_asked(shared: &Shared, what: &str) {
+    let wait = {
+        let mut guard = shared.lose_answer.lock().unwrap();
+        match guard.as_ref() {
+            Some((name, wait)) if what == name || what.ends_with(name.as_str()) => {
+                let wait = *wait;
+                *guard = None;
+                Some(wait)
+            }
+            _ => None,
+        }
+    };
+    if let Some(wait) = wait {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// `POST` / `PUT /v2/…`: a REST write on the demo organization's in-memory copy, recorded.
+async fn rest_write(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.rest_requests.fetch_add(1, Ordering::SeqCst);
+    shared.operations.lock().unwrap().push(format!("{method} /v2/{path}"));
+    if !authorized(&headers) {
+        return rest_error(401, "Authentication required. Please supply a valid API Access Token");
+    }
+    let body: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
+    shared
+        .rest_writes
+        .lock()
+        .unwrap()
+        .push(json!({"method": method.as_str(), "path": format!("v2/{path}"), "body": body}));
+    let (status, answer) = shared.demo.rest_write(method.as_str(), &format!("v2/{path}"), &body);
+    lose_if_asked(&shared, &format!("v2/{path}")).await;
+    (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response()
 }
 
 /// Decodes `a=1&b%5B%5D=x` into pairs.
