@@ -140,6 +140,21 @@ impl Server {
         e
     }
 
+    /// What every call shares: the API handle, scopes, default organization, log cache.
+    pub fn ctx(&self) -> &Ctx {
+        &self.inner.ctx
+    }
+
+    /// Runs the named tool as `tools/call` does (the same checks and output), without a client:
+    /// for `call` from a terminal and for `doctor`.
+    pub async fn call(&self, name: &str, arguments: rmcp::model::JsonObject) -> Result<String, CallError> {
+        let progress = tools::Progress::default();
+        match tools::find(name) {
+            Some(tool) => self.run(tool, arguments, &progress).await,
+            None => tools::call(&self.inner.ctx, name, arguments, &progress).await,
+        }
+    }
+
     /// Whether the token is known to lack GraphQL access (waits for the probe).
     pub async fn graphql_refused(&self) -> bool {
         self.inner.ctx.api.graphql_verdict().await == GraphqlVerdict::Refused
