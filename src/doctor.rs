@@ -287,10 +287,12 @@ pub async fn run(server: &Server) -> Report {
             for (scope, mut tools) in hidden {
                 r.fewer();
                 tools.sort_by_key(|t| order(t));
+                let writes_only = tools.iter().all(|t| crate::tools::find(t).is_some_and(|t| !t.read_only()));
+                let or = if writes_only { " (or run with --read-only to leave them out)" } else { "" };
                 r.push(
                     Mark::Fail,
                     format!(
-                        "scope {scope}: missing, so {} {} not offered: add {scope} to the token at {TOKEN_PAGE}",
+                        "scope {scope}: missing, so {} {} not offered: add {scope} to the token at {TOKEN_PAGE}{or}",
                         tools.join(", "),
                         if tools.len() == 1 { "is" } else { "are" }
                     ),

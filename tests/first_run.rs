@@ -598,6 +598,23 @@ mod install {
         snapshots_in("install").bind(|| insta::assert_snapshot!("print_claude-code_command", shown));
     }
 
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_symlinked_file_is_edited_where_it_points_and_stays_a_link() {
+        let dir = fresh_dir("install-link");
+        let (_, original) = fixture("cursor");
+        let target = dir.join("dotfiles-mcp.json");
+        std::fs::write(&target, original).unwrap();
+        let link = dir.join("mcp.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let r = install("cursor", &link, &[]).await;
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::read_to_string(&target).unwrap().contains("\"buildkite\""));
+        install("cursor", &link, &["--uninstall"]).await;
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), original);
+    }
+
     #[tokio::test]
     async fn a_file_that_cannot_be_read_is_left_alone() {
         let dir = fresh_dir("install-bad");

@@ -170,7 +170,9 @@ fn skip_trivia(bytes: &[u8], mut pos: usize) -> Option<usize> {
 }
 
 fn parse(text: &str) -> Result<Node, JsoncError> {
-    let mut p = Parser { text, bytes: text.as_bytes(), pos: 0 };
+    // A byte-order mark (Windows editors write one) is kept where it is and read past.
+    let pos = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let mut p = Parser { text, bytes: text.as_bytes(), pos };
     let root = p.value()?;
     p.skip()?;
     if p.pos != text.len() {
@@ -495,6 +497,10 @@ mod tests {
         assert_eq!(to_value(&made).unwrap(), json!({"mcpServers": {"b": 1}}));
         assert!(remove(bare, &["mcpServers"], "b").unwrap().is_none());
         assert!(upsert("{ \"a\": ", &[], "b", &json!(1)).is_err());
+        let bom = "\u{feff}{\n  \"a\": 1\n}\n";
+        let added = upsert(bom, &["s"], "b", &json!(2)).unwrap();
+        assert!(added.starts_with('\u{feff}') && to_value(&added).unwrap()["s"]["b"] == 2);
+        assert_eq!(remove(&added, &["s"], "b").unwrap().unwrap(), bom);
     }
 
     #[test]

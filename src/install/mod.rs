@@ -552,6 +552,11 @@ pub fn run(opts: &Options) -> Result<Report, InstallError> {
         Some(p) => p.clone(),
         None => default_path(opts.client)?,
     };
+    // A symlinked file (dotfiles kept in a repository) is edited where it points, and stays a link.
+    let path = match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(&path).map_err(io(&path))?,
+        _ => path,
+    };
     let shown = path.display().to_string();
     let client = opts.client.title();
     let mut report = Report::default();
