@@ -180,8 +180,9 @@ fn meets_minimum(granted: &[String]) -> bool {
         || has(&["read_builds", "read_pipelines", "read_user"])
 }
 
-/// Runs every check against the server's own context.
-pub async fn run(server: &Server) -> Report {
+/// Runs every check against the server's own context; `from_cmd` says the token was read by
+/// `--token-cmd` (the token line says so).
+pub async fn run(server: &Server, from_cmd: bool) -> Report {
     let ctx = server.ctx();
     let api = &ctx.api;
     let mut r = Report::default();
@@ -196,8 +197,12 @@ pub async fn run(server: &Server) -> Report {
             let uuid = serde_json::from_slice::<serde_json::Value>(&raw.body)
                 .ok()
                 .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(|u| u.chars().take(8).collect::<String>()));
-            let id = uuid.map(|u| format!(" (token {u}…)")).unwrap_or_default();
-            r.push(Mark::Pass, format!("token: valid{id}"));
+            let mut about: Vec<String> = uuid.map(|u| format!("token {u}…")).into_iter().collect();
+            if from_cmd {
+                about.push("read by --token-cmd".into());
+            }
+            let about = if about.is_empty() { String::new() } else { format!(" ({})", about.join(", ")) };
+            r.push(Mark::Pass, format!("token: valid{about}"));
             headroom(&raw.headers)
         }
         Ok(raw) if raw.status == StatusCode::UNAUTHORIZED => {

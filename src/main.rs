@@ -91,12 +91,16 @@ async fn run(mut cli: Cli) -> Result<ExitCode> {
         _ => {}
     }
     // --token-cmd runs once, here, before anything reads the token.
+    let mut from_cmd = false;
     if let Some(cmd) = cli.global.token_cmd.clone().filter(|c| !c.trim().is_empty())
         && !cli.global.demo
     {
         let bound = std::time::Duration::from_secs(cli.global.token_cmd_timeout);
         match token_cmd::run(&cmd, bound).await {
-            Ok(token) => cli.global.token = Some(token),
+            Ok(token) => {
+                cli.global.token = Some(token);
+                from_cmd = true;
+            }
             Err(e) => {
                 if matches!(cli.command, Some(Command::Doctor)) {
                     return serve::token_cmd_failed(&e);
@@ -107,7 +111,7 @@ async fn run(mut cli: Cli) -> Result<ExitCode> {
         }
     }
     match cli.command {
-        Some(Command::Doctor) => serve::doctor(&cli.global).await,
+        Some(Command::Doctor) => serve::doctor(&cli.global, from_cmd).await,
         Some(Command::Call { tool, args }) => serve::call(&cli.global, &tool, &args).await,
         Some(Command::Install { .. } | Command::Completions { .. } | Command::Man { .. }) => Ok(ExitCode::SUCCESS),
         Some(Command::Schema { action: SchemaCommand::Refresh { from, endpoint, graphql_dir, check } }) => {
@@ -217,7 +221,7 @@ mod serve {
         report(buildkite_mcp_server::doctor::token_cmd_failed(error))
     }
 
-    pub async fn doctor(global: &Global) -> Result<ExitCode> {
+    pub async fn doctor(global: &Global, from_cmd: bool) -> Result<ExitCode> {
         let server = match build(global) {
             Ok(server) => server,
             Err(e) if matches!(e.downcast_ref::<config::ConfigError>(), Some(config::ConfigError::NoToken)) => {
@@ -225,7 +229,7 @@ mod serve {
             }
             Err(e) => return Err(e),
         };
-        report(buildkite_mcp_server::doctor::run(&server).await)
+        report(buildkite_mcp_server::doctor::run(&server, from_cmd).await)
     }
 
     pub async fn call(global: &Global, tool: &str, words: &[String]) -> Result<ExitCode> {
@@ -300,7 +304,7 @@ mod serve {
         anyhow::bail!(STUB)
     }
 
-    pub async fn doctor(_global: &Global) -> Result<ExitCode> {
+    pub async fn doctor(_global: &Global, _from_cmd: bool) -> Result<ExitCode> {
         anyhow::bail!(STUB)
     }
 

@@ -168,6 +168,7 @@ mod token_cmd {
         let env = [("BUILDKITE_API_TOKEN", ""), ("BUILDKITE_API_TOKEN_CMD", cmd.as_str())];
         let run = run(Some(&fake), &env, &["doctor"]).await;
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(run.stdout.starts_with("✓ token: valid (token b5c3a4ba…, read by --token-cmd)"), "{}", run.stdout);
         // RUST_LOG=debug in tests: the token is not in any log line either.
         assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN), "{}", run.stderr);
         // And a server started that way answers over MCP.
