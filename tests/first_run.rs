@@ -548,6 +548,12 @@ mod install {
         let calls = std::fs::read_to_string(&log).unwrap();
         assert!(calls.ends_with("mcp\nremove\n--scope\nuser\nbuildkite\n--\n"), "{calls}");
 
+        // A failing claude is one line naming the command to run by hand.
+        std::fs::write(&claude, "#!/bin/sh\nexit 1\n").unwrap();
+        let r = run(None, &env, &["install", "--client", "claude-code", "--command", "buildkite-mcp-server"]).await;
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.contains("`claude mcp` failed") && r.stderr.contains("claude mcp add-json"), "{}", r.stderr);
+
         // Without claude on PATH, the command is printed to run later.
         let empty = fresh_dir("no-claude");
         let r = run(

@@ -143,8 +143,13 @@ pub enum InstallError {
         detail: String,
     },
     /// `claude` failed.
-    #[error("`claude mcp` failed ({0}): run the command above yourself to see why")]
-    Claude(String),
+    #[error("`claude mcp` failed ({status}): run `{command}` yourself to see why")]
+    Claude {
+        /// How it ended.
+        status: String,
+        /// The command line that was run.
+        command: String,
+    },
 }
 
 /// What `install` was asked to do.
@@ -529,10 +534,9 @@ fn claude_code(opts: &Options, e: &Entry) -> Result<Report, InstallError> {
         .args(args)
         .stdout(std::process::Stdio::null())
         .status()
-        .map_err(|e| InstallError::Claude(e.to_string()))?;
+        .map_err(|e| InstallError::Claude { status: e.to_string(), command: line.clone() })?;
     if !status.success() {
-        report.stderr = format!("{line}\n");
-        return Err(InstallError::Claude(status.to_string()));
+        return Err(InstallError::Claude { status: status.to_string(), command: line });
     }
     report.stdout = if opts.uninstall {
         format!("removed {SERVER} from Claude Code (ran: {line})\n")
