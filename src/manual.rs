@@ -70,5 +70,6 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with(".ie") || text.contains(".TH"), "{}", &text[..80.min(text.len())]);
         assert!(text.contains("buildkite\\-mcp\\-server") && text.contains("token\\-cmd"));
+        assert!(text.contains("BUILDKITE_API_TOKEN_CMD"), "the man page names each flag's variable");
     }
 }
