@@ -446,6 +446,9 @@ mod install {
             assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "{client}: uninstall did not restore");
             let nothing = install(client, &file, &["--uninstall"]).await;
             assert!(nothing.stdout.contains("nothing to remove"), "{client}: {}", nothing.stdout);
+            let missing = install(client, &dir.join("missing.conf"), &["--uninstall"]).await;
+            assert_eq!(missing.code, 0, "{client}: {}", missing.stderr);
+            assert!(missing.stdout.contains("nothing to remove"), "{client}: {}", missing.stdout);
         }
     }
 

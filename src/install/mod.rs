@@ -579,6 +579,10 @@ pub fn run(opts: &Options) -> Result<Report, InstallError> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(err) => return Err(io(&path)(err)),
     };
+    if opts.uninstall && before.is_none() {
+        report.stdout = format!("{shown} does not exist: nothing to remove\n");
+        return Ok(report);
+    }
     let unparsable = |detail: String| InstallError::Unparsable { path: shown.clone(), detail };
     let Some(updated) = edit(opts, &e, &text).map_err(unparsable)? else {
         report.stdout = format!("{SERVER} is not in {shown}: nothing to remove\n");
