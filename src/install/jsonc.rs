@@ -408,11 +408,18 @@ pub fn remove(text: &str, path: &[&str], key: &str) -> Result<Option<String>, Js
     let Some(index) = items(node).iter().position(|i| i.key.as_deref() == Some(key)) else {
         return Ok(None);
     };
+    let removed = remove_item(text, node, index);
     if items(node).len() == 1 && !path.is_empty() {
-        // The object would be left empty: remove it from its parent instead.
-        return remove(text, &path[..path.len() - 1], path[path.len() - 1]);
+        // An object left with nothing in it (no member, no comment) goes too.
+        let inner = &text[node.start + 1..node.end - 1];
+        let item = &items(node)[0];
+        let (a, b) = (item.start - node.start - 1, item.value.end - node.start - 1);
+        let rest = format!("{}{}", &inner[..a], &inner[b..]);
+        if rest.trim().trim_matches(',').trim().is_empty() {
+            return remove(text, &path[..path.len() - 1], path[path.len() - 1]);
+        }
     }
-    Ok(Some(remove_item(text, node, index)))
+    Ok(Some(removed))
 }
 
 /// `text` with the array `key` (a root member) holding `item`: an element whose `field` equals
@@ -515,5 +522,78 @@ mod tests {
         let none = "{\n  \"servers\": {}\n}\n";
         let added = upsert_element(none, "inputs", "id", &item).unwrap();
         assert_eq!(remove_element(&added, "inputs", "id", &json!("ours")).unwrap().unwrap(), none);
+    }
+
+    use proptest::prelude::*;
+
+    /// A settings file in one of many styles: indentation, trailing commas, comments after
+    /// members and before the closing brace, the servers object present or not, and empty or not.
+    fn file(indent: &str, trailing: bool, comments: bool, servers: Option<usize>, others: usize) -> String {
+        let i1 = indent.to_string();
+        let i2 = indent.repeat(2);
+        let i3 = indent.repeat(3);
+        let comma = |last: bool| if last && !trailing { "" } else { "," };
+        let comment = |what: &str| if comments { format!(" // {what}") } else { String::new() };
+        let mut members: Vec<String> = (0..others).map(|n| format!("{i1}\"setting{n}\": {n}")).collect();
+        if let Some(count) = servers {
+            let mut inner = String::new();
+            for n in 0..count {
+                inner.push_str(&format!(
+                    "{i2}\"server{n}\": {{\n{i3}\"command\": \"s{n}\"\n{i2}}}{}{}\n",
+                    comma(n + 1 == count),
+                    comment("theirs")
+                ));
+            }
+            if comments {
+                inner.push_str(&format!("{i2}/* end of servers */\n"));
+            }
+            members.push(format!("{i1}\"mcpServers\": {{\n{inner}{i1}}}"));
+        }
+        let n = members.len();
+        let body: String = members
+            .into_iter()
+            .enumerate()
+            .map(|(k, m)| format!("{m}{}{}\n", comma(k + 1 == n), comment("setting")))
+            .collect();
+        format!("// settings\n{{\n{body}}}\n")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, rng_seed: proptest::test_runner::RngSeed::Fixed(17), ..ProptestConfig::default() })]
+
+        #[test]
+        fn adding_then_removing_gives_back_the_same_bytes(
+            indent in prop_oneof![Just("  "), Just("    "), Just("\t")],
+            trailing: bool,
+            comments: bool,
+            servers in proptest::option::of(0usize..4),
+            others in 0usize..3,
+        ) {
+            let text = file(indent, trailing, comments, servers, others);
+            let before = to_value(&text).unwrap();
+            let entry = json!({"command": "bk", "args": ["stdio"], "env": {"A": "${env:A}"}});
+            let added = upsert(&text, &["mcpServers"], "buildkite", &entry).unwrap();
+            let after = to_value(&added).unwrap();
+            prop_assert_eq!(&after["mcpServers"]["buildkite"], &entry);
+            for (key, value) in before.as_object().unwrap() {
+                if key != "mcpServers" {
+                    prop_assert_eq!(&after[key], value);
+                }
+            }
+            for (key, value) in before["mcpServers"].as_object().into_iter().flatten() {
+                prop_assert_eq!(&after["mcpServers"][key], value);
+            }
+            for line in text.lines().filter(|l| l.contains("//") || l.contains("/*")) {
+                let comment = &line[line.find("/").unwrap()..];
+                prop_assert!(added.contains(comment), "lost {}", comment);
+            }
+            let removed = remove(&added, &["mcpServers"], "buildkite").unwrap().unwrap();
+            if servers == Some(0) && !comments {
+                // An empty servers object goes with the last entry: the rest is as it was.
+                prop_assert!(to_value(&removed).unwrap().get("mcpServers").is_none());
+            } else {
+                prop_assert_eq!(removed, text);
+            }
+        }
     }
 }
