@@ -150,4 +150,61 @@ mod tests {
         assert!(upsert("extensions: {}\n", "extensions", "b", &fields).is_err());
         assert!(remove(FILE, "extensions", "buildkite").unwrap().is_none());
     }
+
+    use proptest::prelude::*;
+
+    fn file(indent: usize, comments: bool, blank: bool, extensions: Option<usize>, after: bool) -> String {
+        let pad = " ".repeat(indent);
+        let mut out = String::from("# goose\nGOOSE_MODE: auto\n");
+        if let Some(count) = extensions {
+            out.push_str("extensions:\n");
+            for n in 0..count {
+                if comments {
+                    out.push_str(&format!("{pad}# extension {n}\n"));
+                }
+                out.push_str(&format!("{pad}ext{n}:\n{pad}{pad}name: ext{n}\n{pad}{pad}args:\n{pad}{pad}- a\n"));
+                if blank {
+                    out.push('\n');
+                }
+            }
+            if comments {
+                out.push_str("# about what follows\n");
+            }
+        }
+        if after {
+            out.push_str("GOOSE_MODEL: x\n");
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, rng_seed: proptest::test_runner::RngSeed::Fixed(23), ..ProptestConfig::default() })]
+
+        #[test]
+        fn adding_then_removing_gives_back_the_same_lines(
+            indent in prop_oneof![Just(2usize), Just(4usize)],
+            comments: bool,
+            blank: bool,
+            extensions in proptest::option::of(1usize..4),
+            after: bool,
+        ) {
+            let text = file(indent, comments, blank, extensions, after);
+            let fields = [("cmd", json!("/bin/bk")), ("args", json!(["stdio"])), ("envs", json!({}))];
+            let added = upsert(&text, "extensions", "buildkite", &fields).unwrap();
+            let pad = " ".repeat(if extensions.is_some() { indent } else { 2 });
+            let head = format!("\n{pad}buildkite:\n");
+            prop_assert!(added.contains(&head), "{}", added);
+            for line in text.lines() {
+                prop_assert!(added.lines().any(|l| l == line), "lost {}", line);
+            }
+            let parsed: serde_yaml::Value = serde_yaml::from_str(&added).unwrap();
+            prop_assert_eq!(parsed["extensions"]["buildkite"]["cmd"].as_str(), Some("/bin/bk"));
+            prop_assert_eq!(parsed["extensions"]["buildkite"]["args"][0].as_str(), Some("stdio"));
+            if let Some(count) = extensions {
+                prop_assert_eq!(parsed["extensions"].as_mapping().map(|m| m.len()), Some(count + 1));
+            }
+            prop_assert_eq!(upsert(&added, "extensions", "buildkite", &fields).unwrap(), added.clone());
+            prop_assert_eq!(remove(&added, "extensions", "buildkite").unwrap().unwrap(), text);
+        }
+    }
 }
