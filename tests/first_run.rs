@@ -8,9 +8,10 @@
 
 mod support;
 
+use buildkite_mcp_server::buildkite::rest::READ_WRITE_SCOPES;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::fake::{FakeBuildkite, Fault, READ_ONLY_SCOPES, TOKEN};
+use support::fake::{FakeBuildkite, Fault, TOKEN};
 use support::{command, connect, fresh_dir, snapshots_in};
 
 /// What one run of the binary did.
@@ -66,7 +67,9 @@ mod doctor {
 
     #[tokio::test]
     async fn a_good_token_passes_every_check_and_exits_0() {
+        // A good token: GraphQL access and Buildkite's read-write recipe.
         let fake = FakeBuildkite::start().await;
+        fake.set_scopes(READ_WRITE_SCOPES);
         let run = run(Some(&fake), &[], &["doctor"]).await;
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
         assert!(!run.stdout.contains('✗'), "{}", run.stdout);
@@ -102,6 +105,7 @@ mod doctor {
     #[tokio::test]
     async fn a_token_without_graphql_access_exits_3_and_says_how_to_enable_it() {
         let fake = FakeBuildkite::start().await;
+        fake.set_scopes(READ_WRITE_SCOPES);
         fake.fail_graphql(Fault::Status(403, "Your API access token does not have GraphQL access enabled"), None);
         let run = run(Some(&fake), &[], &["doctor"]).await;
         assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
@@ -113,7 +117,7 @@ mod doctor {
     #[tokio::test]
     async fn a_token_missing_read_build_logs_exits_3_and_names_the_tools_it_hides() {
         let fake = FakeBuildkite::start().await;
-        let scopes: Vec<&str> = READ_ONLY_SCOPES.iter().copied().filter(|s| *s != "read_build_logs").collect();
+        let scopes: Vec<&str> = READ_WRITE_SCOPES.iter().copied().filter(|s| *s != "read_build_logs").collect();
         fake.set_scopes(&scopes);
         let run = run(Some(&fake), &[], &["doctor"]).await;
         assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);

@@ -128,12 +128,13 @@ impl FakeBuildkite {
             .route("/v2/organizations/{org}/jobs/{job}/log", get(org_job_log))
             .route("/v2/{*path}", get(rest_route))
             .route("/_downloads/{*path}", get(download))
-            .layer(axum::middleware::from_fn(rate_limit_headers))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         *shared.base.lock().unwrap() =
             format!("http://localhost:{}/_downloads/", listener.local_addr().unwrap().port());
+        // Outermost: an answer that states no headroom of its own gets the fake's defaults.
+        let app = app.layer(axum::middleware::from_fn(rate_limit_headers));
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
