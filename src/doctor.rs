@@ -129,15 +129,22 @@ pub struct Headroom {
     pub reset: Option<u64>,
 }
 
-/// The headroom a response's headers state, if they state it.
+/// The organization's headroom a response's headers state (`RateLimit-*`), if they state it.
 pub fn headroom(headers: &HeaderMap) -> Option<Headroom> {
-    let number =
-        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-    Some(Headroom {
-        remaining: number("ratelimit-remaining")?,
-        limit: number("ratelimit-limit"),
-        reset: number("ratelimit-reset"),
-    })
+    scoped(headers, "ratelimit")
+}
+
+/// The token owner's own headroom (`RateLimit-User-*`: GraphQL's per-user 5,000 points, REST's
+/// per-user requests), if stated.
+pub fn user_headroom(headers: &HeaderMap) -> Option<Headroom> {
+    scoped(headers, "ratelimit-user")
+}
+
+fn scoped(headers: &HeaderMap, prefix: &str) -> Option<Headroom> {
+    let number = |name: &str| {
+        headers.get(format!("{prefix}-{name}")).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some(Headroom { remaining: number("remaining")?, limit: number("limit"), reset: number("reset") })
 }
 
 /// `12,345`.
@@ -153,16 +160,34 @@ fn grouped(n: u64) -> String {
     out
 }
 
+#[cfg(test)]
 fn describe(what: &str, unit: &str, h: Option<Headroom>) -> (String, bool) {
-    match h {
-        None => (format!("{what} not reported"), false),
+    describe_both(what, unit, h, None)
+}
+
+/// `GraphQL 19,870 of 20,000 complexity points left, resets in 180 s (yours: …)`, and whether
+/// either is under a tenth of its limit.
+fn describe_both(what: &str, unit: &str, org: Option<Headroom>, user: Option<Headroom>) -> (String, bool) {
+    let one = |h: Headroom| {
+        let of = h.limit.map(|l| format!(" of {}", grouped(l))).unwrap_or_default();
+        let reset = h.reset.map(|s| format!(", resets in {s} s")).unwrap_or_default();
+        let low = h.limit.is_some_and(|l| l > 0 && h.remaining * 10 < l);
+        (format!("{}{of} {unit} left{reset}", grouped(h.remaining)), low)
+    };
+    let (mut text, mut low) = match org {
+        None if user.is_none() => return (format!("{what} not reported"), false),
+        None => (what.to_string(), false),
         Some(h) => {
-            let of = h.limit.map(|l| format!(" of {}", grouped(l))).unwrap_or_default();
-            let reset = h.reset.map(|s| format!(", resets in {s} s")).unwrap_or_default();
-            let low = h.limit.is_some_and(|l| l > 0 && h.remaining * 10 < l);
-            (format!("{what} {}{of} {unit} left{reset}", grouped(h.remaining)), low)
+            let (t, l) = one(h);
+            (format!("{what} {t}"), l)
         }
+    };
+    if let Some(h) = user {
+        let (t, l) = one(h);
+        let _ = write!(text, " (yours: {t})");
+        low |= l;
     }
+    (text, low)
 }
 
 /// Tokens of `bytes` of tool-definition JSON, estimated without a tokenizer: 4.4 bytes a token,
@@ -198,12 +223,15 @@ pub async fn run(server: &Server, from_cmd: bool) -> Report {
                 .ok()
                 .and_then(|v| v.get("uuid").and_then(|u| u.as_str()).map(|u| u.chars().take(8).collect::<String>()));
             let mut about: Vec<String> = uuid.map(|u| format!("token {u}…")).into_iter().collect();
+            if api.is_demo() {
+                about = vec!["the demo organization: no token is used".into()];
+            }
             if from_cmd {
                 about.push("read by --token-cmd".into());
             }
             let about = if about.is_empty() { String::new() } else { format!(" ({})", about.join(", ")) };
             r.push(Mark::Pass, format!("token: valid{about}"));
-            headroom(&raw.headers)
+            (headroom(&raw.headers), user_headroom(&raw.headers))
         }
         Ok(raw) if raw.status == StatusCode::UNAUTHORIZED => {
             r.code = 1;
@@ -233,7 +261,7 @@ pub async fn run(server: &Server, from_cmd: bool) -> Report {
     // 2. GraphQL access (the detector), with GraphQL's rate-limit headers.
     let verdict = api.graphql_verdict().await;
     let no_graphql: Vec<&str> = crate::tools::catalogue().iter().filter(|t| !t.has_rest()).map(|t| t.name).collect();
-    let mut graphql_headroom = None;
+    let mut graphql_headroom = (None, None);
     match verdict {
         GraphqlVerdict::Granted => {
             r.push(Mark::Pass, "GraphQL access: on");
@@ -241,7 +269,7 @@ pub async fn run(server: &Server, from_cmd: bool) -> Report {
             if let Ok(url) = api.graphql_url()
                 && let Ok(raw) = raw(api, Method::POST, url, Some(&probe)).await
             {
-                graphql_headroom = headroom(&raw.headers);
+                graphql_headroom = (headroom(&raw.headers), user_headroom(&raw.headers));
             }
         }
         GraphqlVerdict::Refused => {
@@ -344,11 +372,11 @@ pub async fn run(server: &Server, from_cmd: bool) -> Report {
     }
 
     // 5. Rate-limit headroom.
-    let (rest, rest_low) = describe("REST", "requests", rest_headroom);
+    let (rest, rest_low) = describe_both("REST", "requests", rest_headroom.0, rest_headroom.1);
     let (graphql, graphql_low) = if verdict == GraphqlVerdict::Refused {
         ("GraphQL not used".to_string(), false)
     } else {
-        describe("GraphQL", "complexity points", graphql_headroom)
+        describe_both("GraphQL", "complexity points", graphql_headroom.0, graphql_headroom.1)
     };
     if rest_low || graphql_low {
         r.push(
@@ -406,6 +434,14 @@ mod tests {
         assert_eq!(
             describe("REST", "requests", Some(got)),
             ("REST 187 of 200 requests left, resets in 42 s".into(), false)
+        );
+        h.insert("RateLimit-User-Remaining", "300".parse().unwrap());
+        h.insert("RateLimit-User-Limit", "5000".parse().unwrap());
+        let user = user_headroom(&h);
+        assert_eq!(user, Some(Headroom { remaining: 300, limit: Some(5_000), reset: None }));
+        assert_eq!(
+            describe_both("GraphQL", "points", headroom(&h), user),
+            ("GraphQL 187 of 200 points left, resets in 42 s (yours: 300 of 5,000 points left)".into(), true)
         );
         let low = Headroom { remaining: 1_500, limit: Some(20_000), reset: None };
         assert_eq!(describe("GraphQL", "points", Some(low)), ("GraphQL 1,500 of 20,000 points left".into(), true));
