@@ -47,6 +47,8 @@ fn default_command() -> String {
         .ok()
         .and_then(|p| p.canonicalize().ok())
         .map(|p| p.display().to_string())
+        // Windows' canonical form starts with the verbatim prefix \\?\, which not every program accepts.
+        .map(|p| p.strip_prefix(r"\\?\").map(str::to_string).unwrap_or(p))
         .unwrap_or_else(|| "buildkite-mcp-server".into())
 }
 
