@@ -30,6 +30,13 @@ pub struct Global {
     /// Buildkite API access token (needs "Enable GraphQL API access").
     #[arg(long, env = "BUILDKITE_API_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// A shell command printing the token (e.g. `op read op://…`), run once at start; used instead of --token.
+    #[arg(long, env = "BUILDKITE_API_TOKEN_CMD", hide_env_values = true, global = true)]
+    pub token_cmd: Option<String>,
+    /// Seconds --token-cmd may take before it is stopped, 1-600.
+    #[arg(long, env = "BUILDKITE_API_TOKEN_CMD_TIMEOUT", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub token_cmd_timeout: u64,
     /// Default organization slug (else the only one the token sees).
     #[arg(long = "org", env = "BUILDKITE_ORGANIZATION", global = true)]
     pub org: Option<String>,
@@ -86,6 +93,46 @@ pub enum Command {
     Stdio,
     /// Print the tools, their toolsets and scopes, and whether this token enables them.
     Tools,
+    /// Check the token, its scopes, the organization, rate limits and the log cache: one line each.
+    Doctor,
+    /// Run one tool from the shell and print its output: `call get_build build=acme/web/1342`.
+    Call {
+        /// The tool (`tools` lists them).
+        tool: String,
+        /// Arguments as key=value; values are read as JSON where they parse, else as text.
+        #[arg(value_name = "KEY=VALUE")]
+        args: Vec<String>,
+    },
+    /// Add this server to an MCP client's configuration (or remove it with --uninstall).
+    Install {
+        /// The client.
+        #[arg(long, value_enum)]
+        client: crate::install::ClientName,
+        /// Print what would be written instead of writing it.
+        #[arg(long)]
+        print: bool,
+        /// The client's configuration file (default: its usual place).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Remove this server from the client's configuration.
+        #[arg(long)]
+        uninstall: bool,
+        /// The command the client runs (default: this binary's path).
+        #[arg(long)]
+        command: Option<String>,
+    },
+    /// Print a shell completion script: bash, zsh, fish or powershell.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: crate::manual::Shell,
+    },
+    /// Print the man page buildkite-mcp-server(1), or write it into a directory.
+    Man {
+        /// Write buildkite-mcp-server.1 here instead of printing it.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
     /// Maintain graphql/schema.graphql.
     Schema {
         /// The schema action.

@@ -7,15 +7,21 @@ pub mod buildkite;
 pub mod cli;
 pub mod config;
 pub mod demo;
+#[cfg(not(ops_stub))]
+pub mod doctor;
 pub mod fuzzing;
 pub mod html;
+pub mod install;
 pub mod logs;
+pub mod manual;
 pub mod redact;
 pub mod render;
 pub mod schema;
 #[cfg(not(ops_stub))]
 pub mod server;
 pub mod stdio;
+pub mod terminal;
+pub mod token_cmd;
 #[cfg(not(ops_stub))]
 pub mod tools;
 pub mod untrusted;

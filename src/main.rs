@@ -1,8 +1,9 @@
-//! The `buildkite-mcp-server` binary: parse flags, then serve stdio, print tools, or refresh the schema.
+//! The `buildkite-mcp-server` binary: parse flags, then serve stdio, print tools, check the set-up,
+//! run one tool, install into a client, write completions, or refresh the schema.
 
 use anyhow::{Context, Result};
 use buildkite_mcp_server::cli::{Cli, Command, Global, SchemaCommand};
-use buildkite_mcp_server::{config, schema};
+use buildkite_mcp_server::{config, install, manual, schema, token_cmd};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -46,13 +47,87 @@ fn init_logging(level: tracing::Level) {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
+async fn run(mut cli: Cli) -> Result<ExitCode> {
+    // What needs no token.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            manual::completions(*shell, &mut out);
+            return print_out(&out);
+        }
+        Some(Command::Man { out_dir: Some(dir) }) => {
+            let page =
+                manual::man_to(dir).with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            eprintln!("wrote {} and a page per subcommand", page.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man { out_dir: None }) => {
+            let mut out = Vec::new();
+            manual::man(&mut out)?;
+            return print_out(&out);
+        }
+        Some(Command::Install { client, print, config, uninstall, command }) => {
+            let opts = install::Options {
+                client: *client,
+                print: *print,
+                config: config.clone(),
+                uninstall: *uninstall,
+                command: command.clone(),
+                token_cmd: cli.global.token_cmd.clone().filter(|c| !c.trim().is_empty()),
+                org: cli.global.org.clone(),
+                demo: cli.global.demo,
+            };
+            return Ok(match install::run(&opts) {
+                Ok(report) => {
+                    eprint!("{}", report.stderr);
+                    print_out(report.stdout.as_bytes())?
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            });
+        }
+        _ => {}
+    }
+    // --token-cmd runs once, here, before anything reads the token.
+    let mut from_cmd = false;
+    if let Some(cmd) = cli.global.token_cmd.clone().filter(|c| !c.trim().is_empty())
+        && !cli.global.demo
+    {
+        let bound = std::time::Duration::from_secs(cli.global.token_cmd_timeout);
+        match token_cmd::run(&cmd, bound).await {
+            Ok(token) => {
+                cli.global.token = Some(token);
+                from_cmd = true;
+            }
+            Err(e) => {
+                if matches!(cli.command, Some(Command::Doctor)) {
+                    return serve::token_cmd_failed(&e);
+                }
+                eprintln!("error: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
     match cli.command {
+        Some(Command::Doctor) => serve::doctor(&cli.global, from_cmd).await,
+        Some(Command::Call { tool, args }) => serve::call(&cli.global, &tool, &args).await,
+        Some(Command::Install { .. } | Command::Completions { .. } | Command::Man { .. }) => Ok(ExitCode::SUCCESS),
         Some(Command::Schema { action: SchemaCommand::Refresh { from, endpoint, graphql_dir, check } }) => {
             refresh(&cli.global, from, endpoint, graphql_dir, check).await
         }
         Some(Command::Tools) => serve::tools_table(&cli.global).await,
         Some(Command::Stdio) | None => serve::stdio(&cli.global).await,
+    }
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`… | head`) is the reader's choice, not an error.
+fn print_out(bytes: &[u8]) -> Result<ExitCode> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -123,12 +198,54 @@ mod serve {
 
     pub async fn stdio(global: &Global) -> Result<ExitCode> {
         let server = build(global)?;
+        let terminal = buildkite_mcp_server::terminal::stdin_is_terminal();
+        if terminal {
+            eprintln!("{}", buildkite_mcp_server::terminal::HINT);
+        }
         server.warm_up();
         tracing::info!("serving MCP on stdio");
-        let service =
-            server.serve(buildkite_mcp_server::stdio::stdio()).await.context("MCP handshake on stdio failed")?;
+        let service = match server.serve(buildkite_mcp_server::stdio::stdio()).await {
+            Ok(service) => service,
+            // A person who read the hint and pressed Ctrl-D: nothing failed.
+            Err(_) if terminal => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(e).context("MCP handshake on stdio failed"),
+        };
         service.waiting().await.context("stdio server stopped")?;
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// Prints a doctor report and exits with its code.
+    pub fn report(report: buildkite_mcp_server::doctor::Report) -> Result<ExitCode> {
+        print_out(report.render().as_bytes())?;
+        Ok(ExitCode::from(report.code))
+    }
+
+    /// The doctor report for a `--token-cmd` that gave no token.
+    pub fn token_cmd_failed(error: &token_cmd::TokenCmdError) -> Result<ExitCode> {
+        report(buildkite_mcp_server::doctor::token_cmd_failed(error))
+    }
+
+    pub async fn doctor(global: &Global, from_cmd: bool) -> Result<ExitCode> {
+        let server = match build(global) {
+            Ok(server) => server,
+            Err(e) if matches!(e.downcast_ref::<config::ConfigError>(), Some(config::ConfigError::NoToken)) => {
+                return report(buildkite_mcp_server::doctor::no_token());
+            }
+            Err(e) => return Err(e),
+        };
+        report(buildkite_mcp_server::doctor::run(&server, from_cmd).await)
+    }
+
+    pub async fn call(global: &Global, tool: &str, words: &[String]) -> Result<ExitCode> {
+        let arguments = buildkite_mcp_server::terminal::arguments(words).map_err(anyhow::Error::msg)?;
+        let server = build(global)?;
+        match server.call(tool, arguments).await {
+            Ok(text) => print_out(format!("{text}\n").as_bytes()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
     }
 
     pub async fn tools_table(global: &Global) -> Result<ExitCode> {
@@ -188,6 +305,18 @@ mod serve {
     }
 
     pub async fn tools_table(_global: &Global) -> Result<ExitCode> {
+        anyhow::bail!(STUB)
+    }
+
+    pub async fn doctor(_global: &Global, _from_cmd: bool) -> Result<ExitCode> {
+        anyhow::bail!(STUB)
+    }
+
+    pub async fn call(_global: &Global, _tool: &str, _words: &[String]) -> Result<ExitCode> {
+        anyhow::bail!(STUB)
+    }
+
+    pub fn token_cmd_failed(_error: &token_cmd::TokenCmdError) -> Result<ExitCode> {
         anyhow::bail!(STUB)
     }
 }

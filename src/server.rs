@@ -155,6 +155,39 @@ impl Server {
         e
     }
 
+    /// What every call shares: the API handle, scopes, default organization, log cache.
+    pub fn ctx(&self) -> &Ctx {
+        &self.inner.ctx
+    }
+
+    /// Runs the named tool as `tools/call` does (the same checks and output), without a client:
+    /// for `call` from a terminal and for `doctor`. No one can be asked to confirm there, so a write
+    /// is sent only with `--no-confirm`; `dry_run=true` shows it without either.
+    pub async fn call(&self, name: &str, arguments: rmcp::model::JsonObject) -> Result<String, CallError> {
+        let progress = tools::Progress::default();
+        let dry_run = arguments.get("dry_run").is_some_and(|v| v == &serde_json::json!(true) || v == "true");
+        match tools::find(name) {
+            Some(tool) if !tool.read_only() && !self.inner.confirmations.off() && !dry_run => Err(CallError {
+                tool: name.to_string(),
+                error: ToolError::Refused(format!(
+                    "{name} writes, and `call` from a terminal cannot ask for confirmation: pass --no-confirm to send it, or dry_run=true to see what would be sent"
+                )),
+            }),
+            Some(tool) => {
+                let asker = tools::Asker {
+                    confirmations: self.inner.confirmations.clone(),
+                    peer: None,
+                    stateless: false,
+                    elicitation: false,
+                    request_state: None,
+                    input_responses: None,
+                };
+                self.run(tool, arguments, &progress, &asker).await
+            }
+            None => tools::call(&self.inner.ctx, name, arguments, &progress).await,
+        }
+    }
+
     /// Whether the token is known to lack GraphQL access (waits for the probe).
     pub async fn graphql_refused(&self) -> bool {
         self.inner.ctx.api.graphql_verdict().await == GraphqlVerdict::Refused

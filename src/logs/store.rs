@@ -175,6 +175,11 @@ impl LogStore {
         &self.dir
     }
 
+    /// Whether the directory can be used as it is (`NotFound`: not made yet, which is fine).
+    pub fn usable(&self) -> io::Result<()> {
+        check_private_dir(&self.dir)
+    }
+
     /// The complete cached entry for `key`, marked as recently used. `None` when the key is not
     /// `[A-Za-z0-9-]{1,64}`, or the entry is missing, half-written or unreadable.
     pub fn open(&self, key: &str) -> Option<CachedLog> {

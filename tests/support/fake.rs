@@ -146,6 +146,8 @@ impl FakeBuildkite {
         let url = format!("http://{}", listener.local_addr().unwrap());
         *shared.base.lock().unwrap() =
             format!("http://localhost:{}/_downloads/", listener.local_addr().unwrap().port());
+        // Outermost: an answer that states no headroom of its own gets the fake's defaults.
+        let app = app.layer(axum::middleware::from_fn(rate_limit_headers));
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -306,6 +308,28 @@ impl FakeBuildkite {
     pub fn user_agents(&self) -> Vec<String> {
         self.shared.user_agents.lock().unwrap().clone()
     }
+}
+
+/// The rate-limit headroom the fake states on every API answer, as Buildkite does: REST requests
+/// (`/v2/…`) and GraphQL complexity points (`/graphql`). An answer that sets its own (a 429) keeps them.
+pub const REST_RATE_LIMIT: (u64, u64, u64) = (187, 200, 42);
+/// See [`REST_RATE_LIMIT`]: (remaining, limit, reset seconds).
+pub const GRAPHQL_RATE_LIMIT: (u64, u64, u64) = (19_870, 20_000, 180);
+
+async fn rate_limit_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (remaining, limit, reset) = match request.uri().path() {
+        "/graphql" => GRAPHQL_RATE_LIMIT,
+        p if p.starts_with("/v2/") => REST_RATE_LIMIT,
+        _ => return next.run(request).await,
+    };
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key("ratelimit-remaining") {
+        headers.insert("ratelimit-remaining", remaining.into());
+        headers.insert("ratelimit-limit", limit.into());
+        headers.insert("ratelimit-reset", reset.into());
+    }
+    response
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
