@@ -20,9 +20,12 @@ if ! command -v podman >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null
 fi
 
-echo "== release binary"
-cargo build --release --locked 2>&1 | tail -1
-bin=target/release/buildkite-mcp-server
+# IMAGE_BINARY: an already built release binary (e.g. cargo-dist's target/dist/…) instead of a build.
+bin=${IMAGE_BINARY:-target/release/buildkite-mcp-server}
+if [ -z "${IMAGE_BINARY:-}" ]; then
+  echo "== release binary"
+  cargo build --release --locked 2>&1 | tail -1
+fi
 rootfs=packaging/image/rootfs
 packaging/image/rootfs.sh "$bin" "$rootfs"
 
