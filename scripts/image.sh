@@ -42,7 +42,9 @@ cleanup() {
   [ -n "${http_pid:-}" ] && kill "$http_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-inside() { env -i HOME=/home/nonroot chroot --userspec=65532:65532 "$mnt" /usr/local/bin/buildkite-mcp-server "$@"; }
+chroot_bin=$(command -v chroot)
+# The image's own environment only: HOME as the image sets it, nothing of this shell's.
+inside() { env -i HOME=/home/nonroot "$chroot_bin" --userspec=65532:65532 "$mnt" /usr/local/bin/buildkite-mcp-server "$@"; }
 
 echo "== inside the image: --version"
 inside --version
