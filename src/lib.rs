@@ -14,6 +14,7 @@ pub mod html;
 pub mod install;
 pub mod logs;
 pub mod manual;
+pub mod prompts;
 pub mod redact;
 pub mod render;
 pub mod schema;

@@ -234,7 +234,7 @@ impl Server {
 
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().build())
             .with_server_info(Implementation::new("buildkite-mcp-server", env!("CARGO_PKG_VERSION")))
             .with_instructions(Server::instructions(self.inner.ctx.api.graphql_known() == GraphqlVerdict::Refused))
     }
@@ -258,6 +258,64 @@ impl ServerHandler for Server {
     ) -> Result<ListToolsResult, McpError> {
         let enabled = self.enabled().await;
         Ok(ListToolsResult::with_all_items(enabled.tools.iter().map(|t| t.to_tool()).collect()))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, McpError> {
+        let enabled = self.enabled().await;
+        let offered =
+            |p: &&crate::prompts::PromptSpec| p.needs.is_none_or(|t| enabled.tools.iter().any(|e| e.name == t));
+        let prompts = crate::prompts::PROMPTS
+            .iter()
+            .filter(offered)
+            .map(|p| {
+                let args = p
+                    .args
+                    .iter()
+                    .map(|a| {
+                        rmcp::model::PromptArgument::new(a.name)
+                            .with_description(a.description)
+                            .with_required(a.required)
+                    })
+                    .collect();
+                let mut prompt = rmcp::model::Prompt::new(p.name, Some(p.description), Some(args));
+                prompt.title = Some(p.title.to_string());
+                prompt
+            })
+            .collect();
+        Ok(rmcp::model::ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, McpError> {
+        let name = crate::stdio::short(&request.name, 64);
+        let Some(prompt) = crate::prompts::find(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown prompt `{name}`: prompts/list names the prompts"),
+                None,
+            ));
+        };
+        if let Some(tool) = prompt.needs
+            && !self.enabled().await.tools.iter().any(|t| t.name == tool)
+        {
+            return Err(McpError::invalid_params(
+                format!(
+                    "prompt `{name}` needs the {tool} tool, which this server does not offer (a write scope or --read-only)"
+                ),
+                None,
+            ));
+        }
+        let args = crate::prompts::Args::new(request.arguments.as_ref());
+        let plan =
+            (prompt.expand)(&args).map_err(|e| McpError::invalid_params(format!("prompt `{name}`: {e}"), None))?;
+        let message = rmcp::model::PromptMessage::new_text(rmcp::model::Role::User, plan);
+        Ok(rmcp::model::GetPromptResult::new(vec![message]).with_description(prompt.description).into())
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {

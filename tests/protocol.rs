@@ -228,3 +228,77 @@ async fn stateless_requests_are_answered_without_initialize() {
     assert_eq!(code(&raw.reply_to(&json!(4)).await), -32602);
     raw.stop().await;
 }
+
+/// The prompts a person starts from the client's menu, in both eras: `prompts/list` (the write
+/// prompt only where the write tools are offered), `prompts/get` of each (one user message, a plan
+/// whose first step is one tool call; snapshots with token counts), and one sentence for an unknown
+/// prompt or a missing argument.
+#[tokio::test]
+async fn prompts_are_listed_and_expand_in_both_eras() {
+    let gets: &[(&str, Value)] = &[
+        ("triage_build", json!({"build": "https://buildkite.com/acme/web/builds/1342"})),
+        ("is_test_flaky", json!({"suite": "acme-web-rspec", "test": "0193ab4e-7c55-7d6e-9a44-54d1c7c8e0a1"})),
+        ("why_is_my_job_waiting", json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d"})),
+        ("retry_infra_failures", json!({"build": "acme/web/1340"})),
+    ];
+    for stateless in [false, true] {
+        let mut raw = if stateless { Raw::start().await } else { Raw::legacy().await };
+        let with_meta = |mut params: Value| {
+            if stateless {
+                params["_meta"] = meta();
+            }
+            params
+        };
+        raw.send(
+            &json!({"jsonrpc": "2.0", "id": "list", "method": "prompts/list", "params": with_meta(json!({}))})
+                .to_string(),
+        )
+        .await;
+        let list = raw.reply_to(&json!("list")).await;
+        let names: Vec<&str> =
+            list["result"]["prompts"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["triage_build", "is_test_flaky", "why_is_my_job_waiting", "retry_infra_failures"], "{list}");
+        for (name, arguments) in gets {
+            let params = with_meta(json!({"name": name, "arguments": arguments}));
+            raw.send(&json!({"jsonrpc": "2.0", "id": name, "method": "prompts/get", "params": params}).to_string())
+                .await;
+            let got = raw.reply_to(&json!(name)).await;
+            let messages = got["result"]["messages"].as_array().unwrap_or_else(|| panic!("{got}"));
+            assert_eq!(messages.len(), 1);
+            assert_eq!(messages[0]["role"], "user");
+            let text = messages[0]["content"]["text"].as_str().unwrap();
+            if !stateless {
+                let shown = format!("tokens: {}\nargs: {arguments}\n{text}", support::tokens(text));
+                support::snapshots_in("prompts").bind(|| insta::assert_snapshot!(*name, shown));
+            }
+        }
+        let params = with_meta(json!({"name": "no_such_prompt"}));
+        raw.send(&json!({"jsonrpc": "2.0", "id": "unknown", "method": "prompts/get", "params": params}).to_string())
+            .await;
+        let unknown = raw.reply_to(&json!("unknown")).await;
+        assert!(
+            message(&unknown).contains("unknown prompt `no_such_prompt`: prompts/list names the prompts"),
+            "{unknown}"
+        );
+        let params = with_meta(json!({"name": "triage_build", "arguments": {}}));
+        raw.send(&json!({"jsonrpc": "2.0", "id": "missing", "method": "prompts/get", "params": params}).to_string())
+            .await;
+        let missing = raw.reply_to(&json!("missing")).await;
+        assert!(message(&missing).contains("prompt `triage_build`: pass `build`"), "{missing}");
+        raw.stop().await;
+    }
+}
+
+/// With `--read-only` the write prompt is neither listed nor expanded.
+#[tokio::test]
+async fn the_write_prompt_needs_the_write_tools() {
+    let client = support::connect(None, &[], &["--demo", "--read-only"]).await;
+    let prompts = client.service.list_all_prompts().await.unwrap();
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["triage_build", "is_test_flaky", "why_is_my_job_waiting"]);
+    let mut request = rmcp::model::GetPromptRequestParams::new("retry_infra_failures");
+    request.arguments = json!({"build": "acme/web/1340"}).as_object().cloned();
+    let err = client.service.get_prompt(request).await.unwrap_err().to_string();
+    assert!(err.contains("needs the build_action tool"), "{err}");
+    client.stop().await;
+}
