@@ -114,8 +114,14 @@ tool_cases! {
         unknown_upload: {"build": "acme/web/1342", "upload": "nope"} => err("step upload nope");
     }
     get_build_failure_summary {
-        // One ranged log request per failed job that ran, and one for Test Engine's failed tests.
-        failure_summary: {"build": "https://buildkite.com/acme/web/builds/1342"} => ok(graphql: 1, rest: 5);
+        // One ranged log request per failed job that ran, and one for Test Engine's failed tests;
+        // the history of the failed steps (one more GraphQL request) and the tails of the three
+        // earlier rspec failures it names, for their fingerprints (one of them has no log).
+        failure_summary: {"build": "https://buildkite.com/acme/web/builds/1342"} => ok(graphql: 2, rest: 8);
+        failure_summary_without_history: {"build": "acme/web/1342", "history": false} => ok(graphql: 1, rest: 5);
+        failure_summary_history_of_one_step: {"build": "acme/web/1342", "history": "rspec"} => ok(graphql: 2, rest: 8);
+        // The Rust build: a first failure (last passed in #85) and a step without a key.
+        failure_summary_first_failure_and_keyless: {"build": "acme/api/86"} => ok(graphql: 2, rest: 4);
         failure_summary_passed: {"build": "acme/web/1341"} => ok(graphql: 1, rest: 0);
         failure_summary_blocked: {"build": "acme/web/1343"} => ok(graphql: 1, rest: 0);
     }

@@ -4,6 +4,7 @@
 
 pub mod clean;
 pub mod digest;
+pub mod fingerprint;
 pub mod rows;
 pub mod search;
 pub mod store;

@@ -5,6 +5,8 @@
 //! summary comes from REST (`triage/rest.rs`): the build, one page of its failed, stopped and
 //! blocked jobs, and its annotations.
 
+mod earlier;
+mod history;
 mod rest;
 
 use super::args::{clamp, lenient_int};
@@ -41,6 +43,34 @@ pub struct FailureSummaryArgs {
     /// Failed jobs to explain from their logs, 1-10 (default 5).
     #[serde(default, deserialize_with = "lenient_int")]
     max_jobs: Option<i64>,
+    /// false skips the failed steps' history (a second request); a step key gives that step's.
+    #[serde(default)]
+    history: Option<HistoryArg>,
+}
+
+/// `history`: on or off, or the key of the one step to tell the history of.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum HistoryArg {
+    /// On (the default) or off.
+    On(bool),
+    /// One step's key.
+    Step(String),
+}
+
+impl HistoryArg {
+    /// Whether history is asked for, and for which step (`None`: the failed ones).
+    fn wanted(arg: Option<&HistoryArg>) -> Option<Option<String>> {
+        match arg {
+            None | Some(HistoryArg::On(true)) => Some(None),
+            Some(HistoryArg::On(false)) => None,
+            Some(HistoryArg::Step(s)) => match s.trim() {
+                "" | "true" => Some(None),
+                "false" => None,
+                key => Some(Some(key.to_string())),
+            },
+        }
+    }
 }
 
 /// The tools of this area.
@@ -54,7 +84,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     handler: handler!(get_build_failure_summary, FailureSummaryArgs),
 }];
 
-/// What a failed job's log says.
+/// What a failed job's log says, and the fingerprint of its error lines.
 async fn explain(api: Api, org: String, pipeline: String, build: i64, job: String) -> Value {
     match api.job_log_tail(&org, &pipeline, build, &job, LOG_TAIL_BYTES).await {
         Ok(tail) if tail.bytes.is_empty() => json!({"log": "empty"}),
@@ -79,10 +109,12 @@ async fn explain(api: Api, org: String, pipeline: String, build: i64, job: Strin
                 let said: Vec<&String> = log.lines().iter().filter(|l| !l.is_empty()).collect();
                 errors.extend(said[said.len().saturating_sub(10)..].iter().map(|l| (*l).clone()));
             }
+            let fingerprint = logs::fingerprint::of_digest(&d);
             json!({
                 "section": d.section.map(|s| s.title),
                 "errors": errors,
                 "log_bytes": tail.total,
+                "fingerprint": fingerprint,
             })
         }
         Err(e) => json!({"log_error": e.to_string()}),
@@ -107,6 +139,10 @@ fn job_row(j: &op::FailedJob) -> Map<String, Value> {
 struct Failed {
     /// Its UUID.
     uuid: String,
+    /// Its step's key.
+    key: Option<String>,
+    /// Its label.
+    label: Option<String>,
     /// Whether it started (a job that never ran has no log).
     started: bool,
     /// Its row.
@@ -115,7 +151,13 @@ struct Failed {
 
 impl Failed {
     fn from_graphql(j: &op::FailedJob) -> Self {
-        Failed { uuid: j.uuid.clone(), started: j.started_at.is_some(), row: job_row(j) }
+        Failed {
+            uuid: j.uuid.clone(),
+            key: j.step.as_ref().and_then(|s| s.key.clone()),
+            label: j.label.clone(),
+            started: j.started_at.is_some(),
+            row: job_row(j),
+        }
     }
 }
 
@@ -126,6 +168,9 @@ struct Summary {
     pipeline: String,
     number: i64,
     uuid: String,
+    /// The build's branch and when it was created (for the history of its steps).
+    branch: Option<String>,
+    created_at: Option<String>,
     /// The header keys (`build` … `msg`), in order.
     header: Map<String, Value>,
     /// `jobs`: the counts.
@@ -147,7 +192,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     let max_jobs = clamp(args.max_jobs, 5, 1, 10);
     if !call.graphql().await {
         let summary = rest::summary(call, &args, max_jobs).await?;
-        return finish(call, summary, max_jobs).await;
+        return finish(call, summary, max_jobs, None).await;
     }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     // Ask for more than we explain (retried attempts and soft failures are set aside below), and
@@ -244,6 +289,8 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         pipeline,
         number,
         uuid: b.uuid.clone(),
+        branch: Some(b.branch.clone()),
+        created_at: b.created_at.clone(),
         header,
         jobs,
         hard: hard.iter().map(Failed::from_graphql).collect(),
@@ -255,14 +302,34 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         left_out,
         any_counted: failed_total > 0 || stopped_total > 0,
     };
-    finish(call, summary, max_jobs).await
+    let history = HistoryArg::wanted(args.history.as_ref());
+    finish(call, summary, max_jobs, history).await
 }
 
 /// The logs of the first `max_jobs` failures (one ranged tail each, with `read_build_logs`) and
 /// the build's failed tests (one Test Engine request, with `read_suites`), then the answer.
-async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, ToolError> {
+/// `history`: `None` when not read (off, or no GraphQL access), else `Some(step)` (`None`: the
+/// failed steps).
+async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64, history: Option<Option<String>>) -> Result<String, ToolError> {
     let ctx = call.ctx;
-    let Summary { org, pipeline, number, uuid, header, jobs, hard, soft, stopped, state, blocked, annotations, left_out, any_counted } = s;
+    let Summary {
+        org,
+        pipeline,
+        number,
+        uuid,
+        branch,
+        created_at,
+        header,
+        jobs,
+        hard,
+        soft,
+        stopped,
+        state,
+        blocked,
+        annotations,
+        left_out,
+        any_counted,
+    } = s;
     let mut out = header;
     out.insert("jobs".into(), jobs);
 
@@ -308,7 +375,33 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
             *e = json!({"log_error": "the log request did not finish"});
         }
     };
-    let (failed_tests, ()) = tokio::join!(tests, logs);
+    // The history of the failed steps (or of the one asked for): one more GraphQL request.
+    let failed_keys: Vec<String> = hard.iter().chain(stopped.iter()).filter_map(|j| j.key.clone()).fold(Vec::new(), |mut keys, k| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+        keys
+    });
+    let history_keys: Vec<String> = match &history {
+        Some(Some(key)) => vec![key.clone()],
+        Some(None) => failed_keys.iter().take(HISTORY_STEPS).cloned().collect(),
+        None => Vec::new(),
+    };
+    let read_history = async {
+        let branch = branch.as_deref()?;
+        if history_keys.is_empty() {
+            return None;
+        }
+        let ask = history::Ask {
+            pipeline: format!("{org}/{pipeline}"),
+            branch,
+            number,
+            created_at: created_at.as_deref(),
+            keys: history_keys.clone(),
+        };
+        Some(history::read(call, &ask).await)
+    };
+    let (failed_tests, (), told) = tokio::join!(tests, logs, read_history);
     if let Some(tests) = failed_tests {
         out.insert("failed_tests".into(), tests);
     } else if !hard.is_empty() && !can_read_suites {
@@ -327,6 +420,58 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
             row.extend(extra);
         }
         rows.push(Value::Object(row));
+    }
+    // The history rows, then the fingerprints of earlier failures of the same steps (within the
+    // call's REST requests).
+    let mut told_history = None;
+    match told {
+        Some(Ok(h)) => {
+            let mut shown: Vec<Value> = history_keys.iter().map(|k| h.row(k, failed_keys.contains(k))).collect();
+            if matches!(history, Some(None)) {
+                let mut keyless: Vec<String> = Vec::new();
+                for j in hard.iter().chain(stopped.iter()).filter(|j| j.key.is_none()) {
+                    let label = earlier::normalised_label(j.label.as_deref().unwrap_or(""));
+                    if !keyless.contains(&label) {
+                        keyless.push(label);
+                    }
+                }
+                shown.extend(keyless.into_iter().map(|l| json!({"step": l, "branch": "no history: the step has no key"})));
+                if failed_keys.len() > HISTORY_STEPS {
+                    shown.push(json!(format!("{} more failed steps: history with a step key", failed_keys.len() - HISTORY_STEPS)));
+                }
+            }
+            out.insert("history".into(), Value::Array(shown));
+            told_history = Some(h);
+        }
+        Some(Err(e)) => {
+            out.insert("history".into(), json!(format!("not read: {e}")));
+        }
+        None if history.is_some() && !hard.iter().chain(stopped.iter()).any(|j| j.key.is_none()) => {}
+        None if history.is_some() => {
+            out.insert("history".into(), json!("no history: the failed steps have no key"));
+        }
+        None => {}
+    }
+    if let Some(h) = &told_history {
+        let spent = explained.iter().filter(|j| j.started).count() * usize::from(can_read_logs)
+            + usize::from(!hard.is_empty() && can_read_suites);
+        let jobs: Vec<earlier::Explained> = explained
+            .iter()
+            .zip(rows.iter())
+            .map(|(j, row)| earlier::Explained {
+                key: j.key.clone(),
+                fingerprint: row.get("fingerprint").and_then(Value::as_str).map(str::to_string),
+            })
+            .collect();
+        let compared = earlier::compare(ctx, &org, &pipeline, h, &jobs, MAX_REST.saturating_sub(spent), can_read_logs).await;
+        for (row, said) in rows.iter_mut().zip(compared.said) {
+            if let (Some(said), Value::Object(row)) = (said, row) {
+                row.insert("error".into(), json!(said));
+            }
+        }
+        if let Some(cut) = compared.cut {
+            out.insert("fingerprints".into(), json!(cut));
+        }
     }
     out.insert("failures".into(), Value::Array(rows));
     // Hard failures and stopped jobs beyond max_jobs, and soft failures, without their logs.
@@ -350,6 +495,11 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
     }
     Ok(render::render_object(Value::Object(out), call.budget(4_000)))
 }
+
+/// Steps whose history is told (their keys are one variable of the request).
+const HISTORY_STEPS: usize = 10;
+/// REST requests one summary makes at most: log tails, earlier failures' tails, Test Engine.
+const MAX_REST: usize = 12;
 
 /// Most failed tests named in the summary.
 const FAILED_TESTS: usize = 10;
