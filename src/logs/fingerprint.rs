@@ -25,10 +25,7 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"(?:/private)?/(?:tmp|var/folders|var/tmp)/\S*", "<tmp>"),
         (r"(?i)[a-z]:\\(?:[^\\\s]+\\)*?temp\\\S*", "<tmp>"),
         // Durations: 0.12s, 8 minutes 12 seconds, 340ms, (1.2 sec).
-        (
-            r"(?i)\b\d+(?:\.\d+)?\s?(?:ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b",
-            "<duration>",
-        ),
+        (r"(?i)\b\d+(?:\.\d+)?\s?(?:ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b", "<duration>"),
         // Any other number.
         (r"\d+", "N"),
     ];

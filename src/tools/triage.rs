@@ -43,13 +43,15 @@ pub struct FailureSummaryArgs {
     /// Failed jobs to explain from their logs, 1-10 (default 5).
     #[serde(default, deserialize_with = "lenient_int")]
     max_jobs: Option<i64>,
-    /// false skips the failed steps' history (a second request); a step key gives that step's.
+    /// false: no step history (saves a request); or one step's key.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     history: Option<HistoryArg>,
 }
 
-/// `history`: on or off, or the key of the one step to tell the history of.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// `history`: on or off (`true`/`false`, also as text), or the key of the one step to tell the
+/// history of.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum HistoryArg {
     /// On (the default) or off.
@@ -80,7 +82,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     hints: Hints::READ,
     scopes: &["read_builds"],
     rest: Rest::Same,
-    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
+    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs, error annotations and each failed step's history (new, flaky, since when).",
     handler: handler!(get_build_failure_summary, FailureSummaryArgs),
 }];
 
