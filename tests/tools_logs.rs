@@ -87,6 +87,30 @@ tool_cases! {
         empty_pattern: {"job": RSPEC_JOB, "pattern": ""} => err("pattern is empty");
         bad_context: {"job": RSPEC_JOB, "pattern": "x", "context": "lots"} => err("not N or before,after");
     }
+    diff_log {
+        // The Rust job against the step's last pass (build api/85, found from the step's history):
+        // the job's step, the history, the passed jobs of that build, then both logs downloaded
+        // (each: where it lives, its size, the log).
+        diff_log_rust: {"job": RUST_JOB} => ok(graphql: 5, rest: 4)
+            .fresh(&[])
+            .check(|out| {
+                let text = &out.text;
+                assert!(text.contains("error[E0308]: mismatched types"), "{text}");
+                assert!(text.contains("expected `usize`, found `u64`"), "{text}");
+                for preamble in ["Checking docker", "Compiling proc-macro2", "git clean", "Restoring cargo cache"] {
+                    assert!(!text.contains(preamble), "passing preamble {preamble} shown: {text}");
+                }
+                assert_eq!(out.json["baseline"]["build"], "acme/api/85", "{text}");
+                assert!(out.json["first_divergence"]["failing"].as_str().unwrap().contains(":rust: cargo build"), "{text}");
+            });
+        diff_log_named_baseline: {"job": RUST_JOB, "baseline": "0c85a1b2-7d3e-4f60-9a8b-1c2d3e4f5a60"} => ok(graphql: 2, rest: 4)
+            .fresh(&[]);
+        // A step that never passed in its history: said, no diff.
+        diff_log_never_passed: {"job": JEST_JOB} => ok(graphql: 2, rest: 0)
+            .fresh(&[])
+            .check(|out| assert!(out.json["baseline"].as_str().unwrap().contains("did not pass"), "{}", out.text));
+        diff_log_itself: {"job": RUST_JOB, "baseline": RUST_JOB} => err("the baseline is the job itself");
+    }
     read_log {
         read_log_outline: {"job": RSPEC_JOB} => ok(graphql: 0, rest: 1).warm(RSPEC_JOB);
         read_log_section: {"job": RSPEC_JOB, "section": "2", "lines": 30} => ok(graphql: 0, rest: 1).warm(RSPEC_JOB);

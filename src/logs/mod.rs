@@ -3,6 +3,7 @@
 //! ([`digest`]) and the rows tools show ([`rows`]). This module recognises error lines and sections.
 
 pub mod clean;
+pub mod diff;
 pub mod digest;
 pub mod fingerprint;
 pub mod rows;

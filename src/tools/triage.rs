@@ -6,7 +6,7 @@
 //! blocked jobs, and its annotations.
 
 mod earlier;
-mod history;
+pub(super) mod history;
 mod rest;
 
 use super::args::{clamp, lenient_int};

@@ -192,6 +192,14 @@ impl History {
         Value::Object(row)
     }
 
+    /// The newest earlier build in which `key` passed (on retry too): on the build's branch, else
+    /// on the default branch.
+    pub fn last_passed(&self, key: &str) -> Option<i64> {
+        std::iter::once(&self.branch).chain(self.default.iter()).find_map(|side| {
+            side.runs.get(key)?.iter().find(|r| matches!(r.outcome, Outcome::Passed | Outcome::Flaky)).map(|r| r.number)
+        })
+    }
+
     /// The earlier builds in which `key` failed and their failed jobs, newest first, this
     /// branch's before the default branch's.
     pub fn earlier_failures(&self, key: &str) -> Vec<(i64, String)> {
