@@ -74,9 +74,10 @@ pub struct LogDiff {
 }
 
 /// Whether a section is the agent's set-up (hooks, checkout, plugins, environment), which differs
-/// between any two builds.
+/// between any two builds. The lines before any section are not: the agent's own come under
+/// headers.
 pub fn is_setup(title: Option<&str>) -> bool {
-    let Some(title) = title else { return true };
+    let Some(title) = title else { return false };
     let t = title.to_ascii_lowercase();
     t.starts_with("running global")
         || t.starts_with("running plugin")
@@ -88,7 +89,8 @@ pub fn is_setup(title: Option<&str>) -> bool {
         || t.starts_with("uploading artifacts")
 }
 
-/// The spans of a log: the lines before the first section, then each section.
+/// The spans of a log: the lines before the first section, then each section up to the next
+/// one (the last to the log's end, also past the cache's section cap).
 fn spans(log: &CachedLog) -> Vec<Span> {
     let lines = log.meta().lines;
     let sections: &[Section] = &log.meta().sections;
@@ -97,7 +99,10 @@ fn spans(log: &CachedLog) -> Vec<Span> {
     if first_header > 1 && lines > 0 {
         out.push(Span { title: None, first: 1, last: first_header - 1 });
     }
-    out.extend(sections.iter().map(|s| Span { title: Some(s.title.clone()), first: s.first, last: s.last.min(lines) }));
+    for (i, s) in sections.iter().enumerate() {
+        let last = sections.get(i + 1).map_or(lines, |next| next.first.saturating_sub(1));
+        out.push(Span { title: Some(s.title.clone()), first: s.first, last });
+    }
     out
 }
 
