@@ -113,12 +113,7 @@ fn key(text: &str) -> Option<u64> {
 }
 
 /// Calls `each` for every line of `span`, in chunks; `stop` is asked between chunks.
-fn each_line(
-    log: &CachedLog,
-    span: &Span,
-    stop: &dyn Fn() -> bool,
-    mut each: impl FnMut(Line),
-) -> io::Result<()> {
+fn each_line(log: &CachedLog, span: &Span, stop: &dyn Fn() -> bool, mut each: impl FnMut(Line)) -> io::Result<()> {
     let mut at = span.first;
     while at <= span.last {
         if stop() {

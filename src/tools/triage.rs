@@ -82,7 +82,7 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     hints: Hints::READ,
     scopes: &["read_builds"],
     rest: Rest::Same,
-    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs, error annotations and each failed step's history (new, flaky, since when).",
+    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs, error annotations and each failed step's history.",
     handler: handler!(get_build_failure_summary, FailureSummaryArgs),
 }];
 

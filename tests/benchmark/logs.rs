@@ -33,7 +33,11 @@ fn generate_run(path: &Path, bytes: u64, failing: bool, shift: u64) {
         ts += 7;
         let line = match n % 10_000 {
             5_000..=5_002 | 7_777 if !failing => {
-                format!("\x1b_bk;t={ts}\x07\x1b[32m.\x1b[0m Spec::Model{} persists ({} ms)\n", n % 977, (n + shift / 1000) % 250)
+                format!(
+                    "\x1b_bk;t={ts}\x07\x1b[32m.\x1b[0m Spec::Model{} persists ({} ms)\n",
+                    n % 977,
+                    (n + shift / 1000) % 250
+                )
             }
             0 => format!("\x1b_bk;t={ts}\x07--- :rspec: Running shard {}\n", n / 10_000),
             1 => format!("\x1b_bk;t={ts}\x07Downloading 10%\rDownloading 60%\rDownloading 100%\n"),
@@ -54,7 +58,8 @@ fn generate_run(path: &Path, bytes: u64, failing: bool, shift: u64) {
         written += line.len() as u64;
     }
     if failing {
-        out.write_all(b"\x1b_bk;t=1795169899999\x07\xf0\x9f\x9a\xa8 Error: The command exited with status 1\n").unwrap();
+        out.write_all(b"\x1b_bk;t=1795169899999\x07\xf0\x9f\x9a\xa8 Error: The command exited with status 1\n")
+            .unwrap();
     }
     out.flush().unwrap();
 }
@@ -299,7 +304,8 @@ pub async fn diff_log() {
     println!("## diff_log on a generated {mb} MB pair, beside GNU diff on the same cleaned files\n");
     let work = std::env::temp_dir().join(format!("bk-mcp-bench-diff-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
-    let (failing_id, passing_id) = ("d0000000-0000-4000-8000-00000000f417".to_string(), "d0000000-0000-4000-8000-00000000a55e".to_string());
+    let (failing_id, passing_id) =
+        ("d0000000-0000-4000-8000-00000000f417".to_string(), "d0000000-0000-4000-8000-00000000a55e".to_string());
     let (failing_raw, passing_raw) = (work.join("failing.log"), work.join("passing.log"));
     generate_run(&failing_raw, mb * 1_000_000, true, 0);
     generate_run(&passing_raw, mb * 1_000_000, false, 3_600_000);
@@ -331,10 +337,19 @@ pub async fn diff_log() {
     let _ = raw.child.kill().await;
     let out: Value = serde_json::from_str(&cached_text_out).unwrap_or(Value::Null);
     println!("| | time | peak memory | tokens |\n|---|---:|---:|---:|");
-    println!("| diff_log, both logs downloaded, cleaned and cached | {} | {:.1} MB (server RSS, whole process) | {} |", ms(first), peak as f64 / 1024.0, tokens(&first_text));
+    println!(
+        "| diff_log, both logs downloaded, cleaned and cached | {} | {:.1} MB (server RSS, whole process) | {} |",
+        ms(first),
+        peak as f64 / 1024.0,
+        tokens(&first_text)
+    );
     println!("| diff_log, both cached | {} | | {} |", ms(cached), tokens(&cached_text_out));
     match gnu_diff(&cached_text(&cache, &passing_id), &cached_text(&cache, &failing_id)) {
-        Some((took, kb)) => println!("| GNU diff, the two cleaned files | {} | {:.1} MB | (output discarded) |", ms(took), kb as f64 / 1024.0),
+        Some((took, kb)) => println!(
+            "| GNU diff, the two cleaned files | {} | {:.1} MB | (output discarded) |",
+            ms(took),
+            kb as f64 / 1024.0
+        ),
         None => println!("| GNU diff | not run (/usr/bin/time or diff missing) | | |"),
     }
     println!("\n- {}\n- diff_log said: {}\n", out["counts"], out["first_divergence"]);

@@ -107,8 +107,9 @@ async fn main() {
     // job-log sections (`logs`, which generates up to 1 GB, and `diff_log`, a 100 MB pair) run
     // only when named.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let want =
-        |name: &str| if only.is_empty() { !matches!(name, "logs" | "diff_log") } else { only.iter().any(|a| a == name) };
+    let want = |name: &str| {
+        if only.is_empty() { !matches!(name, "logs" | "diff_log") } else { only.iter().any(|a| a == name) }
+    };
     if want("tools_list") {
         tools_list().await;
     }

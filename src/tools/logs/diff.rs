@@ -106,6 +106,11 @@ pub(super) async fn diff_log(call: &Call<'_>, args: DiffLogArgs) -> Result<Strin
     let id = call.job(&args.job)?;
     let (baseline, from) = match args.baseline.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         Some(b) => (call.job(b)?, None),
+        None if !call.graphql().await => {
+            return Err(ToolError::args(
+                "finding the step's last passing job needs GraphQL access, which this token lacks: pass baseline (a passing job's UUID)",
+            ));
+        }
         None => match last_passing(call, &id.uuid).await? {
             Baseline::Job(uuid, build) => (call.job(&uuid)?, build),
             Baseline::None(why) => {
