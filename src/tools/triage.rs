@@ -348,11 +348,15 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64, history: Option<Opti
         Ok(scopes) => scopes.iter().any(|s| s == "read_suites"),
         Err(_) => true,
     };
+    // At most MAX_REST REST requests in all: the tails first, then Test Engine's pages, then the
+    // tails of earlier failures (for fingerprints) with what is left.
+    let tails = if can_read_logs { explained.iter().filter(|j| j.started).count() } else { 0 };
+    let test_pages = MAX_REST.saturating_sub(tails).max(1) as u32;
     let tests = async {
         if hard.is_empty() || !can_read_suites {
-            return None;
+            return (None, 0);
         }
-        failed_tests(ctx, &org, &uuid).await
+        failed_tests(ctx, &org, &uuid, test_pages).await
     };
     let logs = async {
         if !can_read_logs {
@@ -403,7 +407,7 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64, history: Option<Opti
         };
         Some(history::read(call, &ask).await)
     };
-    let (failed_tests, (), told) = tokio::join!(tests, logs, read_history);
+    let ((failed_tests, pages_read), (), told) = tokio::join!(tests, logs, read_history);
     if let Some(tests) = failed_tests {
         out.insert("failed_tests".into(), tests);
     } else if !hard.is_empty() && !can_read_suites {
@@ -455,8 +459,7 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64, history: Option<Opti
         None => {}
     }
     if let Some(h) = &told_history {
-        let spent = explained.iter().filter(|j| j.started).count() * usize::from(can_read_logs)
-            + usize::from(!hard.is_empty() && can_read_suites);
+        let spent = tails + pages_read;
         let jobs: Vec<earlier::Explained> = explained
             .iter()
             .zip(rows.iter())
@@ -507,18 +510,25 @@ const MAX_REST: usize = 12;
 const FAILED_TESTS: usize = 10;
 
 /// The build's failed tests as Test Engine knows them (`GET /v2/analytics/organizations/{org}/builds/{uuid}/tests`,
-/// paged up to [`test_results::MAX_PAGES`]): `scope name (location)`, most failures first, then
+/// paged up to `max_pages` of [`test_results::MAX_PAGES`]), and the pages read: `scope name (location)`, most failures first, then
 /// a note of what was not read. `None` when Test Engine has no tests for the build (or no failed
 /// ones); a request that failed is said in place of the list.
-async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
-    let read = match test_results::read(&ctx.api, org, build_uuid, 1).await {
+async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str, max_pages: u32) -> (Option<Value>, usize) {
+    let read = match test_results::read_up_to(&ctx.api, org, build_uuid, 1, max_pages).await {
         Ok(r) => r,
         Err(ApiError::NotFound { .. }) => {
             tracing::debug!("no Test Engine data for build {build_uuid}");
-            return None;
+            return (None, 1);
         }
-        Err(e) => return Some(json!(format!("not read: the Test Engine request failed ({e})"))),
+        Err(e) => return (Some(json!(format!("not read: the Test Engine request failed ({e})"))), 1),
     };
+    // A later page that failed was a request too.
+    let pages = read.pages as usize + usize::from(read.failed.is_some());
+    (failed_test_rows(read), pages.max(1))
+}
+
+/// The rows of [`failed_tests`].
+fn failed_test_rows(read: test_results::BuildTests) -> Option<Value> {
     let failures = rows::test_failures;
     let mut failed: Vec<&Value> = read.tests.iter().filter(|t| failures(t) > 0).collect();
     let mut notes: Vec<String> = Vec::new();
