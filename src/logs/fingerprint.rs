@@ -4,7 +4,7 @@
 //! fingerprint failed the same way; `diff_log` compares lines normalised the same way.
 
 use super::digest::Digest;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use std::sync::LazyLock;
 
 /// Hex ids: 7 or more hex digits holding both a digit and a letter (SHAs, object ids); a run of
@@ -12,34 +12,43 @@ use std::sync::LazyLock;
 const HEX: &str = r"(?i)\b[0-9a-f]{7,}\b";
 
 /// What is replaced, in order (each pattern sees the text the earlier ones left).
-static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    let rules: &[(&str, &str)] = &[
-        // Timestamps: 2026-11-20T10:39:56.123Z, 2026-11-20 10:39:56, 10:39:56.
-        (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<time>"),
-        (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<time>"),
-        // UUIDs, then hex ids (7 or more hex digits holding a digit: SHAs, object ids, addresses).
-        (r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<id>"),
-        (r"(?i)\b0x[0-9a-f]+\b", "<id>"),
-        (HEX, "<hex>"),
-        // Temp paths.
-        (r"(?:/private)?/(?:tmp|var/folders|var/tmp)/\S*", "<tmp>"),
-        (r"(?i)[a-z]:\\(?:[^\\\s]+\\)*?temp\\\S*", "<tmp>"),
-        // Durations: 0.12s, 8 minutes 12 seconds, 340ms, (1.2 sec).
-        (r"(?i)\b\d+(?:\.\d+)?\s?(?:ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b", "<duration>"),
-        // Any other number.
-        (r"\d+", "N"),
-    ];
-    rules.iter().filter_map(|(re, to)| Regex::new(re).ok().map(|re| (re, *to))).collect()
-});
+const PATTERNS: &[(&str, &str)] = &[
+    // Timestamps: 2026-11-20T10:39:56.123Z, 2026-11-20 10:39:56, 10:39:56.
+    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<time>"),
+    (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<time>"),
+    // UUIDs, then hex ids (7 or more hex digits holding a digit: SHAs, object ids, addresses).
+    (r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<id>"),
+    (r"(?i)\b0x[0-9a-f]+\b", "<id>"),
+    (HEX, "<hex>"),
+    // Temp paths.
+    (r"(?:/private)?/(?:tmp|var/folders|var/tmp)/\S*", "<tmp>"),
+    (r"(?i)[a-z]:\\(?:[^\\\s]+\\)*?temp\\\S*", "<tmp>"),
+    // Durations: 0.12s, 8 minutes 12 seconds, 340ms, (1.2 sec).
+    (r"(?i)\b\d+(?:\.\d+)?\s?(?:ms|µs|us|ns|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b", "<duration>"),
+    // Any other number.
+    (r"\d+", "N"),
+];
+
+/// The patterns compiled, and all of them as one set: one scan of a line tells which can apply (a
+/// replacement never makes another pattern match: it only removes digits and hex runs).
+static RULES: LazyLock<Vec<Option<Regex>>> =
+    LazyLock::new(|| PATTERNS.iter().map(|(re, _)| Regex::new(re).ok()).collect());
+static SET: LazyLock<Option<RegexSet>> = LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(re, _)| *re)).ok());
 
 /// `line` with what changes between runs replaced, and runs of spaces made one.
 pub fn normalise(line: &str) -> String {
-    let mut text = std::borrow::Cow::Borrowed(line.trim());
-    for (re, to) in RULES.iter() {
-        if !re.is_match(&text) {
+    let trimmed = line.trim();
+    let hits = SET.as_ref().map(|set| set.matches(trimmed));
+    if hits.as_ref().is_some_and(|h| !h.matched_any()) {
+        return trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    let mut text = std::borrow::Cow::Borrowed(trimmed);
+    for (i, (re, (pattern, to))) in RULES.iter().zip(PATTERNS).enumerate() {
+        let Some(re) = re else { continue };
+        if hits.as_ref().is_some_and(|h| !h.matched(i)) || !re.is_match(&text) {
             continue;
         }
-        let replaced = if re.as_str() == HEX {
+        let replaced = if *pattern == HEX {
             re.replace_all(&text, |c: &regex::Captures<'_>| {
                 let id = &c[0];
                 let mixed = id.bytes().any(|b| b.is_ascii_digit()) && id.bytes().any(|b| b.is_ascii_alphabetic());
