@@ -487,3 +487,26 @@ async fn earlier_failures_stay_within_twelve_rest_requests_and_the_cut_is_said()
     assert!(cut.contains("earlier failures not compared: at most 12 REST requests per call"), "{cut}");
     client.stop().await;
 }
+
+/// An earlier failure whose log is cached is fingerprinted from the cache: one tail fewer.
+#[tokio::test]
+async fn an_earlier_failure_cached_costs_no_request() {
+    const EARLIER_RSPEC: &str = "3f0d2c41-8e5a-4b7c-9d16-2a4e6f8b0c31";
+    let fake = FakeBuildkite::start().await;
+    let cold = connect(Some(&fake), &[], &[]).await;
+    let r0 = fake.rest_requests();
+    let first = cold.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    let uncached = fake.rest_requests() - r0;
+    cold.stop().await;
+    let warm = connect(Some(&fake), &[], &[]).await;
+    warm.ok("log_digest", json!({"job": EARLIER_RSPEC})).await; // caches #1331's rspec log
+    let r0 = fake.rest_requests();
+    let again = warm.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    assert_eq!(fake.rest_requests() - r0, uncached - 1, "#1331's log came from the cache");
+    let said = |text: &str| {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["failures"][0]["error"].clone()
+    };
+    assert_eq!(said(&first), said(&again), "the same comparison either way");
+    warm.stop().await;
+}
