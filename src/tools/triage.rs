@@ -429,34 +429,12 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64, history: Option<Opti
     }
     // The history rows, then the fingerprints of earlier failures of the same steps (within the
     // call's REST requests).
-    let mut told_history = None;
-    match told {
-        Some(Ok(h)) => {
-            let mut shown: Vec<Value> = history_keys.iter().map(|k| h.row(k, failed_keys.contains(k))).collect();
-            if matches!(history, Some(None)) {
-                let mut keyless: Vec<String> = Vec::new();
-                for j in hard.iter().chain(stopped.iter()).filter(|j| j.key.is_none()) {
-                    let label = earlier::normalised_label(j.label.as_deref().unwrap_or(""));
-                    if !keyless.contains(&label) {
-                        keyless.push(label);
-                    }
-                }
-                shown.extend(keyless.into_iter().map(|l| json!({"step": l, "branch": "no history: the step has no key"})));
-                if failed_keys.len() > HISTORY_STEPS {
-                    shown.push(json!(format!("{} more failed steps: history with a step key", failed_keys.len() - HISTORY_STEPS)));
-                }
-            }
-            out.insert("history".into(), Value::Array(shown));
-            told_history = Some(h);
-        }
-        Some(Err(e)) => {
-            out.insert("history".into(), json!(format!("not read: {e}")));
-        }
-        None if history.is_some() && !hard.iter().chain(stopped.iter()).any(|j| j.key.is_none()) => {}
-        None if history.is_some() => {
-            out.insert("history".into(), json!("no history: the failed steps have no key"));
-        }
-        None => {}
+    let keyless: Vec<Option<&str>> =
+        hard.iter().chain(stopped.iter()).filter(|j| j.key.is_none()).map(|j| j.label.as_deref()).collect();
+    let shown = history::Shown { keys: &history_keys, failed: &failed_keys, keyless: &keyless, all: matches!(history, Some(None)) };
+    let (rows_of_history, told_history) = shown.render(told);
+    if let Some(value) = rows_of_history {
+        out.insert("history".into(), value);
     }
     if let Some(h) = &told_history {
         let spent = tails + pages_read;

@@ -177,6 +177,49 @@ pub fn describe(runs: &[Run], builds: usize, failing: bool) -> String {
     parts.join("; ") + &unread
 }
 
+/// What the failure summary shows of the history.
+pub struct Shown<'a> {
+    /// The keys asked for.
+    pub keys: &'a [String],
+    /// The failed steps' keys (the history of these says whether the failure is new).
+    pub failed: &'a [String],
+    /// The labels of the failed jobs whose step has no key.
+    pub keyless: &'a [Option<&'a str>],
+    /// Whether the failed steps were asked for (else one step, by key).
+    pub all: bool,
+}
+
+impl Shown<'_> {
+    /// The `history` field (`None`: nothing to say) and the history read, from what the request
+    /// answered (`None`: not sent).
+    pub fn render(&self, told: Option<Result<History, ToolError>>) -> (Option<Value>, Option<History>) {
+        let h = match told {
+            Some(Ok(h)) => h,
+            Some(Err(e)) => return (Some(json!(format!("not read: {e}"))), None),
+            None if self.all && !self.keyless.is_empty() => {
+                return (Some(json!("no history: the failed steps have no key")), None);
+            }
+            None => return (None, None),
+        };
+        let mut rows: Vec<Value> = self.keys.iter().map(|k| h.row(k, self.failed.contains(k))).collect();
+        if self.all {
+            let mut labels: Vec<String> = Vec::new();
+            for label in self.keyless {
+                let label = super::earlier::normalised_label(label.unwrap_or(""));
+                if !labels.contains(&label) {
+                    labels.push(label);
+                }
+            }
+            rows.extend(labels.into_iter().map(|l| json!({"step": l, "branch": "no history: the step has no key"})));
+            if self.failed.len() > self.keys.len() {
+                let more = self.failed.len() - self.keys.len();
+                rows.push(json!(format!("{more} more failed steps: history with a step key")));
+            }
+        }
+        (Some(Value::Array(rows)), Some(h))
+    }
+}
+
 impl History {
     /// The row of one step: `{"step", "branch", "default_branch"}` (the last when the build's
     /// branch is not the default one). Whether the failure is new, and since which build the step
