@@ -374,7 +374,7 @@ async fn annotations_lose_hidden_html_invisibles_and_secrets_and_injections_are_
 }
 
 #[tokio::test]
-async fn log_lines_that_address_the_assistant_are_marked_in_the_log_tools_and_the_summary() {
+async fn log_lines_that_address_the_assistant_are_marked_in_the_log_tools_the_summary_and_the_diff() {
     let fake = FakeBuildkite::start().await;
     let log = "--- :rspec: Running specs\n\
                Finished in 2.1 seconds\n\
@@ -386,6 +386,14 @@ async fn log_lines_that_address_the_assistant_are_marked_in_the_log_tools_and_th
     // The failure summary of build 1342, with job UUIDs that have no recorded log (so the planted
     // log answers) and a commit message that addresses the assistant.
     fake.set_responder(Box::new(move |op, vars| {
+        if op == "GetJobForLog" && vars["uuid"].as_str().is_some_and(|u| u.starts_with("feedface")) {
+            // diff_log's failing job: the planted log, in a finished job.
+            return Some(
+                json!({"data": {"job": {"__typename": "JobTypeCommand", "uuid": vars["uuid"], "label": "planted",
+                "state": "FINISHED", "finishedAt": "2026-11-20T10:30:00Z",
+                "build": {"number": 1342, "pipeline": {"slug": "web"}, "organization": {"slug": "acme"}}}}}),
+            );
+        }
         (op == "GetBuild" && vars["slug"] == json!("acme/web/1342")).then(|| {
             let r = recorded("GetBuild", "slug", "acme/web/1342");
             let mut text = render::to_json(&r);
@@ -406,6 +414,16 @@ async fn log_lines_that_address_the_assistant_are_marked_in_the_log_tools_and_th
     let v: Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(v["untrusted"], json!(["msg"]), "{summary}");
     assert!(marked(&v["failures"], "errors"), "{summary}");
+    // diff_log shows log lines too: the planted log against the passing Rust job.
+    let diff = client
+        .ok(
+            "diff_log",
+            json!({"job": "feedface-0000-4000-8000-000000000001", "baseline": "0c85a1b2-7d3e-4f60-9a8b-1c2d3e4f5a60"}),
+        )
+        .await;
+    let v: Value = serde_json::from_str(&diff).unwrap();
+    assert!(marked(&v["only_in_failing"], "lines"), "{diff}");
+    assert!(!diff.contains("ghp_FAKE0123456789"), "a token in a log line is redacted: {diff}");
     client.stop().await;
 }
 

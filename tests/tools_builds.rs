@@ -114,8 +114,14 @@ tool_cases! {
         unknown_upload: {"build": "acme/web/1342", "upload": "nope"} => err("step upload nope");
     }
     get_build_failure_summary {
-        // One ranged log request per failed job that ran, and one for Test Engine's failed tests.
-        failure_summary: {"build": "https://buildkite.com/acme/web/builds/1342"} => ok(graphql: 1, rest: 5);
+        // One ranged log request per failed job that ran, and one for Test Engine's failed tests;
+        // the history of the failed steps (one more GraphQL request) and the tails of the three
+        // earlier rspec failures it names, for their fingerprints (one of them has no log).
+        failure_summary: {"build": "https://buildkite.com/acme/web/builds/1342"} => ok(graphql: 2, rest: 8);
+        failure_summary_without_history: {"build": "acme/web/1342", "history": false} => ok(graphql: 1, rest: 5);
+        failure_summary_history_of_one_step: {"build": "acme/web/1342", "history": "rspec"} => ok(graphql: 2, rest: 8);
+        // The Rust build: a first failure (last passed in #85) and a step without a key.
+        failure_summary_first_failure_and_keyless: {"build": "acme/api/86"} => ok(graphql: 2, rest: 4);
         failure_summary_passed: {"build": "acme/web/1341"} => ok(graphql: 1, rest: 0);
         failure_summary_blocked: {"build": "acme/web/1343"} => ok(graphql: 1, rest: 0);
     }
@@ -238,7 +244,8 @@ async fn get_build_failure_summary_explains_each_failure_from_its_log() {
     let client = connect(Some(&fake), &[], &[]).await;
     client.ok("current_user", json!({})).await; // scopes read
     let (g0, r0) = (fake.graphql_requests(), fake.rest_requests());
-    let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    // Without the history of the steps (and so without earlier failures' tails): one request.
+    let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342", "history": false})).await;
     let (g, r) = (fake.graphql_requests() - g0, fake.rest_requests() - r0);
     let v: Value = serde_json::from_str(&text).unwrap();
     let failures = v["failures"].as_array().unwrap();
@@ -385,4 +392,121 @@ async fn get_build_failure_summary_neither_repeats_nor_silently_drops_jobs() {
     assert!(!left_out.contains("timed-out or canceled"), "all stopped jobs were fetched: {left_out}");
     assert!(left_out.contains("4 more blocked steps"), "{left_out}");
     client.stop().await;
+}
+
+/// The history of each failed step of the demo build, one more GraphQL request for all of them:
+/// a step failing since an earlier build (rspec), a first failure (lint), a flaky step (cypress,
+/// passed on retry), one that never passed (lighthouse); in the Rust build, a first failure and a
+/// step without a key. Printed: the summary's tokens with and without the history.
+#[tokio::test]
+async fn the_failure_summary_tells_each_failed_steps_history() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let g0 = fake.graphql_requests();
+    let with = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    assert_eq!(fake.graphql_requests() - g0, 2, "the build, then the history of all its failed steps");
+    let v: Value = serde_json::from_str(&with).unwrap();
+    let history = |v: &Value, step: &str, side: &str| -> String {
+        let rows = v["history"].as_array().unwrap_or_else(|| panic!("no history: {v}"));
+        let row = rows.iter().find(|r| r["step"] == json!(step)).unwrap_or_else(|| panic!("{step} missing: {v}"));
+        row[side].as_str().unwrap_or_else(|| panic!("{step} {side}: {row}")).to_string()
+    };
+    assert!(history(&v, "rspec", "branch").starts_with("failing since #1328; last passed #1326"), "{with}");
+    assert!(history(&v, "lint", "branch").starts_with("new: last passed #1331"), "{with}");
+    assert!(history(&v, "cypress", "branch").contains("flaky: passed on retry in #1331, #1326"), "{with}");
+    assert!(history(&v, "lighthouse", "branch").starts_with("never passed in the last 4"), "{with}");
+    assert!(history(&v, "lighthouse", "default_branch").starts_with("never passed in the last 5"), "{with}");
+    assert!(
+        history(&v, "rspec", "default_branch").starts_with("last passed #1341"),
+        "only the build's branch says new or since"
+    );
+
+    let rust = client.ok("get_build_failure_summary", json!({"build": "acme/api/86"})).await;
+    let r: Value = serde_json::from_str(&rust).unwrap();
+    assert!(history(&r, "cargo-test", "branch").starts_with("new: last passed #85"), "{rust}");
+    assert_eq!(history(&r, ":scroll: Licences", "branch"), "no history: the step has no key");
+
+    // One step asked for by key; and no history at all.
+    let one: Value = serde_json::from_str(
+        &client.ok("get_build_failure_summary", json!({"build": "acme/web/1342", "history": "rspec"})).await,
+    )
+    .unwrap();
+    assert_eq!(one["history"].as_array().unwrap().len(), 1, "{one}");
+    let g0 = fake.graphql_requests();
+    let without = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342", "history": "false"})).await;
+    assert_eq!(fake.graphql_requests() - g0, 0, "served from memory, and no history request");
+    assert!(!without.contains("\"history\"") && !without.contains("\"error\":"), "{without}");
+    let (t_with, t_without) = (tokens(&with), tokens(&without));
+    println!(
+        "failure summary of acme/web/1342 (5 failed jobs, 4 steps): {t_with} tokens with history, {t_without} without"
+    );
+    assert!(t_with - t_without <= 400, "history added {} tokens", t_with - t_without);
+    client.stop().await;
+}
+
+/// Fingerprints: the rspec 3/8 failure is the same error as the earlier rspec failures (#1331,
+/// #1328: the same lines, other times, seeds and durations), the 6/8 one a different error.
+#[tokio::test]
+async fn fingerprints_group_the_same_error_and_separate_another() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let v: Value =
+        serde_json::from_str(&client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await).unwrap();
+    let job =
+        |label: &str| v["failures"].as_array().unwrap().iter().find(|f| f["label"] == json!(label)).unwrap().clone();
+    let (three, six) = (job(":rspec: RSpec 3/8"), job(":rspec: RSpec 6/8"));
+    assert_eq!(three["error"], "same as in #1331, #1328", "{v}");
+    assert_eq!(six["error"], "new: differs from #1331, #1328", "{v}");
+    assert_ne!(three["fingerprint"], six["fingerprint"]);
+    assert!(job(":eslint: Lint")["error"].is_null(), "lint never failed before: nothing to compare");
+    client.stop().await;
+}
+
+/// Earlier failures beyond what 12 REST requests a call allow are not compared, and the output
+/// says so: two steps failing in six earlier builds each, every log readable.
+#[tokio::test]
+async fn earlier_failures_stay_within_twelve_rest_requests_and_the_cut_is_said() {
+    let fake = FakeBuildkite::start().await;
+    let failed = |n: i64| -> Value {
+        let job = |i: i64, key: &str| json!({"node": {"__typename": "JobTypeCommand", "uuid": format!("e0000000-0000-4000-8000-{:012}", n * 10 + i), "retried": false, "softFailed": false, "state": "FINISHED", "step": {"key": key}}});
+        json!({"node": {"number": n, "state": "FAILED", "ran": {"count": 12}, "failed": {"count": 2, "edges": [job(1, "rspec"), job(2, "lint")]}}})
+    };
+    let builds: Vec<Value> = (1320..1326).rev().map(failed).collect();
+    fake.set_responder(Box::new(move |op, _| {
+        (op == "GetStepHistory").then(|| json!({"data": {"pipeline": {"defaultBranch": "main", "onBranch": {"edges": builds.clone()}, "onDefault": {"edges": []}}}}))
+    }));
+    fake.set_any_log("--- :rspec: Tests\nerror: something else broke\n".into());
+    let client = connect(Some(&fake), &[], &[]).await;
+    client.ok("current_user", json!({})).await;
+    let r0 = fake.rest_requests();
+    let text = client.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    let spent = fake.rest_requests() - r0;
+    assert!(spent <= 12, "{spent} REST requests");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let cut = v["fingerprints"].as_str().unwrap_or_else(|| panic!("no cut said: {text}"));
+    assert!(cut.contains("earlier failures not compared: at most 12 REST requests per call"), "{cut}");
+    client.stop().await;
+}
+
+/// An earlier failure whose log is cached is fingerprinted from the cache: one tail fewer.
+#[tokio::test]
+async fn an_earlier_failure_cached_costs_no_request() {
+    const EARLIER_RSPEC: &str = "3f0d2c41-8e5a-4b7c-9d16-2a4e6f8b0c31";
+    let fake = FakeBuildkite::start().await;
+    let cold = connect(Some(&fake), &[], &[]).await;
+    let r0 = fake.rest_requests();
+    let first = cold.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    let uncached = fake.rest_requests() - r0;
+    cold.stop().await;
+    let warm = connect(Some(&fake), &[], &[]).await;
+    warm.ok("log_digest", json!({"job": EARLIER_RSPEC})).await; // caches #1331's rspec log
+    let r0 = fake.rest_requests();
+    let again = warm.ok("get_build_failure_summary", json!({"build": "acme/web/1342"})).await;
+    assert_eq!(fake.rest_requests() - r0, uncached - 1, "#1331's log came from the cache");
+    let said = |text: &str| {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["failures"][0]["error"].clone()
+    };
+    assert_eq!(said(&first), said(&again), "the same comparison either way");
+    warm.stop().await;
 }

@@ -34,6 +34,8 @@ const FIXTURE_LOGS: [(&str, &str, &str); 7] = [
     ("4edbb889-e421-43c0-b98e-9e702d357b66", "Jest (web)", "● Checklist › renders items"),
 ];
 const RUST_JOB: &str = "4b323cb5-c060-43ad-9228-2edf85bbdb89";
+/// The passing run of the Rust step (acme/api/85), diff_log's baseline.
+const RUST_PASS_JOB: &str = "0c85a1b2-7d3e-4f60-9a8b-1c2d3e4f5a60";
 const JEST_JOB: &str = "0a7b98c6-c8cf-44d4-a449-8375740f3b28";
 const PYTEST_JOB: &str = "ae8678e4-dd4c-4409-9fc2-b55413687223";
 const DOCKER_JOB: &str = "f99173ca-1954-4e6d-8e9c-2cd180536e65";
@@ -86,6 +88,30 @@ tool_cases! {
         invalid_pattern: {"job": RSPEC_JOB, "pattern": "(unclosed"} => err("invalid pattern");
         empty_pattern: {"job": RSPEC_JOB, "pattern": ""} => err("pattern is empty");
         bad_context: {"job": RSPEC_JOB, "pattern": "x", "context": "lots"} => err("not N or before,after");
+    }
+    diff_log {
+        // The Rust job against the step's last pass (build api/85, found from the step's history):
+        // the job's step, the history, the passed jobs of that build, then both logs downloaded
+        // (each: where it lives, its size, the log).
+        diff_log_rust: {"job": RUST_JOB} => ok(graphql: 5, rest: 4)
+            .fresh(&[])
+            .check(|out| {
+                let text = &out.text;
+                assert!(text.contains("error[E0308]: mismatched types"), "{text}");
+                assert!(text.contains("expected `usize`, found `u64`"), "{text}");
+                for preamble in ["Checking docker", "Compiling proc-macro2", "git clean", "Restoring cargo cache"] {
+                    assert!(!text.contains(preamble), "passing preamble {preamble} shown: {text}");
+                }
+                assert_eq!(out.json["baseline"]["build"], "acme/api/85", "{text}");
+                assert!(out.json["first_divergence"]["failing"].as_str().unwrap().contains(":rust: cargo build"), "{text}");
+            });
+        diff_log_named_baseline: {"job": RUST_JOB, "baseline": RUST_PASS_JOB} => ok(graphql: 2, rest: 4)
+            .fresh(&[]);
+        // A step that never passed in its history: said, no diff.
+        diff_log_never_passed: {"job": JEST_JOB} => ok(graphql: 2, rest: 0)
+            .fresh(&[])
+            .check(|out| assert!(out.json["baseline"].as_str().unwrap().contains("did not pass"), "{}", out.text));
+        diff_log_itself: {"job": RUST_JOB, "baseline": RUST_JOB} => err("the baseline is the job itself");
     }
     read_log {
         read_log_outline: {"job": RSPEC_JOB} => ok(graphql: 0, rest: 1).warm(RSPEC_JOB);
@@ -261,4 +287,20 @@ async fn a_shared_log_cache_serves_two_servers_and_still_checks_access() {
     assert_eq!(entries, 1, "one cache entry for the job");
     a.stop().await;
     b.stop().await;
+}
+
+/// `diff_log` on the Rust pair against what it replaces: the last 50 lines of the failing log and
+/// of the passing one. Printed: the three token counts; the diff must cost less than the two tails.
+#[tokio::test]
+async fn diff_log_costs_less_than_the_two_tails_it_replaces() {
+    let fake = FakeBuildkite::start().await;
+    let client = connect(Some(&fake), &[], &[]).await;
+    let diff = client.ok("diff_log", json!({"job": RUST_JOB})).await;
+    let failing = client.ok("tail_log", json!({"job": RUST_JOB, "lines": 50})).await;
+    let passing = client.ok("tail_log", json!({"job": RUST_PASS_JOB, "lines": 50})).await;
+    let (d, f, p) = (tokens(&diff), tokens(&failing), tokens(&passing));
+    println!("diff_log on the Rust pair: {d} tokens; the two 50-line tails: {f} + {p} = {}", f + p);
+    assert!(diff.contains("error[E0308]") && failing.contains("error[E0308]"));
+    assert!(d < f + p, "{d} >= {f} + {p}");
+    client.stop().await;
 }

@@ -34,6 +34,10 @@ const RULES: &[(&str, Rule)] = &[
     ("GetStepUploads", Rule::Finished(&["/build"])),
     ("GetJob", Rule::Finished(&["/job"])),
     ("GetBuildUuid", Rule::Always),
+    // The history of a build's steps reads finished builds created before it only (its state filter
+    // leaves running ones out): it changes only when one of those finishes, and FRESH bounds how
+    // long that goes unseen.
+    ("GetStepHistory", Rule::Always),
 ];
 
 /// Build states after which a build no longer changes (unless a job is retried: then it runs

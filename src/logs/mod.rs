@@ -3,7 +3,9 @@
 //! ([`digest`]) and the rows tools show ([`rows`]). This module recognises error lines and sections.
 
 pub mod clean;
+pub mod diff;
 pub mod digest;
+pub mod fingerprint;
 pub mod rows;
 pub mod search;
 pub mod store;

@@ -4,6 +4,8 @@
 //! request, so its transfer never grows with the log. Every call checks that the token may read the
 //! log before a cached copy is used.
 
+mod diff;
+
 use super::args::{clamp, lenient_bool, lenient_int, lenient_string};
 use super::context::{Ctx, non_blank};
 use super::kit::{Rest, Call, Hints, Tool, ToolError, Toolset, Wanted, handler};
@@ -128,6 +130,15 @@ pub(super) const TOOLS: &[Tool] = &[
         rest: Rest::Same,
         description: "Read a job's log: without from_line or section, its outline (size, sections with line ranges); else those lines.",
         handler: handler!(read_log, ReadLogArgs),
+    },
+    Tool {
+        name: "diff_log",
+        toolset: Toolset::Logs,
+        hints: Hints::READ,
+        scopes: SCOPES,
+        rest: Rest::Same,
+        description: "A failed job's log against a passing one (default: the step's last pass): the first diverging section and the lines only in the failing log.",
+        handler: handler!(diff::diff_log, diff::DiffLogArgs),
     },
 ];
 

@@ -28,6 +28,18 @@ pub struct BuildTests {
 /// [`MAX_PAGES`] pages. The first page's error is the caller's to report; a later page's is kept
 /// in [`BuildTests::failed`] beside the tests already read.
 pub async fn read(api: &Api, org: &str, build_uuid: &str, first: u32) -> Result<BuildTests, ApiError> {
+    read_up_to(api, org, build_uuid, first, MAX_PAGES).await
+}
+
+/// [`read`], reading at most `max_pages` pages (at least one).
+pub async fn read_up_to(
+    api: &Api,
+    org: &str,
+    build_uuid: &str,
+    first: u32,
+    max_pages: u32,
+) -> Result<BuildTests, ApiError> {
+    let max_pages = max_pages.clamp(1, MAX_PAGES);
     let path = format!("v2/analytics/organizations/{org}/builds/{build_uuid}/tests");
     let mut out = BuildTests::default();
     let mut page = first.max(1);
@@ -45,7 +57,7 @@ pub async fn read(api: &Api, org: &str, build_uuid: &str, first: u32) -> Result<
         out.pages += 1;
         out.tests.extend(answer.body.as_array().into_iter().flatten().cloned());
         match answer.next_page {
-            Some(next) if next > page && out.pages < MAX_PAGES => page = next,
+            Some(next) if next > page && out.pages < max_pages => page = next,
             Some(next) if next > page => {
                 out.next_page = Some(next);
                 return Ok(out);

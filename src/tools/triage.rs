@@ -5,6 +5,8 @@
 //! summary comes from REST (`triage/rest.rs`): the build, one page of its failed, stopped and
 //! blocked jobs, and its annotations.
 
+mod earlier;
+pub(super) mod history;
 mod rest;
 
 use super::args::{clamp, lenient_int};
@@ -41,6 +43,36 @@ pub struct FailureSummaryArgs {
     /// Failed jobs to explain from their logs, 1-10 (default 5).
     #[serde(default, deserialize_with = "lenient_int")]
     max_jobs: Option<i64>,
+    /// false: no step history (saves a request); or one step's key.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    history: Option<HistoryArg>,
+}
+
+/// `history`: on or off (`true`/`false`, also as text), or the key of the one step to tell the
+/// history of.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HistoryArg {
+    /// On (the default) or off.
+    On(bool),
+    /// One step's key.
+    Step(String),
+}
+
+impl HistoryArg {
+    /// Whether history is asked for, and for which step (`None`: the failed ones).
+    fn wanted(arg: Option<&HistoryArg>) -> Option<Option<String>> {
+        match arg {
+            None | Some(HistoryArg::On(true)) => Some(None),
+            Some(HistoryArg::On(false)) => None,
+            Some(HistoryArg::Step(s)) => match s.trim() {
+                "" | "true" => Some(None),
+                "false" => None,
+                key => Some(Some(key.to_string())),
+            },
+        }
+    }
 }
 
 /// The tools of this area.
@@ -50,11 +82,11 @@ pub(super) const TOOLS: &[Tool] = &[Tool {
     hints: Hints::READ,
     scopes: &["read_builds"],
     rest: Rest::Same,
-    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs and error annotations.",
+    description: "Why a build failed, in one call: each failed job's command, exit status and the log lines that explain it, plus timed-out, canceled and blocked jobs, error annotations and each failed step's history.",
     handler: handler!(get_build_failure_summary, FailureSummaryArgs),
 }];
 
-/// What a failed job's log says.
+/// What a failed job's log says, and the fingerprint of its error lines.
 async fn explain(api: Api, org: String, pipeline: String, build: i64, job: String) -> Value {
     match api.job_log_tail(&org, &pipeline, build, &job, LOG_TAIL_BYTES).await {
         Ok(tail) if tail.bytes.is_empty() => json!({"log": "empty"}),
@@ -79,10 +111,12 @@ async fn explain(api: Api, org: String, pipeline: String, build: i64, job: Strin
                 let said: Vec<&String> = log.lines().iter().filter(|l| !l.is_empty()).collect();
                 errors.extend(said[said.len().saturating_sub(10)..].iter().map(|l| (*l).clone()));
             }
+            let fingerprint = logs::fingerprint::of_digest(&d);
             json!({
                 "section": d.section.map(|s| s.title),
                 "errors": errors,
                 "log_bytes": tail.total,
+                "fingerprint": fingerprint,
             })
         }
         Err(e) => json!({"log_error": e.to_string()}),
@@ -107,6 +141,10 @@ fn job_row(j: &op::FailedJob) -> Map<String, Value> {
 struct Failed {
     /// Its UUID.
     uuid: String,
+    /// Its step's key.
+    key: Option<String>,
+    /// Its label.
+    label: Option<String>,
     /// Whether it started (a job that never ran has no log).
     started: bool,
     /// Its row.
@@ -115,7 +153,13 @@ struct Failed {
 
 impl Failed {
     fn from_graphql(j: &op::FailedJob) -> Self {
-        Failed { uuid: j.uuid.clone(), started: j.started_at.is_some(), row: job_row(j) }
+        Failed {
+            uuid: j.uuid.clone(),
+            key: j.step.as_ref().and_then(|s| s.key.clone()),
+            label: j.label.clone(),
+            started: j.started_at.is_some(),
+            row: job_row(j),
+        }
     }
 }
 
@@ -126,6 +170,9 @@ struct Summary {
     pipeline: String,
     number: i64,
     uuid: String,
+    /// The build's branch and when it was created (for the history of its steps).
+    branch: Option<String>,
+    created_at: Option<String>,
     /// The header keys (`build` … `msg`), in order.
     header: Map<String, Value>,
     /// `jobs`: the counts.
@@ -147,7 +194,7 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
     let max_jobs = clamp(args.max_jobs, 5, 1, 10);
     if !call.graphql().await {
         let summary = rest::summary(call, &args, max_jobs).await?;
-        return finish(call, summary, max_jobs).await;
+        return finish(call, summary, max_jobs, None).await;
     }
     let BuildLookup { slug, uuid, wanted } = call.build(&args.build, args.pipeline.as_deref()).await?;
     // Ask for more than we explain (retried attempts and soft failures are set aside below), and
@@ -244,6 +291,8 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         pipeline,
         number,
         uuid: b.uuid.clone(),
+        branch: Some(b.branch.clone()),
+        created_at: b.created_at.clone(),
         header,
         jobs,
         hard: hard.iter().map(Failed::from_graphql).collect(),
@@ -255,14 +304,34 @@ async fn get_build_failure_summary(call: &Call<'_>, args: FailureSummaryArgs) ->
         left_out,
         any_counted: failed_total > 0 || stopped_total > 0,
     };
-    finish(call, summary, max_jobs).await
+    let history = HistoryArg::wanted(args.history.as_ref());
+    finish(call, summary, max_jobs, history).await
 }
 
 /// The logs of the first `max_jobs` failures (one ranged tail each, with `read_build_logs`) and
 /// the build's failed tests (one Test Engine request, with `read_suites`), then the answer.
-async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, ToolError> {
+/// `history`: `None` when not read (off, or no GraphQL access), else `Some(step)` (`None`: the
+/// failed steps).
+async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64, history: Option<Option<String>>) -> Result<String, ToolError> {
     let ctx = call.ctx;
-    let Summary { org, pipeline, number, uuid, header, jobs, hard, soft, stopped, state, blocked, annotations, left_out, any_counted } = s;
+    let Summary {
+        org,
+        pipeline,
+        number,
+        uuid,
+        branch,
+        created_at,
+        header,
+        jobs,
+        hard,
+        soft,
+        stopped,
+        state,
+        blocked,
+        annotations,
+        left_out,
+        any_counted,
+    } = s;
     let mut out = header;
     out.insert("jobs".into(), jobs);
 
@@ -279,11 +348,15 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
         Ok(scopes) => scopes.iter().any(|s| s == "read_suites"),
         Err(_) => true,
     };
+    // At most MAX_REST REST requests in all: the tails first, then Test Engine's pages, then the
+    // tails of earlier failures (for fingerprints) with what is left.
+    let tails = if can_read_logs { explained.iter().filter(|j| j.started).count() } else { 0 };
+    let test_pages = MAX_REST.saturating_sub(tails).max(1) as u32;
     let tests = async {
         if hard.is_empty() || !can_read_suites {
-            return None;
+            return (None, 0);
         }
-        failed_tests(ctx, &org, &uuid).await
+        failed_tests(ctx, &org, &uuid, test_pages).await
     };
     let logs = async {
         if !can_read_logs {
@@ -308,7 +381,33 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
             *e = json!({"log_error": "the log request did not finish"});
         }
     };
-    let (failed_tests, ()) = tokio::join!(tests, logs);
+    // The history of the failed steps (or of the one asked for): one more GraphQL request.
+    let failed_keys: Vec<String> = hard.iter().chain(stopped.iter()).filter_map(|j| j.key.clone()).fold(Vec::new(), |mut keys, k| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+        keys
+    });
+    let history_keys: Vec<String> = match &history {
+        Some(Some(key)) => vec![key.clone()],
+        Some(None) => failed_keys.iter().take(HISTORY_STEPS).cloned().collect(),
+        None => Vec::new(),
+    };
+    let read_history = async {
+        let branch = branch.as_deref()?;
+        if history_keys.is_empty() {
+            return None;
+        }
+        let ask = history::Ask {
+            pipeline: format!("{org}/{pipeline}"),
+            branch,
+            number,
+            created_at: created_at.as_deref(),
+            keys: history_keys.clone(),
+        };
+        Some(history::read(call, &ask).await)
+    };
+    let ((failed_tests, pages_read), (), told) = tokio::join!(tests, logs, read_history);
     if let Some(tests) = failed_tests {
         out.insert("failed_tests".into(), tests);
     } else if !hard.is_empty() && !can_read_suites {
@@ -327,6 +426,35 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
             row.extend(extra);
         }
         rows.push(Value::Object(row));
+    }
+    // The history rows, then the fingerprints of earlier failures of the same steps (within the
+    // call's REST requests).
+    let keyless: Vec<Option<&str>> =
+        hard.iter().chain(stopped.iter()).filter(|j| j.key.is_none()).map(|j| j.label.as_deref()).collect();
+    let shown = history::Shown { keys: &history_keys, failed: &failed_keys, keyless: &keyless, all: matches!(history, Some(None)) };
+    let (rows_of_history, told_history) = shown.render(told);
+    if let Some(value) = rows_of_history {
+        out.insert("history".into(), value);
+    }
+    if let Some(h) = &told_history {
+        let spent = tails + pages_read;
+        let jobs: Vec<earlier::Explained> = explained
+            .iter()
+            .zip(rows.iter())
+            .map(|(j, row)| earlier::Explained {
+                key: j.key.clone(),
+                fingerprint: row.get("fingerprint").and_then(Value::as_str).map(str::to_string),
+            })
+            .collect();
+        let compared = earlier::compare(ctx, &org, &pipeline, h, &jobs, MAX_REST.saturating_sub(spent), can_read_logs).await;
+        for (row, said) in rows.iter_mut().zip(compared.said) {
+            if let (Some(said), Value::Object(row)) = (said, row) {
+                row.insert("error".into(), json!(said));
+            }
+        }
+        if let Some(cut) = compared.cut {
+            out.insert("fingerprints".into(), json!(cut));
+        }
     }
     out.insert("failures".into(), Value::Array(rows));
     // Hard failures and stopped jobs beyond max_jobs, and soft failures, without their logs.
@@ -351,22 +479,34 @@ async fn finish(call: &Call<'_>, s: Summary, max_jobs: i64) -> Result<String, To
     Ok(render::render_object(Value::Object(out), call.budget(4_000)))
 }
 
+/// Steps whose history is told (their keys are one variable of the request).
+const HISTORY_STEPS: usize = 10;
+/// REST requests one summary makes at most: log tails, earlier failures' tails, Test Engine.
+const MAX_REST: usize = 12;
+
 /// Most failed tests named in the summary.
 const FAILED_TESTS: usize = 10;
 
 /// The build's failed tests as Test Engine knows them (`GET /v2/analytics/organizations/{org}/builds/{uuid}/tests`,
-/// paged up to [`test_results::MAX_PAGES`]): `scope name (location)`, most failures first, then
+/// paged up to `max_pages` of [`test_results::MAX_PAGES`]), and the pages read: `scope name (location)`, most failures first, then
 /// a note of what was not read. `None` when Test Engine has no tests for the build (or no failed
 /// ones); a request that failed is said in place of the list.
-async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str) -> Option<Value> {
-    let read = match test_results::read(&ctx.api, org, build_uuid, 1).await {
+async fn failed_tests(ctx: &Ctx, org: &str, build_uuid: &str, max_pages: u32) -> (Option<Value>, usize) {
+    let read = match test_results::read_up_to(&ctx.api, org, build_uuid, 1, max_pages).await {
         Ok(r) => r,
         Err(ApiError::NotFound { .. }) => {
             tracing::debug!("no Test Engine data for build {build_uuid}");
-            return None;
+            return (None, 1);
         }
-        Err(e) => return Some(json!(format!("not read: the Test Engine request failed ({e})"))),
+        Err(e) => return (Some(json!(format!("not read: the Test Engine request failed ({e})"))), 1),
     };
+    // A later page that failed was a request too.
+    let pages = read.pages as usize + usize::from(read.failed.is_some());
+    (failed_test_rows(read), pages.max(1))
+}
+
+/// The rows of [`failed_tests`].
+fn failed_test_rows(read: test_results::BuildTests) -> Option<Value> {
     let failures = rows::test_failures;
     let mut failed: Vec<&Value> = read.tests.iter().filter(|t| failures(t) > 0).collect();
     let mut notes: Vec<String> = Vec::new();

@@ -18,15 +18,27 @@ const SEARCHES: [(&str, &str, bool); 2] =
 /// Writes a realistic raw log of about `bytes`: `bk;t=` timestamps, ANSI colours, sections,
 /// progress bars, passing test lines and, rarely, failures.
 fn generate(path: &Path, bytes: u64) {
+    generate_run(path, bytes, true, 0);
+}
+
+/// [`generate`], with or without the failures, its timestamps and durations moved by `shift`.
+fn generate_run(path: &Path, bytes: u64, failing: bool, shift: u64) {
     let file = std::fs::File::create(path).unwrap();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut written = 0u64;
     let mut n = 0u64;
-    let mut ts = 1_795_169_802_000u64;
+    let mut ts = 1_795_169_802_000u64 + shift;
     while written < bytes {
         n += 1;
         ts += 7;
         let line = match n % 10_000 {
+            5_000..=5_002 | 7_777 if !failing => {
+                format!(
+                    "\x1b_bk;t={ts}\x07\x1b[32m.\x1b[0m Spec::Model{} persists ({} ms)\n",
+                    n % 977,
+                    (n + shift / 1000) % 250
+                )
+            }
             0 => format!("\x1b_bk;t={ts}\x07--- :rspec: Running shard {}\n", n / 10_000),
             1 => format!("\x1b_bk;t={ts}\x07Downloading 10%\rDownloading 60%\rDownloading 100%\n"),
             5_000 => format!("\x1b_bk;t={ts}\x07\x1b[31mFailure/Error: expect(total).to eq(42)\x1b[0m\n"),
@@ -39,13 +51,16 @@ fn generate(path: &Path, bytes: u64) {
                 "\x1b_bk;t={ts}\x07\x1b[32m.\x1b[0m Spec::Model{} validates attribute_{} and persists the record ({} ms)\n",
                 n % 977,
                 n % 31,
-                n % 250
+                (n + shift / 1000) % 250
             ),
         };
         out.write_all(line.as_bytes()).unwrap();
         written += line.len() as u64;
     }
-    out.write_all(b"\x1b_bk;t=1795169899999\x07\xf0\x9f\x9a\xa8 Error: The command exited with status 1\n").unwrap();
+    if failing {
+        out.write_all(b"\x1b_bk;t=1795169899999\x07\xf0\x9f\x9a\xa8 Error: The command exited with status 1\n")
+            .unwrap();
+    }
     out.flush().unwrap();
 }
 
@@ -262,5 +277,82 @@ pub async fn run() {
     println!(
         "\nOur search times are whole MCP round trips (JSON-RPC over stdio, one HEAD access check to the fake, the search, rendering); ripgrep's are process runs on the cached cleaned file.\n"
     );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// GNU `diff` of two files: its time and peak memory (through `/usr/bin/time -f %M`, in KB).
+fn gnu_diff(baseline: &Path, failing: &Path) -> Option<(Duration, u64)> {
+    let start = Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M", "diff"])
+        .arg(baseline)
+        .arg(failing)
+        .stdout(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let took = start.elapsed();
+    let kb = String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()?;
+    Some((took, kb))
+}
+
+/// `diff_log` on a generated pair of about `BENCH_DIFF_MB` (default 100) MB each: a failing log
+/// (failures every 10,000 lines) against a passing one (the same lines, other timestamps and
+/// durations), both downloaded into the cache by the call; then once more on the cached pair; the
+/// server's peak RSS; GNU `diff` on the same two cleaned files.
+pub async fn diff_log() {
+    let mb: u64 = std::env::var("BENCH_DIFF_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    println!("## diff_log on a generated {mb} MB pair, beside GNU diff on the same cleaned files\n");
+    let work = std::env::temp_dir().join(format!("bk-mcp-bench-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let (failing_id, passing_id) =
+        ("d0000000-0000-4000-8000-00000000f417".to_string(), "d0000000-0000-4000-8000-00000000a55e".to_string());
+    let (failing_raw, passing_raw) = (work.join("failing.log"), work.join("passing.log"));
+    generate_run(&failing_raw, mb * 1_000_000, true, 0);
+    generate_run(&passing_raw, mb * 1_000_000, false, 3_600_000);
+    let fake = FakeBuildkite::start().await;
+    fake.set_big_log(&failing_id, BigLog::File(failing_raw.clone()));
+    fake.set_big_log(&passing_id, BigLog::File(passing_raw.clone()));
+    let known = [failing_id.clone(), passing_id.clone()];
+    fake.set_responder(Box::new(move |op, vars| {
+        let id = vars["uuid"].as_str()?;
+        (op == "GetJobForLog" && known.iter().any(|u| u == id)).then(|| {
+            json!({"data": {"job": {"__typename": "JobTypeCommand", "uuid": id, "label": ":rspec: RSpec",
+                "state": "FINISHED", "finishedAt": "2026-11-20T10:30:00Z",
+                "build": {"number": 1, "pipeline": {"slug": "web"}, "organization": {"slug": "acme"}}}}})
+        })
+    }));
+    let cache = work.join("cache");
+    let mut raw = Raw::spawn_with(
+        Some(&fake),
+        &["--max-log-mb", &(mb * 3).to_string()],
+        &[("BUILDKITE_MCP_LOG_CACHE", cache.to_str().unwrap())],
+    );
+    raw.initialize().await;
+    let args = json!({"job": failing_id, "baseline": passing_id});
+    let (first, answer) = call(&mut raw, "diff_log", args.clone()).await;
+    let first_text = text(&answer);
+    let (cached, answer) = call(&mut raw, "diff_log", args).await;
+    let cached_text_out = text(&answer);
+    let peak = raw.memory_kb("VmHWM:").unwrap_or(0);
+    let _ = raw.child.kill().await;
+    let out: Value = serde_json::from_str(&cached_text_out).unwrap_or(Value::Null);
+    println!("| | time | peak memory | tokens |\n|---|---:|---:|---:|");
+    println!(
+        "| diff_log, both logs downloaded, cleaned and cached | {} | {:.1} MB (server RSS, whole process) | {} |",
+        ms(first),
+        peak as f64 / 1024.0,
+        tokens(&first_text)
+    );
+    println!("| diff_log, both cached | {} | | {} |", ms(cached), tokens(&cached_text_out));
+    match gnu_diff(&cached_text(&cache, &passing_id), &cached_text(&cache, &failing_id)) {
+        Some((took, kb)) => println!(
+            "| GNU diff, the two cleaned files | {} | {:.1} MB | (output discarded) |",
+            ms(took),
+            kb as f64 / 1024.0
+        ),
+        None => println!("| GNU diff | not run (/usr/bin/time or diff missing) | | |"),
+    }
+    println!("\n- {}\n- diff_log said: {}\n", out["counts"], out["first_divergence"]);
+    assert!(peak < 40 * 1024, "diff_log's peak RSS {peak} KB is over 40 MB");
     let _ = std::fs::remove_dir_all(&work);
 }

@@ -104,9 +104,12 @@ async fn main() {
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
     // Sections can be picked by name (`cargo bench --bench benchmark -- cold_start memory`); the
-    // job-log section (`logs`, which generates up to 1 GB) runs only when named.
+    // job-log sections (`logs`, which generates up to 1 GB, and `diff_log`, a 100 MB pair) run
+    // only when named.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let want = |name: &str| if only.is_empty() { name != "logs" } else { only.iter().any(|a| a == name) };
+    let want = |name: &str| {
+        if only.is_empty() { !matches!(name, "logs" | "diff_log") } else { only.iter().any(|a| a == name) }
+    };
     if want("tools_list") {
         tools_list().await;
     }
@@ -131,6 +134,9 @@ async fn main() {
     }
     if want("logs") {
         logs::run().await;
+    }
+    if want("diff_log") {
+        logs::diff_log().await;
     }
 }
 

@@ -22,7 +22,7 @@ fn failed(j: &RestJob) -> Failed {
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    Failed { uuid: j.id.clone(), started: j.started_at.is_some(), row }
+    Failed { uuid: j.id.clone(), key: j.step_key.clone(), label: j.name.clone(), started: j.started_at.is_some(), row }
 }
 
 /// What the summary says, from REST.
@@ -112,6 +112,9 @@ pub(super) async fn summary(call: &Call<'_>, args: &FailureSummaryArgs, max_jobs
         pipeline: id.pipeline.clone(),
         number: id.number,
         uuid: build.id.clone(),
+        // The history of the steps needs GraphQL (`pipeline.builds` → `jobs(step:)`).
+        branch: None,
+        created_at: None,
         header,
         jobs: jobs_counts,
         hard,
