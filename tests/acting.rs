@@ -573,12 +573,16 @@ async fn lost_answers_to_a_rebuild_and_a_cancel_are_looked_up_over_both_apis() {
 struct Person {
     answer: ElicitationAction,
     asked: Arc<Mutex<Vec<String>>>,
+    /// Whether the client declares the elicitation capability.
+    declares: bool,
 }
 
 impl ClientHandler for Person {
     fn get_info(&self) -> ClientConfig {
         let mut capabilities = ClientCapabilities::default();
-        capabilities.elicitation = Some(serde_json::from_value(json!({})).unwrap());
+        if self.declares {
+            capabilities.elicitation = Some(serde_json::from_value(json!({})).unwrap());
+        }
         let mut info = ClientConfig::default();
         info.capabilities = capabilities;
         info
@@ -603,13 +607,24 @@ async fn person(
     stateless: bool,
     args: &[&str],
 ) -> (RunningService<RoleClient, Person>, Arc<Mutex<Vec<String>>>) {
+    person_declaring(fake, answer, stateless, args, true).await
+}
+
+/// [`person`], with a client that may not declare elicitation.
+async fn person_declaring(
+    fake: &FakeBuildkite,
+    answer: ElicitationAction,
+    stateless: bool,
+    args: &[&str],
+    declares: bool,
+) -> (RunningService<RoleClient, Person>, Arc<Mutex<Vec<String>>>) {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let cmd = support::command(Some(fake), &[]).configure(|c| {
         c.args(&args);
     });
     let (transport, _) = TokioChildProcess::builder(cmd).stderr(Stdio::null()).spawn().unwrap();
     let asked = Arc::new(Mutex::new(Vec::new()));
-    let handler = Person { answer, asked: asked.clone() };
+    let handler = Person { answer, asked: asked.clone(), declares };
     let service = if stateless {
         use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
         handler
@@ -671,6 +686,19 @@ async fn a_person_confirms_or_declines_in_both_protocol_eras() {
             vec![json!({"operation": "BuildCancel", "variables": {"id": RUNNING_BUILD_ID}})],
             "{era}"
         );
+        let _ = service.cancel().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_without_elicitation_is_not_asked_in_either_era() {
+    for stateless in [false, true] {
+        let fake = writable_fake().await;
+        let (service, asked) = person_declaring(&fake, ElicitationAction::Decline, stateless, &[], false).await;
+        let (error, text) = call(&service, "job_action", json!({"action": "retry", "job": RSPEC_JOB})).await;
+        assert!(!error, "stateless {stateless}: {text}");
+        assert!(asked.lock().unwrap().is_empty(), "stateless {stateless}");
+        assert_eq!(fake.mutations().len(), 1, "stateless {stateless}");
         let _ = service.cancel().await;
     }
 }
