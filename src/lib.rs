@@ -17,6 +17,7 @@ pub mod manual;
 pub mod prompts;
 pub mod redact;
 pub mod render;
+pub mod resources;
 pub mod schema;
 #[cfg(not(ops_stub))]
 pub mod server;

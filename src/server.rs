@@ -234,7 +234,7 @@ impl Server {
 
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().build())
             .with_server_info(Implementation::new("buildkite-mcp-server", env!("CARGO_PKG_VERSION")))
             .with_instructions(Server::instructions(self.inner.ctx.api.graphql_known() == GraphqlVerdict::Refused))
     }
@@ -316,6 +316,39 @@ impl ServerHandler for Server {
             (prompt.expand)(&args).map_err(|e| McpError::invalid_params(format!("prompt `{name}`: {e}"), None))?;
         let message = rmcp::model::PromptMessage::new_text(rmcp::model::Role::User, plan);
         Ok(rmcp::model::GetPromptResult::new(vec![message]).with_description(prompt.description).into())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, McpError> {
+        let templates = crate::resources::TEMPLATES
+            .iter()
+            .map(|t| {
+                rmcp::model::ResourceTemplate::new(t.uri_template, t.name)
+                    .with_title(t.title)
+                    .with_description(t.description)
+                    .with_mime_type("application/json")
+            })
+            .collect();
+        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(templates))
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, McpError> {
+        let read = crate::resources::parse(&request.uri).map_err(|e| McpError::invalid_params(e, None))?;
+        // The same read tool a model would call: its checks, budget and untrusted-text marking.
+        let text =
+            self.call(read.tool, read.arguments).await.map_err(|e| McpError::invalid_params(e.to_string(), None))?;
+        let mut contents = rmcp::model::ResourceContents::text(text, request.uri);
+        if let rmcp::model::ResourceContents::TextResourceContents { mime_type, .. } = &mut contents {
+            *mime_type = Some("application/json".into());
+        }
+        Ok(rmcp::model::ReadResourceResult::new(vec![contents]).into())
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {

@@ -302,3 +302,64 @@ async fn the_write_prompt_needs_the_write_tools() {
     assert!(err.contains("needs the build_action tool"), "{err}");
     client.stop().await;
 }
+
+/// Resources in both eras: the three templates, a read of a log section (exactly `read_log`'s
+/// output, so its budget and untrusted-text marking; snapshot with tokens), and one sentence for a
+/// URI of another form.
+#[tokio::test]
+async fn resource_templates_are_listed_and_a_log_section_reads_in_both_eras() {
+    let uri = "buildkite://acme/web/builds/1342/jobs/08d58486-29e1-47b4-b951-facf35dafc4d/log?from_line=40&lines=12";
+    for stateless in [false, true] {
+        let mut raw = if stateless { Raw::start().await } else { Raw::legacy().await };
+        let with_meta = |mut params: Value| {
+            if stateless {
+                params["_meta"] = meta();
+            }
+            params
+        };
+        let list =
+            json!({"jsonrpc": "2.0", "id": "t", "method": "resources/templates/list", "params": with_meta(json!({}))});
+        raw.send(&list.to_string()).await;
+        let templates = raw.reply_to(&json!("t")).await;
+        let forms: Vec<&str> = templates["result"]["resourceTemplates"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{templates}"))
+            .iter()
+            .map(|t| t["uriTemplate"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            forms,
+            [
+                "buildkite://{org}/{pipeline}/builds/{number}",
+                "buildkite://{org}/{pipeline}/builds/{number}/jobs/{job}/log",
+                "buildkite://{org}/{pipeline}/builds/{number}/jobs/{job}/log{?from_line,lines}"
+            ]
+        );
+        let read =
+            json!({"jsonrpc": "2.0", "id": "r", "method": "resources/read", "params": with_meta(json!({"uri": uri}))});
+        raw.send(&read.to_string()).await;
+        let answer = raw.reply_to(&json!("r")).await;
+        let contents = &answer["result"]["contents"][0];
+        assert_eq!(contents["uri"], uri, "{answer}");
+        assert_eq!(contents["mimeType"], "application/json");
+        let text = contents["text"].as_str().unwrap();
+        // Exactly what the read tool answers (its budget and marking of untrusted text included).
+        let args = json!({"job": "08d58486-29e1-47b4-b951-facf35dafc4d", "from_line": 40, "lines": 12});
+        let call = json!({"jsonrpc": "2.0", "id": "c", "method": "tools/call", "params": with_meta(json!({"name": "read_log", "arguments": args}))});
+        raw.send(&call.to_string()).await;
+        let tool = raw.reply_to(&json!("c")).await;
+        assert_eq!(tool["result"]["content"][0]["text"].as_str(), Some(text), "{tool}");
+        if !stateless {
+            let shown = format!("tokens: {}\nuri: {uri}\n{}", support::tokens(text), support::pretty(text));
+            support::snapshots_in("resources").bind(|| insta::assert_snapshot!("log_section", shown));
+        }
+        let bad = json!({"jsonrpc": "2.0", "id": "b", "method": "resources/read", "params": with_meta(json!({"uri": "buildkite://acme/../builds/1"}))});
+        raw.send(&bad.to_string()).await;
+        let bad = raw.reply_to(&json!("b")).await;
+        assert!(
+            message(&bad).contains("is not a resource of this server: resources/templates/list gives their forms"),
+            "{bad}"
+        );
+        raw.stop().await;
+    }
+}
