@@ -207,12 +207,17 @@ impl Http {
                 Err(e) => return Err(e),
                 Ok(response) if stream && response.status.is_success() => {
                     self.limits.record(endpoint, &response.headers);
-                    self.memo.answered(response.status.as_u16());
+                    // Only Buildkite's answers to this token count (not a storage host's).
+                    if bearer {
+                        self.memo.answered(response.status.as_u16());
+                    }
                     return Ok(response);
                 }
                 Ok(Response { status, headers, body }) => match read_body({
                     self.limits.record(endpoint, &headers);
-                    self.memo.answered(status.as_u16());
+                    if bearer {
+                        self.memo.answered(status.as_u16());
+                    }
                     body
                 })
                 .await
