@@ -45,25 +45,9 @@ const PIPELINE_SCHEDULES: i64 = 80;
 const ORG_PIPELINES: i64 = 30;
 const ORG_SCHEDULES: i64 = 5;
 
-/// One schedule of an organization-wide page as a row (no last build there: it would cost 3
-/// complexity points a schedule).
-fn brief_row(s: list_schedules::ScheduleBrief, pipeline: &str) -> Value {
-    rows::schedule(
-        Some(pipeline),
-        &s.uuid,
-        &s.label,
-        &s.cronline,
-        s.branch.as_deref(),
-        s.enabled,
-        s.next_build_at.as_deref(),
-        None,
-        (s.failed_message.as_deref(), s.failed_at.as_deref()),
-    )
-}
-
-/// One schedule as a row.
-fn row(s: list_schedules::ScheduleRow, pipeline: Option<&str>) -> Value {
-    let last = nodes!(s.builds).next().map(|b| format!("#{} {}", b.number, render::state(&b.state)));
+/// One schedule as a row, with its last build when the page fetched it (one pipeline's page; an
+/// organization-wide page leaves it out: it would cost 3 complexity points a schedule).
+fn row(s: &list_schedules::ScheduleBrief, pipeline: Option<&str>, last: Option<String>) -> Value {
     rows::schedule(
         pipeline,
         &s.uuid,
@@ -264,7 +248,8 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
             out.insert("shown".into(), json!(format!("{PIPELINE_SCHEDULES} of {total}")));
         }
         for s in nodes!(p.schedules) {
-            rows.push(row(s, None));
+            let last = nodes!(s.builds).next().map(|b| format!("#{} {}", b.number, render::state(&b.state)));
+            rows.push(row(&s.schedule_brief, None, last));
         }
     } else {
         let pipelines = wanted.found(data.organization.and_then(|o| o.pipelines))?;
@@ -281,7 +266,7 @@ async fn list_schedules(call: &Call<'_>, args: ListSchedulesArgs) -> Result<Stri
                 capped.push(format!("{} ({total})", p.slug));
             }
             for s in nodes!(p.schedules) {
-                rows.push(brief_row(s, &p.slug));
+                rows.push(row(&s, Some(&p.slug), None));
             }
         }
         if !capped.is_empty() {
