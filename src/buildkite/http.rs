@@ -326,24 +326,19 @@ async fn read_body(mut body: Body) -> Result<Vec<u8>, BodyError> {
     Ok(whole)
 }
 
+/// The header `name` as a number of seconds.
+fn seconds_header(headers: &HeaderMap, name: &str) -> Option<Duration> {
+    headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs)
+}
+
 /// `Retry-After`, in seconds.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+    seconds_header(headers, "retry-after")
 }
 
 /// `Retry-After`, else `RateLimit-Reset`, else `RateLimit-User-Reset`, in seconds.
 fn reset_after(headers: &HeaderMap) -> Option<Duration> {
-    ["retry-after", "ratelimit-reset", "ratelimit-user-reset"].iter().find_map(|name| {
-        headers
-            .get(*name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
-    })
+    ["retry-after", "ratelimit-reset", "ratelimit-user-reset"].iter().find_map(|name| seconds_header(headers, name))
 }
 
 fn step(attempt: u32) -> Duration {
