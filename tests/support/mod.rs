@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod clients;
 pub mod fake;
 pub mod synthetic;
 
