@@ -5,6 +5,7 @@
 
 pub mod buildkite;
 pub mod cli;
+pub mod completions;
 pub mod config;
 pub mod demo;
 #[cfg(not(ops_stub))]

@@ -32,13 +32,13 @@ pub const TEMPLATES: &[TemplateSpec] = &[
         uri_template: "buildkite://{org}/{pipeline}/builds/{number}/jobs/{job}/log",
         name: "job_log",
         title: "Job log outline",
-        description: "A job's cleaned log: its sections with line ranges.",
+        description: "A job's cleaned log ({job}: job UUID or step key): its sections with line ranges.",
     },
     TemplateSpec {
         uri_template: "buildkite://{org}/{pipeline}/builds/{number}/jobs/{job}/log{?from_line,lines}",
         name: "job_log_section",
         title: "Job log lines",
-        description: "Lines of a job's cleaned log from from_line (1-based), lines of them (default 100, max 500).",
+        description: "Lines of a job's cleaned log ({job}: job UUID or step key) from from_line (1-based), lines of them (default 100, max 500).",
     },
 ];
 
@@ -49,6 +49,9 @@ pub struct Read {
     pub tool: &'static str,
     /// Its arguments.
     pub arguments: Map<String, Value>,
+    /// For a log named by step key: the build (`org/pipeline/number`) and the key, resolved to the
+    /// step's job before the read (the `job` argument is set then).
+    pub step: Option<(String, String)>,
 }
 
 /// A slug part: letters, digits, `-`, `_`, `.` (not `.` or `..` alone).
@@ -56,6 +59,15 @@ fn slug(part: &str) -> bool {
     !matches!(part, "" | "." | "..")
         && part.len() <= 100
         && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// A job UUID (8-4-4-4-12 hex digits).
+fn uuid(part: &str) -> bool {
+    part.len() == 36
+        && part
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if [8, 13, 18, 23].contains(&i) { b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// Reads `uri` into the tool call that answers it, or one sentence saying what is wrong.
@@ -76,12 +88,15 @@ pub fn parse(uri: &str) -> Result<Read, String> {
     match parts.as_slice()[4..] {
         [] if query.is_empty() => {
             arguments.insert("build".into(), json!(format!("{org}/{pipeline}/{number}")));
-            Ok(Read { tool: "get_build", arguments })
+            Ok(Read { tool: "get_build", arguments, step: None })
         }
-        ["jobs", job, "log"]
-            if !job.is_empty() && job.len() <= 36 && job.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') =>
-        {
-            arguments.insert("job".into(), json!(job.to_ascii_lowercase()));
+        ["jobs", job, "log"] if uuid(job) || slug(job) => {
+            let step = if uuid(job) {
+                arguments.insert("job".into(), json!(job.to_ascii_lowercase()));
+                None
+            } else {
+                Some((format!("{org}/{pipeline}/{number}"), job.to_string()))
+            };
             for pair in query.split('&').filter(|p| !p.is_empty()) {
                 let (key, value) = pair.split_once('=').ok_or_else(bad)?;
                 let number: i64 = value.parse().map_err(|_| format!("`{key}` in `{shown}` must be a whole number"))?;
@@ -90,7 +105,7 @@ pub fn parse(uri: &str) -> Result<Read, String> {
                     _ => return Err(format!("`{shown}`: a log takes from_line and lines only")),
                 };
             }
-            Ok(Read { tool: "read_log", arguments })
+            Ok(Read { tool: "read_log", arguments, step })
         }
         _ => Err(bad()),
     }
@@ -117,11 +132,14 @@ mod tests {
             "https://acme/web/builds/1",
             "buildkite://acme/web/builds/x",
             "buildkite://acme/../builds/1",
-            "buildkite://acme/web/builds/1/jobs/not-a-uuid!/log",
+            "buildkite://acme/web/builds/1/jobs/not-a-key!/log",
             "buildkite://acme/web/builds/1?x=1",
         ] {
             assert!(parse(wrong).unwrap_err().contains("resources/templates/list"), "{wrong}");
         }
+        let by_key = parse("buildkite://acme/web/builds/1342/jobs/rspec/log?lines=5").unwrap();
+        assert_eq!(by_key.step, Some(("acme/web/1342".into(), "rspec".into())));
+        assert_eq!(Value::Object(by_key.arguments), json!({"lines": 5}));
         assert!(parse("buildkite://a/b/builds/1/jobs/abc/log?lines=many").unwrap_err().contains("whole number"));
         assert!(
             parse("buildkite://a/b/builds/1/jobs/abc/log?grep=1").unwrap_err().contains("from_line and lines only")

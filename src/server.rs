@@ -234,9 +234,16 @@ impl Server {
 
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().build())
-            .with_server_info(Implementation::new("buildkite-mcp-server", env!("CARGO_PKG_VERSION")))
-            .with_instructions(Server::instructions(self.inner.ctx.api.graphql_known() == GraphqlVerdict::Refused))
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .enable_completions()
+                .build(),
+        )
+        .with_server_info(Implementation::new("buildkite-mcp-server", env!("CARGO_PKG_VERSION")))
+        .with_instructions(Server::instructions(self.inner.ctx.api.graphql_known() == GraphqlVerdict::Refused))
     }
 
     async fn initialize(
@@ -340,7 +347,13 @@ impl ServerHandler for Server {
         request: rmcp::model::ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, McpError> {
-        let read = crate::resources::parse(&request.uri).map_err(|e| McpError::invalid_params(e, None))?;
+        let mut read = crate::resources::parse(&request.uri).map_err(|e| McpError::invalid_params(e, None))?;
+        if let Some((build, key)) = &read.step {
+            let job = crate::completions::job_for_step(&self.inner.ctx, build, key)
+                .await
+                .map_err(|e| McpError::invalid_params(e, None))?;
+            read.arguments.insert("job".into(), serde_json::Value::String(job));
+        }
         // The same read tool a model would call: its checks, budget and untrusted-text marking.
         let text =
             self.call(read.tool, read.arguments).await.map_err(|e| McpError::invalid_params(e.to_string(), None))?;
@@ -349,6 +362,29 @@ impl ServerHandler for Server {
             *mime_type = Some("application/json".into());
         }
         Ok(rmcp::model::ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, McpError> {
+        use crate::completions::{Completion, prompt_target, template_target};
+        let given = request.context.and_then(|c| c.arguments).unwrap_or_default();
+        let argument = &request.argument.name;
+        let target = match &request.r#ref {
+            rmcp::model::Reference::Prompt(p) => prompt_target(&p.name, argument, &given),
+            rmcp::model::Reference::Resource(r) => template_target(&r.uri, argument, &given),
+            _ => Err("completion/complete takes a ref/prompt or a ref/resource".to_string()),
+        }
+        .map_err(|e| McpError::invalid_params(e, None))?;
+        let Completion { values, total, has_more } =
+            crate::completions::complete(&self.inner.ctx, &target, &request.argument.value)
+                .await
+                .map_err(|e| McpError::internal_error(format!("completion/complete: {e}"), None))?;
+        let info = rmcp::model::CompletionInfo::with_pagination(values, total, has_more)
+            .map_err(|e| McpError::internal_error(e, None))?;
+        Ok(rmcp::model::CompleteResult::new(info))
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {

@@ -363,3 +363,75 @@ async fn resource_templates_are_listed_and_a_log_section_reads_in_both_eras() {
         raw.stop().await;
     }
 }
+
+/// Completions in both eras, announced in the capabilities: a pipeline in a template, a build
+/// number and a branch in a prompt, a step key in the log template; an unknown prompt is one
+/// sentence.
+#[tokio::test]
+async fn completions_suggest_pipelines_numbers_branches_and_step_keys_in_both_eras() {
+    let resource = |arg: &str, value: &str, given: Value| {
+        json!({"ref": {"type": "ref/resource", "uri": "buildkite://{org}/{pipeline}/builds/{number}/jobs/{job}/log"},
+               "argument": {"name": arg, "value": value}, "context": {"arguments": given}})
+    };
+    let prompt = |name: &str, arg: &str, value: &str, given: Value| {
+        json!({"ref": {"type": "ref/prompt", "name": name}, "argument": {"name": arg, "value": value},
+               "context": {"arguments": given}})
+    };
+    let cases: &[(Value, &[&str])] = &[
+        (resource("pipeline", "w", json!({"org": "acme"})), &["web"]),
+        (resource("org", "", json!({})), &["acme"]),
+        (resource("job", "r", json!({"org": "acme", "pipeline": "web", "number": "1342"})), &["rspec"]),
+        (
+            prompt("triage_build", "build", "acme/web/134", json!({})),
+            &["acme/web/1343", "acme/web/1342", "acme/web/1341", "acme/web/1340"],
+        ),
+        (prompt("triage_build", "build", "acme/a", json!({})), &["acme/api/"]),
+        (prompt("triage_build", "branch", "ma", json!({"pipeline": "acme/web"})), &["main", "margaret/search-rewrite"]),
+        (prompt("is_test_flaky", "test", "x", json!({})), &[]),
+    ];
+    for stateless in [false, true] {
+        let mut raw = if stateless {
+            Raw::start().await
+        } else {
+            let mut raw = Raw::start().await;
+            raw.send(INIT).await;
+            let init = raw.reply().await;
+            assert!(init["result"]["capabilities"]["completions"].is_object(), "{init}");
+            raw.send(INITIALIZED).await;
+            raw
+        };
+        for (i, (params, want)) in cases.iter().enumerate() {
+            let mut params = params.clone();
+            if stateless {
+                params["_meta"] = meta();
+            }
+            let id = json!(format!("c{i}"));
+            raw.send(
+                &json!({"jsonrpc": "2.0", "id": id, "method": "completion/complete", "params": params}).to_string(),
+            )
+            .await;
+            let got = raw.reply_to(&id).await;
+            let values: Vec<&str> = got["result"]["completion"]["values"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{got}"))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(&values, want, "{params}: {got}");
+            assert_eq!(got["result"]["completion"]["hasMore"], false, "{got}");
+        }
+        let mut params = prompt("no_such_prompt", "build", "a", json!({}));
+        if stateless {
+            params["_meta"] = meta();
+        }
+        raw.send(&json!({"jsonrpc": "2.0", "id": "u", "method": "completion/complete", "params": params}).to_string())
+            .await;
+        let unknown = raw.reply_to(&json!("u")).await;
+        assert_eq!(code(&unknown), -32602, "{unknown}");
+        assert!(
+            message(&unknown).contains("unknown prompt `no_such_prompt`: prompts/list names the prompts"),
+            "{unknown}"
+        );
+        raw.stop().await;
+    }
+}

@@ -9,6 +9,7 @@ pub mod http;
 pub mod ids;
 pub mod joblog;
 pub mod memo;
+pub mod names;
 pub mod network;
 #[cfg(not(ops_stub))]
 pub mod ops;
@@ -32,6 +33,8 @@ pub struct Api {
     endpoints: Result<Arc<Endpoints>, ApiError>,
     /// What is known about the token's GraphQL access (shared by the handle's clones).
     graphql: Arc<access::GraphqlAccess>,
+    /// Names kept briefly for completions (shared by the handle's clones).
+    names: Arc<names::NameCache>,
 }
 
 /// Where requests go.
@@ -51,6 +54,7 @@ impl Api {
             http: Http::new(Arc::new(network), policy),
             endpoints: Ok(Arc::new(Endpoints { graphql: graphql_url, rest: rest_url })),
             graphql: Arc::default(),
+            names: Arc::default(),
         })
     }
 
@@ -68,7 +72,7 @@ impl Api {
         };
         let endpoints = parse("GraphQL", graphql_url)
             .and_then(|graphql| Ok(Arc::new(Endpoints { graphql, rest: parse("REST", rest_url)? })));
-        Api { http: Http::new(transport, policy), endpoints, graphql: Arc::default() }
+        Api { http: Http::new(transport, policy), endpoints, graphql: Arc::default(), names: Arc::default() }
     }
 
     /// The transport requests go through.
@@ -79,6 +83,11 @@ impl Api {
     /// The answers kept for this token (finished builds and jobs).
     pub fn memo(&self) -> &memo::Memo {
         self.http.memo()
+    }
+
+    /// The names kept for completions for this token.
+    pub fn names(&self) -> &names::NameCache {
+        &self.names
     }
 
     /// The rate limits Buildkite's answers reported.
