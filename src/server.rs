@@ -30,6 +30,14 @@ pub fn no_graphql_sentence() -> String {
     tools::no_graphql_sentence()
 }
 
+/// The -32601 sentence for a method this server does not serve (rmcp's own says only the method).
+pub fn not_served(method: &str) -> String {
+    format!(
+        "`{}` is not served here: this server offers tools, prompts, resource templates and completions",
+        crate::stdio::short(method, 64)
+    )
+}
+
 /// Why a tool is not offered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disabled {
@@ -385,6 +393,14 @@ impl ServerHandler for Server {
         let info = rmcp::model::CompletionInfo::with_pagination(values, total, has_more)
             .map_err(|e| McpError::internal_error(e, None))?;
         Ok(rmcp::model::CompleteResult::new(info))
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, McpError> {
+        Err(McpError::new(rmcp::model::ErrorCode::METHOD_NOT_FOUND, not_served(&request.method), None))
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {

@@ -435,3 +435,31 @@ async fn completions_suggest_pipelines_numbers_branches_and_step_keys_in_both_er
         raw.stop().await;
     }
 }
+
+/// A method the server does not serve gets -32601 with a sentence naming it and what is served, in
+/// both eras (rmcp's own error says only the method).
+#[tokio::test]
+async fn unserved_methods_get_method_not_found_with_a_sentence_in_both_eras() {
+    for stateless in [false, true] {
+        let mut raw = if stateless { Raw::start().await } else { Raw::legacy().await };
+        for (i, method) in ["foo/bar", "logging/setLevel", "resources/subscribe", "tasks/list"].iter().enumerate() {
+            let mut params = json!({"level": "info", "uri": "buildkite://acme/web/builds/1"});
+            if stateless {
+                params["_meta"] = meta();
+            }
+            let id = json!(i);
+            raw.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()).await;
+            let got = raw.reply_to(&id).await;
+            assert_eq!(code(&got), -32601, "{method}: {got}");
+            assert_eq!(
+                message(&got),
+                format!(
+                    "`{method}` is not served here: this server offers tools, prompts, resource templates and completions"
+                ),
+                "{got}"
+            );
+        }
+        raw.still_serves(stateless).await;
+        raw.stop().await;
+    }
+}

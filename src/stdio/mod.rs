@@ -73,7 +73,17 @@ where
 {
     type Error = std::io::Error;
 
-    fn send(&mut self, item: ServerJsonRpcMessage) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+    fn send(
+        &mut self,
+        mut item: ServerJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        // rmcp answers some methods it does not dispatch (subscriptions, tasks) with only their name.
+        if let JsonRpcMessage::Error(e) = &mut item
+            && e.error.code == rmcp::model::ErrorCode::METHOD_NOT_FOUND
+            && !e.error.message.contains(' ')
+        {
+            e.error.message = crate::server::not_served(&e.error.message).into();
+        }
         let id = match &item {
             JsonRpcMessage::Response(r) => Some(&r.id),
             JsonRpcMessage::Error(e) => e.id.as_ref(),
