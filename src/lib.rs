@@ -22,6 +22,7 @@ pub mod schema;
 #[cfg(not(ops_stub))]
 pub mod server;
 pub mod stdio;
+pub mod steps;
 pub mod terminal;
 pub mod token_cmd;
 #[cfg(not(ops_stub))]
