@@ -6,6 +6,7 @@
 pub mod buildkite;
 pub mod cli;
 pub mod config;
+pub mod cron;
 pub mod demo;
 #[cfg(not(ops_stub))]
 pub mod doctor;
