@@ -101,11 +101,28 @@ enum Open {
     Map { anchor: usize, pos: Pos, entries: Vec<(Node, Node)>, key: Option<Node> },
 }
 
+/// Deepest nesting accepted (deeper is refused, not recursed into).
+const MAX_DEPTH: usize = 128;
+
+/// Most nodes a document may expand to, aliases included (an alias of an alias of … is refused
+/// before it fills memory).
+const MAX_NODES: usize = 2_000_000;
+
+/// The number of nodes in `node`.
+fn size(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|(_, _, v)| 1 + size(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 /// Parses `text`: the first document as a tree, or the first syntax error.
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Open> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut nodes = 0usize;
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut duplicates = Vec::new();
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
@@ -129,15 +146,28 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
                     Value::Str(text.into_owned())
                 };
                 let node = Node { value, pos: at };
+                nodes += 1;
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), 1));
                 }
                 Some(node)
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some(Node { value: node.value.clone(), pos: at }),
+                Some((node, n)) => {
+                    nodes += n;
+                    if nodes > MAX_NODES {
+                        return Err(SyntaxError {
+                            message: format!("the aliases expand to over {MAX_NODES} nodes"),
+                            pos: at,
+                        });
+                    }
+                    Some(Node { value: node.value.clone(), pos: at })
+                }
                 None => return Err(SyntaxError { message: "alias to an unknown anchor".into(), pos: at }),
             },
+            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
+                return Err(SyntaxError { message: format!("nested deeper than {MAX_DEPTH} levels"), pos: at });
+            }
             Event::SequenceStart(anchor, _) => {
                 stack.push(Open::Seq { anchor, pos: at, items: Vec::new() });
                 None
@@ -149,15 +179,17 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
                 Some(Open::Seq { anchor, pos, items }) => {
                     let node = Node { value: Value::Seq(items), pos };
+                    nodes += 1;
                     if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
+                        anchors.insert(anchor, (node.clone(), size(&node)));
                     }
                     Some(node)
                 }
                 Some(Open::Map { anchor, pos, entries, .. }) => {
                     let node = Node { value: Value::Map(merged(entries, &mut duplicates)), pos };
+                    nodes += 1;
                     if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
+                        anchors.insert(anchor, (node.clone(), size(&node)));
                     }
                     Some(node)
                 }
@@ -325,6 +357,23 @@ mod tests {
             doc.duplicates,
             vec![Duplicate { key: "steps".into(), pos: Pos { line: 3, col: 1 }, first_line: 1 }]
         );
+    }
+
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_refused_not_followed() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nested deeper") || err.message.contains("recursion"), "{err:?}");
+        let deep = format!("{}x", (0..200).map(|i| format!("{}- ", " ".repeat(i * 2))).collect::<Vec<_>>().join("\n"));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nested deeper"), "{err:?}");
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = if i == 1 { "a".to_string() } else { format!("a{}", i - 1) };
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*{prev}"); 10].join(", ")));
+        }
+        let err = parse(&bomb).unwrap_err();
+        assert!(err.message.contains("expand to over"), "{err:?}");
     }
 
     #[test]
