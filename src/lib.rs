@@ -7,6 +7,7 @@ pub mod buildkite;
 pub mod cli;
 pub mod completions;
 pub mod config;
+pub mod cron;
 pub mod demo;
 #[cfg(not(ops_stub))]
 pub mod doctor;
@@ -23,6 +24,7 @@ pub mod schema;
 #[cfg(not(ops_stub))]
 pub mod server;
 pub mod stdio;
+pub mod steps;
 pub mod terminal;
 pub mod token_cmd;
 #[cfg(not(ops_stub))]

@@ -31,7 +31,30 @@ pub(super) const TOOLS: &[Tool] = &[
         description: "One pipeline: repository, default branch, settings, metrics and recent builds; steps YAML when steps=true.",
         handler: handler!(get_pipeline, GetPipelineArgs),
     },
+    Tool {
+        name: "validate_pipeline",
+        toolset: Toolset::Pipelines,
+        hints: Hints::READ,
+        scopes: &["read_pipelines"],
+        rest: Rest::Same,
+        description: "Check pipeline steps YAML against Buildkite's schema, depends_on keys and if conditions: each error with its path and line.",
+        handler: handler!(validate_pipeline, ValidatePipelineArgs),
+    },
 ];
+
+/// Arguments of `validate_pipeline`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatePipelineArgs {
+    /// The steps YAML.
+    yaml: String,
+}
+
+/// `validate_pipeline`: nothing is sent anywhere.
+async fn validate_pipeline(_call: &Call<'_>, args: ValidatePipelineArgs) -> Result<String, ToolError> {
+    let report = crate::steps::validate(&args.yaml);
+    Ok(render::to_json(&Value::Object(report.to_json())))
+}
 
 /// Arguments of `list_pipelines`.
 #[derive(Debug, Deserialize, JsonSchema)]
